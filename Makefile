@@ -1,0 +1,67 @@
+# xvtep build. `make` builds everything; `make test` and `make demo` first
+# install what is missing (Debian packages, npm modules).
+SHELL := /bin/bash
+MULTIARCH := $(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+CLANG ?= clang
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Wno-unused-function -I bpf/include -I /usr/include/$(MULTIARCH) -MMD -MP
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,build/bpf/%.bpf.o,$(BPF_SRCS))
+FIXTURE_SRCS := $(wildcard test/fixtures/*.bpf.c)
+FIXTURE_OBJS := $(patsubst test/fixtures/%.bpf.c,build/fixtures/%.bpf.o,$(FIXTURE_SRCS))
+ADDON := native/build/Release/xvtep_native.node
+NATIVE_SRCS := $(shell find native/src -name '*.cc' -o -name '*.h') native/binding.gyp
+TS_SRCS := $(shell find src -name '*.ts')
+TS_STAMP := dist/.stamp
+
+.PHONY: all build bpf fixtures addon ts deps test demo bench bench-quick bench-binding clean lint
+all: build
+build: bpf fixtures addon ts
+
+bpf: $(BPF_OBJS)
+fixtures: $(FIXTURE_OBJS)
+addon: $(ADDON)
+ts: $(TS_STAMP)
+
+build/bpf/%.bpf.o: bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+build/fixtures/%.bpf.o: test/fixtures/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Header dependencies from -MMD: a change in bpf/include rebuilds only the
+# objects that include it.
+-include $(BPF_OBJS:.o=.d) $(FIXTURE_OBJS:.o=.d)
+
+$(ADDON): $(NATIVE_SRCS) node_modules/.package-lock.json
+	cd native && npx --no-install node-gyp rebuild --loglevel=error
+
+$(TS_STAMP): $(TS_SRCS) tsconfig.json node_modules/.package-lock.json
+	npx --no-install tsc -p tsconfig.json
+	@touch $@
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+deps:
+	@scripts/ensure-deps.sh
+
+# XVTEP_REQUIRE_KERNEL_TESTS=1 (set by CI) turns every skipped kernel test into a failure.
+test: deps
+	@$(MAKE) --no-print-directory build
+	npx --no-install vitest run $(VITEST_ARGS)
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	scripts/demo.sh
+
+lint:
+	npx --no-install tsc --noEmit -p tsconfig.json
+
+clean:
+	rm -rf build dist native/build
+
+bench-binding: build
+	node bench/binding.mjs

@@ -1,0 +1,25 @@
+#include <napi.h>
+
+#include "compat.h"
+#include "libbpf_log.h"
+#include "objects/bpf_object.h"
+#include "ops.h"
+
+namespace xvtep {
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InstallLibbpfPrint();
+  exports.Set("BpfObject", BpfObject::Init(env));
+  InitMapOps(env, exports);
+  InitProgOps(env, exports);
+  InitLinkOps(env, exports);
+  InitTcOps(env, exports);
+  InitSysOps(env, exports);
+  return exports;
+}
+
+}  // namespace xvtep
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return xvtep::Init(env, exports); }
+
+NODE_API_MODULE(xvtep_native, InitModule)
