@@ -43,7 +43,7 @@ $(TS_STAMP): $(TS_SRCS) tsconfig.json node_modules/.package-lock.json
 	@touch $@
 
 node_modules/.package-lock.json: package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@scripts/ensure-deps.sh
 
 deps:
 	@scripts/ensure-deps.sh

@@ -24,6 +24,10 @@ fi
 
 command -v node >/dev/null || { echo "ensure-deps: node (>= 20) is required" >&2; exit 2; }
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "ensure-deps: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: the registry reachable here serves only the linux-x64 members
+  # of rollup's optional platform packages, so the lock file lists none of the
+  # others and `npm ci` calls it out of sync. `npm install --no-save` installs
+  # exactly the locked versions and leaves the lock file alone.
+  echo "ensure-deps: npm install (locked versions)" >&2
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
