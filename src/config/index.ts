@@ -1,0 +1,23 @@
+// Public surface of the config module. It turns text into a validated,
+// immutable Config and knows nothing of BPF maps or the kernel.
+export type {
+  CapacityConfig,
+  Config,
+  DfMode,
+  FdbEntry,
+  IpFamily,
+  ListenAddress,
+  MetricsConfig,
+  NeighborEntry,
+  StateConfig,
+  UnderlayConfig,
+  VniConfig,
+  XdpMode,
+} from './types.js';
+export { CONFIG_DEFAULTS } from './types.js';
+export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } from './errors.js';
+export { loadConfigFile, parseConfig, unwrapConfig, validateConfig, type ConfigResult, type ParseOptions } from './load.js';
+export { configFromFlags, quickFormDocument, type QuickFlags } from './flags.js';
+export { detectFormat, type SourceFormat } from './document.js';
+export type { ConfigInput } from './schema.js';
+export { CAPACITY_MAX, VNI_MAX } from './limits.js';

@@ -1,0 +1,124 @@
+// The validated, normalized configuration the rest of xvtep consumes. Every
+// default is filled in, so consumers never re-derive one; every value is in
+// canonical text form so equal things compare equal as strings.
+import type { IpFamily, ListenAddress } from './addresses.js';
+
+export type { IpFamily, ListenAddress };
+
+export type XdpMode = 'native' | 'skb';
+/** IPv4 DF bit of the outer header: `inherit` copies it from the inner IPv4 header (kernel vxlan `df`). */
+export type DfMode = 'unset' | 'set' | 'inherit';
+
+export interface UnderlayConfig {
+  /** The NIC carrying VXLAN; XDP attaches here. Required. */
+  readonly interface: string;
+  /** Local VTEP address; null: the manager takes the interface's first global address of `family` (or of any family when that is null too). */
+  readonly address: string | null;
+  /** Family of the whole underlay, from `address`, else from the peers/FDB remotes; null when the file names no underlay address at all. */
+  readonly family: IpFamily | null;
+  /** UDP destination port. Default 4789 (IANA). */
+  readonly port: number;
+  /** Lowest outer UDP source port (inclusive). Default 32768. */
+  readonly srcPortMin: number;
+  /** Highest outer UDP source port (inclusive). Default 60999: Linux's ip_local_port_range, which is also the kernel vxlan default. */
+  readonly srcPortMax: number;
+  /** XDP attach mode on `interface`. Default `native`. */
+  readonly xdpMode: XdpMode;
+  /** Outer TTL / hop limit, 1..255. Default 64. */
+  readonly ttl: number;
+  /** Outer TOS / traffic class 0..255, or `inherit` from the inner IP header. Default 0. */
+  readonly tos: number | 'inherit';
+  /** Outer IPv4 DF bit. Default `unset`. Ignored for an IPv6 underlay. */
+  readonly df: DfMode;
+  /** Compute the outer UDP checksum over IPv6. Default true. IPv4 always sends 0. */
+  readonly udpChecksumV6: boolean;
+  /** Underlay MTU override; null: read from the interface. */
+  readonly mtu: number | null;
+}
+
+/** A static FDB entry: the MAC lives behind a remote VTEP, or behind one of this VNI's endpoints. */
+export type FdbEntry =
+  | { readonly kind: 'remote'; readonly mac: string; readonly remote: string }
+  | { readonly kind: 'local'; readonly mac: string; readonly endpoint: string };
+
+/** A proxy ARP (IPv4) / ND (IPv6) entry answered on the VNI's behalf. */
+export interface NeighborEntry {
+  readonly ip: string;
+  readonly family: IpFamily;
+  readonly mac: string;
+}
+
+export interface VniConfig {
+  /** 1..16777215, unique in the file. */
+  readonly vni: number;
+  /** Local endpoint interfaces (host side), each bound to exactly one VNI. */
+  readonly endpoints: readonly string[];
+  /** Remote VTEPs: the flood list and the decap allow-list. Default []. */
+  readonly peers: readonly string[];
+  /** Static FDB entries. Default []. */
+  readonly fdb: readonly FdbEntry[];
+  /** Static proxy ARP/ND entries. Default []. */
+  readonly neighbors: readonly NeighborEntry[];
+  /** Learn inner source MACs from decapsulated packets. Default true. */
+  readonly learning: boolean;
+  /** Accept VXLAN from sources not in `peers`. Default false: the allow-list is on. */
+  readonly allowUnknownPeers: boolean;
+  /** Answer ARP/ND from `neighbors` instead of flooding (kernel vxlan `proxy`). Default: true iff `neighbors` is non-empty. */
+  readonly proxyArp: boolean;
+  /** Lifetime of learned FDB entries in seconds; 0: never expire. Default 300 (kernel vxlan `ageing`). */
+  readonly ageingSeconds: number;
+}
+
+export interface MetricsConfig {
+  /** Serve Prometheus metrics. Default true. */
+  readonly enabled: boolean;
+  /** Where GET /metrics is served. Default 127.0.0.1:9469. */
+  readonly listen: ListenAddress;
+  /** At most this many VNIs get per-VNI series; the rest are summed. Default 4096. */
+  readonly maxVniSeries: number;
+}
+
+export interface StateConfig {
+  /** bpffs directory holding pinned maps and links. Absolute, normalized. Default /sys/fs/bpf/xvtep. */
+  readonly pinDir: string;
+}
+
+/** BPF map capacities (max_entries). What the file lists must fit. */
+export interface CapacityConfig {
+  /** VNIs. Default 4096. */
+  readonly vnis: number;
+  /** Endpoint interfaces over all VNIs. Default 4096. */
+  readonly endpoints: number;
+  /** (VNI, peer) pairs over all VNIs. Default 16384. */
+  readonly peers: number;
+  /** FDB entries, static and learned, over all VNIs. Default 65536. */
+  readonly fdb: number;
+  /** Proxy ARP/ND entries over all VNIs. Default 16384. */
+  readonly neighbors: number;
+}
+
+export interface Config {
+  readonly underlay: UnderlayConfig;
+  readonly vnis: readonly VniConfig[];
+  readonly metrics: MetricsConfig;
+  readonly state: StateConfig;
+  readonly capacity: CapacityConfig;
+}
+
+/** Defaults for every optional key, in file form (what a user would write). */
+export const CONFIG_DEFAULTS = {
+  underlay: {
+    port: 4789,
+    srcPortMin: 32768,
+    srcPortMax: 60999,
+    xdpMode: 'native',
+    ttl: 64,
+    tos: 0,
+    df: 'unset',
+    udpChecksumV6: true,
+  },
+  vni: { learning: true, allowUnknownPeers: false, ageingSeconds: 300 },
+  metrics: { enabled: true, listen: '127.0.0.1:9469', maxVniSeries: 4096 },
+  state: { pinDir: '/sys/fs/bpf/xvtep' },
+  capacity: { vnis: 4096, endpoints: 4096, peers: 16384, fdb: 65536, neighbors: 16384 },
+} as const;
