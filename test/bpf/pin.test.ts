@@ -4,23 +4,21 @@ import { TempBpffs } from '../helpers/bpffs.js';
 import { runChild } from '../helpers/child.js';
 import { fixturePath, loadFixture } from '../helpers/fixtures.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { Lab } from '../helpers/lab.js';
+import { twoHosts, type Lab } from '../helpers/lab.js';
 
 describeKernel('pins and link lifetime', () => {
-  const lab = new Lab('pin');
+  let lab: Lab;
   let fs: TempBpffs;
   let a = '', b = '';
   let coll: Collection;
   beforeAll(async () => {
     fs = new TempBpffs();
-    a = lab.host('a');
-    b = lab.host('b');
-    lab.link(a, 'veth-a', b, 'veth-b', '192.0.2.1/24', '192.0.2.2/24');
+    ({ lab, a, b } = twoHosts('pin'));
     coll = await loadFixture('counter');
   });
   afterAll(() => {
     coll?.close();
-    lab.destroy();
+    lab?.destroy();
     fs?.destroy();
   });
 

@@ -2,21 +2,19 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sumPerCpu, u32, u64, xdpModeOf, type Collection } from '../../src/bpf/index.js';
 import { loadFixture } from '../helpers/fixtures.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { Lab } from '../helpers/lab.js';
+import { twoHosts, type Lab } from '../helpers/lab.js';
 
 describeKernel('XDP attach through bpf_link', () => {
-  const lab = new Lab('xdp');
+  let lab: Lab;
   let a = '', b = '';
   let coll: Collection;
   beforeAll(async () => {
-    a = lab.host('a');
-    b = lab.host('b');
-    lab.link(a, 'veth-a', b, 'veth-b', '192.0.2.1/24', '192.0.2.2/24');
+    ({ lab, a, b } = twoHosts('xdp'));
     coll = await loadFixture('counter');
   });
   afterAll(() => {
     coll?.close();
-    lab.destroy();
+    lab?.destroy();
   });
 
   const xdpCount = () => sumPerCpu(coll.perCpuMap('counts', u32, u64).get(0)!);

@@ -100,3 +100,15 @@ export class Lab {
     live.delete(this);
   }
 }
+
+/**
+ * The lab most attach tests need: hosts a and b joined by veth-a/veth-b on
+ * 192.0.2.1/24 and 192.0.2.2/24. Call lab.destroy() in afterAll.
+ */
+export function twoHosts(tag: string): { lab: Lab; a: string; b: string } {
+  const lab = new Lab(tag);
+  const a = lab.host('a');
+  const b = lab.host('b');
+  lab.link(a, 'veth-a', b, 'veth-b', '192.0.2.1/24', '192.0.2.2/24');
+  return { lab, a, b };
+}
