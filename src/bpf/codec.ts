@@ -18,7 +18,7 @@ export type ValueOf<C> = C extends Codec<infer T> ? T : never;
  * struct() can generate straight-line code instead of a loop of calls: the
  * codecs sit on every map operation, and a 1M-entry batch encodes 2M structs.
  */
-interface Primitive<T> extends Codec<T> {
+export interface Primitive<T> extends Codec<T> {
   readonly method: { read: string; write: string; wrapIn?: string; wrapOut?: string };
 }
 
@@ -39,8 +39,19 @@ export const u16 = prim<number>(2, 'readUInt16LE', 'writeUInt16LE');
 export const u32 = prim<number>(4, 'readUInt32LE', 'writeUInt32LE');
 export const i32 = prim<number>(4, 'readInt32LE', 'writeInt32LE');
 export const u64 = prim<bigint>(8, 'readBigUInt64LE', 'writeBigUInt64LE');
-/** A u64 read as a JS number: exact below 2^53, which counters stay under for centuries. */
-export const u64n = prim<number>(8, 'readBigUInt64LE', 'writeBigUInt64LE', 'BigInt', 'Number');
+/**
+ * A u64 as a JS number: exact below 2^53, which counters stay under for
+ * centuries. Two 32-bit halves, so no BigInt is allocated per value.
+ */
+export const u64n: Codec<number> = {
+  size: 8,
+  align: 8,
+  encode(v, b, o) {
+    b.writeUInt32LE(v % 0x100000000, o);
+    b.writeUInt32LE(Math.floor(v / 0x100000000), o + 4);
+  },
+  decode: (b, o) => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x100000000,
+};
 export const be16 = prim<number>(2, 'readUInt16BE', 'writeUInt16BE');
 export const be32 = prim<number>(4, 'readUInt32BE', 'writeUInt32BE');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { array, be16, decode, encode, ipv4, ipv6, mac, pad, struct, u16, u32, u64, u8, formatIPv6, parseIPv6 } from '../../src/bpf/index.js';
+import { array, be16, u64n, decode, encode, ipv4, ipv6, mac, pad, struct, u16, u32, u64, u8, formatIPv6, parseIPv6 } from '../../src/bpf/index.js';
 
 describe('codecs', () => {
   it('lay out structs like C, padding zeroed', () => {
@@ -35,6 +35,14 @@ describe('codecs', () => {
     const a = array(u16, 3);
     expect(encode(a, [1, 2]).toString('hex')).toBe('010002000000');
     expect(decode(a, encode(a, [1, 2, 3]))).toEqual([1, 2, 3]);
+  });
+
+  it('u64n reads and writes numbers exactly below 2^53, without BigInt', () => {
+    for (const v of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]) {
+      const b = encode(u64n, v);
+      expect(b.readBigUInt64LE(0)).toBe(BigInt(v));
+      expect(decode(u64n, b)).toBe(v);
+    }
   });
 
   it('refuse a missing field instead of writing garbage', () => {
