@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 MULTIARCH := $(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 CLANG ?= clang
-BPF_CFLAGS := -O2 -g -target bpf -Wall -Wno-unused-function -I bpf/include -I /usr/include/$(MULTIARCH) -MMD -MP
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function -I bpf/include -I /usr/include/$(MULTIARCH) -MMD -MP
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,build/bpf/%.bpf.o,$(BPF_SRCS))

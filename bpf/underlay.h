@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Receive path: VXLAN from the underlay NIC to local endpoints. */
+#ifndef XVTEP_UNDERLAY_H
+#define XVTEP_UNDERLAY_H
+
+#include "common.h"
+
+struct xv_rx {
+	struct xv_ip src;   /* outer source (the sending VTEP) */
+	__u32 inner_off;    /* offset of the inner Ethernet header */
+	__u32 vni;
+	__u32 family;
+};
+
+enum { RX_NOT_OURS, RX_OURS, RX_MALFORMED };
+
+/* Longest outer header stack we accept: Eth + VLAN + IPv4 with options. */
+#define XV_MAX_INNER_OFF (18 + 60 + 16)
+
+/*
+ * Is this a VXLAN packet for us? Anything that is not (other UDP ports, other
+ * protocols, fragments, packets for other local addresses) is RX_NOT_OURS so
+ * the kernel sees it untouched.
+ */
+static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
+				    void *data_end, struct xv_rx *rx)
+{
+	struct udphdr *udp;
+	struct xv_vxlanhdr *vx;
+	__be16 proto;
+	int off = parse_eth(data, data_end, &proto);
+
+	if (off < 0)
+		return RX_NOT_OURS;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = data + off;
+		__u32 hl;
+
+		if ((void *)(iph + 1) > data_end)
+			return RX_NOT_OURS;
+		hl = iph->ihl * 4;
+		if (iph->protocol != IPPROTO_UDP || hl < sizeof(*iph) ||
+		    iph->daddr != cfg->local_ip4 || !cfg->local_ip4 ||
+		    (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+			return RX_NOT_OURS;
+		udp = (void *)iph + hl;
+		rx->family = XV_AF_INET;
+		rx->src.w[0] = iph->saddr;
+		rx->src.w[1] = rx->src.w[2] = rx->src.w[3] = 0;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data + off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return RX_NOT_OURS;
+		/* extension headers (incl. fragments) go to the kernel */
+		if (ip6->nexthdr != IPPROTO_UDP ||
+		    !ip_eq(&ip6->daddr, cfg->local_ip6) || ip6_is_zero(cfg->local_ip6))
+			return RX_NOT_OURS;
+		udp = (void *)(ip6 + 1);
+		rx->family = XV_AF_INET6;
+		__builtin_memcpy(&rx->src, &ip6->saddr, 16);
+	} else {
+		return RX_NOT_OURS;
+	}
+	if ((void *)(udp + 1) > data_end || udp->dest != cfg->udp_port)
+		return RX_NOT_OURS;
+	vx = (void *)(udp + 1);
+	if ((void *)(vx + 1) + sizeof(struct ethhdr) > data_end)
+		return RX_MALFORMED;
+	if (!(vx->flags & XV_VXLAN_FLAG_I))
+		return RX_MALFORMED;
+	rx->vni = bpf_ntohl(vx->vni) >> 8;
+	rx->inner_off = (void *)(vx + 1) - data;
+	return RX_OURS;
+}
+
+enum { RX_DROP, RX_UNICAST, RX_FLOOD };
+
+/* VNI/peer checks, learning and the forwarding decision. */
+static __always_inline int rx_decide(const struct xv_config *cfg, void *data,
+				     void *data_end, struct xv_rx *rx,
+				     __u32 *ifindex, struct xv_stats **stp,
+				     int *reason, int *cacheable, __u32 *slotp)
+{
+	struct xv_addr_key pk = { .vni = rx->vni, .family = rx->family };
+	struct xv_fdb_key fk = { .vni = rx->vni };
+	struct xv_peer_val *pv;
+	struct xv_fdb_entry *fe;
+	struct xv_stats *st;
+	struct ethhdr *ieth;
+	__u32 off = rx->inner_off, slot, flags;
+
+	*stp = 0;
+	/* a known peer is the common case and one lookup: its value carries
+	 * the VNI's stats slot and flags */
+	__builtin_memcpy(pk.addr, &rx->src, 16);
+	pv = bpf_map_lookup_elem(&xv_peer, &pk);
+	if (pv) {
+		slot = pv->stats_slot;
+		flags = pv->vni_flags;
+	} else {
+		struct xv_vni_info *vi = bpf_map_lookup_elem(&xv_vni, &rx->vni);
+
+		if (!vi) {
+			*reason = XV_DROP_UNKNOWN_VNI;
+			return RX_DROP;
+		}
+		slot = vi->stats_slot;
+		flags = vi->flags;
+		if (!(flags & XV_VNI_F_ALLOW_UNKNOWN_PEER)) {
+			*stp = get_stats(slot);
+			*reason = XV_DROP_UNKNOWN_PEER;
+			return RX_DROP;
+		}
+	}
+	st = get_stats(slot);
+	*stp = st;
+	*slotp = slot;
+	if (off > XV_MAX_INNER_OFF) {
+		*reason = XV_DROP_MALFORMED;
+		return RX_DROP;
+	}
+	ieth = data + off;
+	if ((void *)(ieth + 1) > data_end) {
+		*reason = XV_DROP_MALFORMED;
+		return RX_DROP;
+	}
+	if (mac_is_multicast(ieth->h_source)) {
+		*reason = XV_DROP_BAD_SRC_MAC;
+		return RX_DROP;
+	}
+	*cacheable = 1;
+	if (!(flags & XV_VNI_F_NO_LEARN))
+		*cacheable = fdb_learn(cfg, st, rx->vni, ieth->h_source, rx->family,
+				       &rx->src, 0);
+	if (mac_is_multicast(ieth->h_dest))
+		return RX_FLOOD;
+	mac_copy(fk.mac, ieth->h_dest);
+	fe = bpf_map_lookup_elem(&xv_fdb, &fk);
+	if (!fe)
+		return RX_FLOOD; /* unknown unicast */
+	if (!(fe->flags & XV_FDB_F_LOCAL)) {
+		/* a bridge never sends a frame back out of its ingress port */
+		*reason = XV_DROP_HAIRPIN;
+		return RX_DROP;
+	}
+	*ifindex = fe->ifindex;
+	return RX_UNICAST;
+}
+
+static __always_inline void count_rx(struct xv_stats *st, __u64 bytes)
+{
+	if (st) {
+		st->rx_packets++;
+		st->rx_bytes += bytes;
+	}
+}
+
+/*
+ * XDP on the underlay NIC (native mode). Unicast goes straight to the
+ * endpoint through xv_devs; BUM is broadcast to the VNI's devmap in xv_bcast
+ * (never back to the underlay: it is not in that map).
+ */
+SEC("xdp")
+int xv_xdp_underlay(struct xdp_md *ctx)
+{
+	void *data = XDP_DATA(ctx);
+	void *data_end = XDP_DATA_END(ctx);
+	struct xv_config *cfg = get_config();
+	struct xv_stats *st = 0;
+	struct xv_rxflow *fc;
+	struct ethhdr *ieth;
+	struct xv_rx rx;
+	__u32 ifindex = 0, off, idx, slot = 0;
+	__u64 now, gen;
+	int reason = XV_DROP_MALFORMED, verdict, cacheable = 0;
+	void *inner = 0;
+	long ret;
+
+	if (!cfg) {
+		count_event(0, XV_EV_NOT_CONFIGURED);
+		return XDP_PASS;
+	}
+	verdict = rx_parse(cfg, data, data_end, &rx);
+	if (verdict == RX_NOT_OURS)
+		return XDP_PASS;
+	if (verdict == RX_MALFORMED)
+		goto drop;
+
+	off = rx.inner_off;
+	if (off > XV_MAX_INNER_OFF)
+		goto drop;
+	ieth = data + off;
+	if ((void *)(ieth + 1) > data_end)
+		goto drop;
+	now = xv_now_ns();
+	gen = get_gen();
+	idx = xv_hash3(rx.src.w[0] ^ rx.src.w[3] ^ rx.vni, mac_word(ieth->h_source),
+		       mac_word(ieth->h_dest)) & (XV_FLOW_CACHE_SIZE - 1);
+	fc = bpf_map_lookup_elem(&xv_rxflow, &idx);
+	if (fc && fc->valid && fc->gen == gen && now - fc->stamp_ns < refresh_ns(cfg) &&
+	    fc->vni == rx.vni && fc->family == rx.family && ip_eq(fc->src, &rx.src) &&
+	    mac_eq(fc->smac, ieth->h_source) && mac_eq(fc->dmac, ieth->h_dest)) {
+		st = get_stats(fc->stats_slot);
+		ifindex = fc->ifindex;
+		verdict = RX_UNICAST;
+		goto deliver;
+	}
+
+	verdict = rx_decide(cfg, data, data_end, &rx, &ifindex, &st, &reason,
+			    &cacheable, &slot);
+	if (verdict == RX_DROP)
+		goto drop;
+	if (verdict == RX_UNICAST && cacheable && fc) {
+		fc->valid = 0;
+		__builtin_memcpy(fc->src, &rx.src, 16);
+		fc->vni = rx.vni;
+		fc->family = rx.family;
+		mac_copy(fc->smac, ieth->h_source);
+		mac_copy(fc->dmac, ieth->h_dest);
+		fc->ifindex = ifindex;
+		fc->stats_slot = slot;
+		fc->gen = gen;
+		fc->stamp_ns = now;
+		fc->valid = 1;
+	}
+deliver:
+	if (verdict == RX_FLOOD) {
+		inner = bpf_map_lookup_elem(&xv_bcast, &rx.vni);
+		if (!inner) {
+			reason = XV_DROP_NO_ENDPOINT;
+			goto drop;
+		}
+	}
+	if (bpf_xdp_adjust_head(ctx, rx.inner_off)) {
+		reason = XV_DROP_MALFORMED;
+		goto drop;
+	}
+	count_rx(st, XDP_DATA_END(ctx) - XDP_DATA(ctx));
+	if (verdict == RX_UNICAST) {
+		ret = bpf_redirect_map(&xv_devs, ifindex, XDP_DROP);
+		if (ret != XDP_REDIRECT) {
+			reason = XV_DROP_NO_ENDPOINT;
+			goto drop;
+		}
+		return ret;
+	}
+	count_event(st, XV_EV_FLOOD);
+	ret = bpf_redirect_map(inner, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
+	if (ret != XDP_REDIRECT) {
+		reason = XV_DROP_REDIRECT_FAILED;
+		goto drop;
+	}
+	return ret;
+drop:
+	count_drop(st, reason);
+	return XDP_DROP;
+}
+
+/*
+ * Same receive path for the skb world: used when XDP can't be attached
+ * natively, and by nothing else (with xv_xdp_underlay attached, VXLAN never
+ * reaches TC). Decap is a copy of the inner Ethernet header over the outer one
+ * followed by removing everything up to the inner L3 header.
+ */
+SEC("tc")
+int xv_tc_underlay(struct __sk_buff *skb)
+{
+	void *data = SKB_DATA(skb);
+	void *data_end = SKB_DATA_END(skb);
+	struct xv_config *cfg = get_config();
+	struct xv_stats *st = 0;
+	struct ethhdr *ieth;
+	struct xv_bum *bum;
+	struct xv_rx rx;
+	__u32 ifindex = 0, off, slot;
+	__u64 flags = 0;
+	int reason = XV_DROP_MALFORMED, verdict, cacheable;
+
+	if (!cfg) {
+		count_event(0, XV_EV_NOT_CONFIGURED);
+		return TC_ACT_OK;
+	}
+	verdict = rx_parse(cfg, data, data_end, &rx);
+	if (verdict == RX_NOT_OURS)
+		return TC_ACT_OK;
+	if (verdict == RX_MALFORMED)
+		goto drop;
+	verdict = rx_decide(cfg, data, data_end, &rx, &ifindex, &st, &reason,
+			    &cacheable, &slot);
+	if (verdict == RX_DROP)
+		goto drop;
+
+	off = rx.inner_off;
+	if (off > XV_MAX_INNER_OFF)
+		goto drop;
+	ieth = data + off;
+	if ((void *)(ieth + 1) > data_end)
+		goto drop;
+	if (ieth->h_proto == bpf_htons(ETH_P_IP))
+		flags = BPF_F_ADJ_ROOM_DECAP_L3_IPV4;
+	else if (ieth->h_proto == bpf_htons(ETH_P_IPV6))
+		flags = BPF_F_ADJ_ROOM_DECAP_L3_IPV6;
+	__builtin_memcpy(data, ieth, sizeof(*ieth));
+	/* removes [ETH_HLEN, off + ETH_HLEN): outer L3..VXLAN + old inner eth */
+	if (bpf_skb_adjust_room(skb, -(__s32)off, BPF_ADJ_ROOM_MAC, flags)) {
+		reason = XV_DROP_ENCAP_FAILED;
+		goto drop;
+	}
+	if (skb->vlan_present)
+		bpf_skb_vlan_pop(skb);
+	count_rx(st, skb->len);
+	if (verdict == RX_UNICAST) {
+		if (bpf_redirect(ifindex, 0) != TC_ACT_REDIRECT) {
+			reason = XV_DROP_REDIRECT_FAILED;
+			goto drop;
+		}
+		return TC_ACT_REDIRECT;
+	}
+	bum = bpf_map_lookup_elem(&xv_bum, &rx.vni);
+	if (!bum || !bum->n_local) {
+		reason = XV_DROP_NO_ENDPOINT;
+		goto drop;
+	}
+	count_event(st, XV_EV_FLOOD);
+	for (int i = 0; i < XV_BUM_MAX_LOCAL; i++) {
+		if (i >= bum->n_local)
+			break;
+		if (bpf_clone_redirect(skb, bum->local[i], 0))
+			count_drop(st, XV_DROP_REDIRECT_FAILED);
+	}
+	return TC_ACT_SHOT;
+drop:
+	count_drop(st, reason);
+	return TC_ACT_SHOT;
+}
+
+#endif /* XVTEP_UNDERLAY_H */

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xvtep data path: one object with every program and map so that all hooks
+ * share the same maps.
+ *
+ *   xv_xdp_underlay  SEC("xdp")        underlay NIC, receive + decap
+ *   xv_tc_underlay   SEC("tc")         underlay NIC tcx ingress (skb fallback)
+ *   xv_xdp_endpoint  SEC("xdp")        endpoint host-side if, fast path
+ *   xv_xdp_ep_frags  SEC("xdp.frags")  same, multi-buffer aware
+ *   xv_tc_endpoint   SEC("tc")         endpoint tcx ingress, full tx path
+ *
+ * Build: clang -O2 -g -Wall -target bpf -D__TARGET_ARCH_x86 -I bpf/include \
+ *          -c bpf/xvtep.bpf.c -o xvtep.bpf.o
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "common.h"
+#include "underlay.h"
+#include "endpoint.h"
+
+/* Layout version of this object, readable before load from .rodata. */
+const volatile __u32 xv_layout_version = XVTEP_LAYOUT_VERSION;
+
+/* GPL: bpf_redirect_neigh() and friends are GPL-only helpers. */
+char _license[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,321 @@
+// The xvtep data path as one object: its programs, every map behind a typed
+// table, and the few operations that touch several maps at once (flood
+// ports, statistics slots, the cache generation). Policy — what to put in
+// the maps and when — belongs to reconcile; this layer only does it right.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { constants } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, sumPerCpu, u32, u64n,
+  type Collection, type MapBase,
+} from '../bpf/index.js';
+import {
+  BCAST_PORTS, DfPolicy, GLOBAL_STATS_SLOT, LAYOUT_VERSION, MapName, addrKeyCodec, bumCodec, configCodec,
+  epInfoCodec, fdbEntryCodec, fdbKeyCodec, neighValCodec, peerValCodec, statsCodec, vniInfoCodec,
+  type ConfigValue, type StatsValue,
+} from './layout.js';
+import { EndpointTable, FdbTable, FloodTable, NeighborTable, PeerTable, VniTable, vniInfoOf, type FdbRecord, type VniSettings } from './tables.js';
+
+export interface DatapathSizes {
+  vnis?: number;
+  endpoints?: number;
+  fdb?: number;
+  peers?: number;
+  neighbors?: number;
+}
+
+/** VTEP-wide settings: the single xv_config entry. */
+export interface VtepSettings {
+  underlayIfindex: number;
+  /** UDP destination port (4789 IANA, 8472 Linux/flannel). */
+  port: number;
+  /** Local VTEP address: its family is the underlay's. */
+  localAddress: string;
+  /** L3 MTU of the underlay; 0 = 1500. */
+  underlayMtu: number;
+  /** Outer UDP source ports are hashed into [srcPortMin, srcPortMax). */
+  srcPortMin: number;
+  srcPortMax: number;
+  ttl: number;
+  tos: number;
+  tosInherit: boolean;
+  df: 'unset' | 'set' | 'inherit';
+  /** IPv6 outer UDP checksum: computed unless this is true. */
+  udp6ZeroChecksum: boolean;
+  /** Minimum interval between refreshes of a learned entry's timestamp. */
+  fdbRefreshMs: number;
+  /** Endpoints always hand over complete checksums (no offload): XDP may encap TCP/UDP too. */
+  epChecksumComplete: boolean;
+  /** How long a resolved next hop is reused before bpf_fib_lookup again; 0 = default 100 ms. */
+  nhCacheMs: number;
+}
+
+export interface LoadOptions {
+  /** The ELF object; default build/bpf/xvtep.bpf.o of this checkout. */
+  objectPath?: string;
+  sizes?: DatapathSizes;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const defaultObjectPath = join(here, '..', '..', 'build', 'bpf', 'xvtep.bpf.o');
+
+/** Maps the control plane pins and adopts; the per-CPU caches are the data path's own. */
+const PINNED_MAPS = ['xv_config', 'xv_vni', 'xv_ep', 'xv_fdb', 'xv_peer', 'xv_neigh', 'xv_bum', 'xv_devs', 'xv_bcast', 'xv_stats', 'xv_gen'];
+
+export class Datapath {
+  readonly vnis: VniTable;
+  readonly fdb: FdbTable;
+  readonly peers: PeerTable;
+  readonly neighbors: NeighborTable;
+  readonly endpoints: EndpointTable;
+  readonly flood: FloodTable;
+  readonly config: BpfMap<number, ConfigValue>;
+  readonly stats: PerCpuMap<number, StatsValue>;
+  readonly devs: BpfMap<number, number>;
+  readonly bcast: BpfMap<number, number>;
+  readonly gen: BpfMap<number, number>;
+
+  private constructor(
+    readonly programs: ReadonlyMap<string, Program>,
+    private readonly rawMaps: ReadonlyMap<string, MapBase<unknown>>,
+    private readonly collection?: Collection,
+  ) {
+    const plain = (n: string) => {
+      const m = rawMaps.get(n);
+      if (!(m instanceof BpfMap)) throw new BpfError('open', constants.errno.ENOENT, `map ${n}`, 'missing from the data path');
+      return m as BpfMap;
+    };
+    this.vnis = new VniTable(plain(MapName.vni).typed(u32, vniInfoCodec));
+    this.fdb = new FdbTable(plain(MapName.fdb).typed(fdbKeyCodec, fdbEntryCodec));
+    this.peers = new PeerTable(plain(MapName.peer).typed(addrKeyCodec, peerValCodec));
+    this.neighbors = new NeighborTable(plain(MapName.neigh).typed(addrKeyCodec, neighValCodec));
+    this.endpoints = new EndpointTable(plain(MapName.ep).typed(u32, epInfoCodec));
+    this.flood = new FloodTable(plain(MapName.bum).typed(u32, bumCodec));
+    this.config = plain(MapName.config).typed(u32, configCodec);
+    this.devs = plain(MapName.devs).typed(u32, u32);
+    this.bcast = plain(MapName.bcast).typed(u32, u32);
+    this.gen = plain('xv_gen').typed(u32, u64n);
+    const st = rawMaps.get(MapName.stats);
+    if (!(st instanceof PerCpuMap)) throw new BpfError('open', constants.errno.ENOENT, 'map xv_stats', 'missing from the data path');
+    this.stats = st.typed(u32, statsCodec);
+  }
+
+  /** Loads the programs and creates fresh maps. */
+  static async load(opts: LoadOptions = {}): Promise<Datapath> {
+    const spec = ObjectSpec.open(opts.objectPath ?? defaultObjectPath, 'xvtep');
+    const s = opts.sizes ?? {};
+    const sizes: Array<[string, number | undefined]> = [
+      [MapName.vni, s.vnis], [MapName.bum, s.vnis], [MapName.bcast, s.vnis], [MapName.stats, s.vnis === undefined ? undefined : s.vnis + 1],
+      [MapName.ep, s.endpoints], [MapName.devs, s.endpoints],
+      [MapName.fdb, s.fdb], [MapName.peer, s.peers], [MapName.neigh, s.neighbors],
+    ];
+    for (const [map, n] of sizes) if (n !== undefined) spec.setMaxEntries(map, n);
+    const coll = await spec.load();
+    const maps = new Map<string, MapBase<unknown>>();
+    for (const name of coll.mapNames) if (name.startsWith('xv_')) maps.set(name, coll.anyMap(name));
+    return new Datapath(coll.programs, maps, coll);
+  }
+
+  /**
+   * Adopts the maps and programs pinned under pinDir by an earlier process:
+   * no program is reloaded and no counter reset. Refuses a layout it does
+   * not speak instead of reinterpreting its bytes.
+   */
+  static open(pinDir: string): Datapath {
+    const mapDir = join(pinDir, 'maps'), progDir = join(pinDir, 'progs');
+    if (!existsSync(mapDir)) throw new BpfError('open', constants.errno.ENOENT, pinDir, 'no pinned xvtep state here (attach first)');
+    const maps = new Map<string, MapBase<unknown>>();
+    for (const name of PINNED_MAPS) maps.set(name, openPinnedMap(join(mapDir, name)));
+    const programs = new Map<string, Program>();
+    if (existsSync(progDir)) for (const name of readdirSync(progDir)) programs.set(name, Program.open(join(progDir, name)));
+    const dp = new Datapath(programs, maps);
+    const cfg = dp.config.get(0);
+    if (cfg && cfg.layoutVersion !== 0 && cfg.layoutVersion !== LAYOUT_VERSION) {
+      dp.close();
+      throw new BpfError('open', constants.errno.EPROTO, pinDir,
+        `pinned maps use layout version ${cfg.layoutVersion}, this xvtep speaks ${LAYOUT_VERSION}: ` +
+        'run the xvtep that created them to detach, or remove the pins deliberately');
+    }
+    return dp;
+  }
+
+  /** Whether pinDir holds pinned xvtep state. */
+  static isPinned(pinDir: string): boolean {
+    return existsSync(join(pinDir, 'maps', MapName.config));
+  }
+
+  /** Pins every control-plane map and every program under pinDir (a bpffs). */
+  pin(pinDir: string): void {
+    if (!existsSync(pinDir)) {
+      const parent = dirname(pinDir);
+      if (!isBpffs(parent)) assertBpffs(parent);
+      mkdirSync(pinDir, { mode: 0o700 });
+    }
+    assertBpffs(pinDir);
+    for (const sub of ['maps', 'progs', 'links']) mkdirSync(join(pinDir, sub), { recursive: true, mode: 0o700 });
+    for (const name of PINNED_MAPS) {
+      const path = join(pinDir, 'maps', name);
+      if (!existsSync(path)) this.rawMaps.get(name)!.pin(path);
+    }
+    for (const [name, p] of this.programs) {
+      const path = join(pinDir, 'progs', name);
+      if (!existsSync(path)) p.pin(path);
+    }
+  }
+
+  /** Writes xv_config (with this layout's version) and invalidates caches. */
+  configure(v: VtepSettings): void {
+    const { family, bytes } = parseIP(v.localAddress);
+    this.config.set(0, {
+      layoutVersion: LAYOUT_VERSION,
+      underlayIfindex: v.underlayIfindex,
+      udpPort: v.port,
+      underlayMtu: v.underlayMtu,
+      srcPortMin: v.srcPortMin,
+      srcPortMax: v.srcPortMax,
+      ttl: v.ttl,
+      tos: v.tos,
+      tosInherit: v.tosInherit ? 1 : 0,
+      dfPolicy: DfPolicy[v.df],
+      udp6ZeroCsum: v.udp6ZeroChecksum ? 1 : 0,
+      epCsumComplete: v.epChecksumComplete ? 1 : 0,
+      localIp4: family === 4 ? bytes : Buffer.alloc(4),
+      fdbRefreshMs: v.fdbRefreshMs,
+      localIp6: family === 6 ? bytes : Buffer.alloc(16),
+      nhCacheMs: v.nhCacheMs,
+    });
+    this.bumpGeneration();
+  }
+
+  /** The settings in the kernel, or undefined before configure(). */
+  settings(): VtepSettings | undefined {
+    const c = this.config.get(0);
+    if (!c || c.layoutVersion === 0) return undefined;
+    const v4 = !c.localIp4.equals(Buffer.alloc(4));
+    const df = (Object.keys(DfPolicy) as Array<keyof typeof DfPolicy>).find((k) => DfPolicy[k] === c.dfPolicy) ?? 'unset';
+    return {
+      underlayIfindex: c.underlayIfindex,
+      port: c.udpPort,
+      localAddress: v4 ? formatIPv4(c.localIp4) : formatIPv6(c.localIp6),
+      underlayMtu: c.underlayMtu,
+      srcPortMin: c.srcPortMin,
+      srcPortMax: c.srcPortMax,
+      ttl: c.ttl,
+      tos: c.tos,
+      tosInherit: c.tosInherit === 1,
+      df,
+      udp6ZeroChecksum: c.udp6ZeroCsum === 1,
+      fdbRefreshMs: c.fdbRefreshMs,
+      epChecksumComplete: c.epCsumComplete === 1,
+      nhCacheMs: c.nhCacheMs,
+    };
+  }
+
+  /**
+   * Writes a VNI and rewrites the copies of its slot and flags held by its
+   * endpoints and peers, then invalidates cached decisions.
+   */
+  setVni(vni: number, s: VniSettings): void {
+    this.vnis.set(vni, s);
+    const info = vniInfoOf(s);
+    for (const ep of this.endpoints.list()) if (ep.vni === vni) this.endpoints.set(ep.ifindex, vni, info);
+    const peers = this.peers.list().filter((p) => p.vni === vni);
+    if (peers.length) this.peers.addMany(peers, () => info);
+    this.bumpGeneration();
+  }
+
+  /** Deletes a VNI with its peers (they would keep a stale copy of it). */
+  deleteVni(vni: number): boolean {
+    const peers = this.peers.list().filter((p) => p.vni === vni);
+    if (peers.length) this.peers.deleteMany(peers);
+    const had = this.vnis.delete(vni);
+    this.bumpGeneration();
+    return had;
+  }
+
+  /**
+   * Deletes learned FDB entries not refreshed for longer than their VNI's
+   * ageing time (seconds; 0 = never). Timestamps are CLOCK_MONOTONIC, which
+   * is what process.hrtime reads. Returns what was removed.
+   */
+  ageLearned(ageingSeconds: (vni: number) => number, nowNs: bigint = process.hrtime.bigint()): FdbRecord[] {
+    const now = Number(nowNs);
+    const old = this.fdb.list().filter((r) => {
+      if (r.static) return false;
+      const age = ageingSeconds(r.vni);
+      return age > 0 && now - r.updatedNs > age * 1e9;
+    });
+    if (old.length) {
+      this.fdb.deleteMany(old);
+      this.bumpGeneration();
+    }
+    return old;
+  }
+
+  program(name: string): Program {
+    const p = this.programs.get(name);
+    if (!p) throw new BpfError('find', constants.errno.ENOENT, `program ${name}`, 'not in this data path');
+    return p;
+  }
+
+  /**
+   * Invalidates every cached forwarding decision. Call after any change that
+   * can alter an existing decision (see xv_gen in xvtep_maps.h). A random
+   * value, not +1: two writers bumping at once must never agree on "new".
+   */
+  bumpGeneration(): void {
+    this.gen.set(0, randomBytes(6).readUIntLE(0, 6));
+  }
+
+  /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */
+  setFloodPorts(vni: number, ifindexes: readonly number[]): void {
+    if (ifindexes.length > BCAST_PORTS) {
+      throw new BpfError('flood ports', constants.errno.E2BIG, `VNI ${vni}`, `at most ${BCAST_PORTS} endpoints per VNI`);
+    }
+    const inner = BpfMap.create({ type: MapType.DEVMAP_HASH, name: 'xv_bcast_in', keySize: 4, valueSize: 4, maxEntries: BCAST_PORTS })
+      .typed(u32, u32);
+    try {
+      for (const i of ifindexes) inner.set(i, i);
+      this.bcast.set(vni, inner.fd);
+    } finally {
+      inner.close(); // the outer map holds its own reference
+    }
+  }
+
+  clearFloodPorts(vni: number): boolean {
+    return this.bcast.delete(vni);
+  }
+
+  /** Counters of one xv_stats row, summed over CPUs. */
+  readStats(slot: number): StatsValue {
+    return sumPerCpu(this.stats.get(slot)!);
+  }
+
+  /** Every row, summed over CPUs, in one batch walk. */
+  readAllStats(): Map<number, StatsValue> {
+    return new Map(this.stats.lookupBatch().map(([slot, perCpu]) => [slot, sumPerCpu(perCpu)]));
+  }
+
+  /** Zeroes a row on every CPU: before a slot is given to a new VNI. */
+  zeroStats(slot: number): void {
+    if (slot === GLOBAL_STATS_SLOT) throw new RangeError('slot 0 holds the global counters');
+    this.stats.set(slot, zeroStats());
+  }
+
+  close(): void {
+    if (this.collection) this.collection.close();
+    else {
+      for (const p of this.programs.values()) p.close();
+      for (const m of this.rawMaps.values()) m.close();
+    }
+  }
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export function zeroStats(): StatsValue {
+  return { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drop: new Array(16).fill(0), event: new Array(16).fill(0) };
+}

@@ -1,0 +1,5 @@
+// The xvtep data path: loading, attaching, and typed access to its maps.
+export * from './attach.js';
+export * from './datapath.js';
+export * from './layout.js';
+export * from './tables.js';

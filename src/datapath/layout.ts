@@ -1,0 +1,149 @@
+// Codecs for every map of the data path. Mirrors bpf/include/xvtep_maps.h
+// field for field; test/datapath/layout.test.ts checks the sizes against the
+// object's BTF-derived map info so the two cannot drift apart silently.
+import {
+  array, be16, bytes, formatIPv4, formatIPv6, mac, pad, parseIP, struct, u16, u32, u64n, u8,
+  type Codec, type ValueOf,
+} from '../bpf/index.js';
+
+export const LAYOUT_VERSION = 1;
+
+export const AF_INET = 4;
+export const AF_INET6 = 6;
+export type Family = 4 | 6;
+
+/** A VTEP or overlay address as the maps hold it: 16 bytes + family. */
+export interface Addr {
+  family: Family;
+  address: string;
+}
+
+/** 16-byte network-order field: IPv4 in bytes 0..3, the rest zero. */
+export const addr16: Codec<string> = {
+  size: 16,
+  align: 1,
+  encode(v, b, o) {
+    const { bytes: raw } = parseIP(v);
+    b.fill(0, o, o + 16);
+    raw.copy(b, o);
+  },
+  // Without the family the bytes are ambiguous; callers decode through addrOf().
+  decode: (b, o) => Buffer.from(b.subarray(o, o + 16)).toString('hex'),
+};
+
+export function formatAddr(buf: Buffer, family: number): string {
+  return family === AF_INET ? formatIPv4(buf, 0) : formatIPv6(buf, 0);
+}
+
+export function addrBytes(address: string): Buffer {
+  const b = Buffer.alloc(16);
+  parseIP(address).bytes.copy(b);
+  return b;
+}
+
+export function familyOf(address: string): Family {
+  return parseIP(address).family;
+}
+
+export const DfPolicy = { unset: 0, set: 1, inherit: 2 } as const;
+
+export const configCodec = struct({
+  layoutVersion: u32,
+  underlayIfindex: u32,
+  udpPort: be16,
+  underlayMtu: u16,
+  srcPortMin: u16,
+  srcPortMax: u16,
+  ttl: u8,
+  tos: u8,
+  tosInherit: u8,
+  dfPolicy: u8,
+  udp6ZeroCsum: u8,
+  epCsumComplete: u8,
+  _pad0: pad(2),
+  localIp4: bytes(4),
+  fdbRefreshMs: u32,
+  localIp6: bytes(16),
+  nhCacheMs: u32,
+  _reserved: pad(12),
+});
+export type ConfigValue = ValueOf<typeof configCodec>;
+
+export const VniFlag = { NO_LEARN: 1, ALLOW_UNKNOWN_PEER: 2, PROXY_ARP: 4, PROXY_ND: 8 } as const;
+export const vniInfoCodec = struct({ statsSlot: u32, flags: u32, _reserved: pad(8) });
+export type VniInfo = ValueOf<typeof vniInfoCodec>;
+
+/** xv_ep and xv_peer carry copies of their VNI's slot and flags: one lookup on the hot path. */
+export const epInfoCodec = struct({ vni: u32, statsSlot: u32, vniFlags: u32, _reserved: pad(4) });
+
+export const FdbFlag = { STATIC: 1, LOCAL: 2 } as const;
+export const fdbKeyCodec = struct({ vni: u32, mac, _pad: pad(2) });
+export const fdbEntryCodec = struct({
+  remote: bytes(16),
+  ifindex: u32,
+  family: u8,
+  flags: u8,
+  _pad: pad(2),
+  updatedNs: u64n,
+});
+export type FdbKey = ValueOf<typeof fdbKeyCodec>;
+export type FdbEntryValue = ValueOf<typeof fdbEntryCodec>;
+
+export const addrKeyCodec = struct({ vni: u32, family: u32, addr: bytes(16) });
+export const peerValCodec = struct({ statsSlot: u32, vniFlags: u32 });
+export const neighValCodec = struct({ mac, _pad: pad(2) });
+
+export const BUM_MAX_REMOTE4 = 32;
+export const BUM_MAX_REMOTE6 = 16;
+export const BUM_MAX_LOCAL = 64;
+export const bumCodec = struct({
+  nRemote4: u32,
+  nRemote6: u32,
+  nLocal: u32,
+  _pad: pad(4),
+  remote4: array(bytes(4), BUM_MAX_REMOTE4),
+  remote6: array(bytes(16), BUM_MAX_REMOTE6),
+  local: array(u32, BUM_MAX_LOCAL),
+});
+
+export const BCAST_PORTS = 256;
+
+/** Drop reasons, index = enum xv_drop_reason. Names are the metric labels. */
+export const DROP_REASONS = [
+  'unknown_vni', 'unknown_peer', 'malformed', 'no_endpoint', 'mtu_exceeded', 'fib_miss',
+  'redirect_failed', 'hairpin', 'encap_failed', 'no_local_addr', 'bad_src_mac',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** Events, index = enum xv_event. */
+export const EVENTS = [
+  'fdb_full', 'neigh_unresolved', 'learn_new', 'learn_move', 'static_conflict', 'proxy_arp',
+  'proxy_nd', 'icmp_too_big', 'flood', 'local_fwd', 'xdp_to_tc', 'not_configured', 'unknown_ep',
+  'flood_skipped',
+] as const;
+export type EventName = (typeof EVENTS)[number];
+
+export const DROP_SLOTS = 16;
+export const EVENT_SLOTS = 16;
+export const statsCodec = struct({
+  rxPackets: u64n,
+  rxBytes: u64n,
+  txPackets: u64n,
+  txBytes: u64n,
+  drop: array(u64n, DROP_SLOTS),
+  event: array(u64n, EVENT_SLOTS),
+});
+export type StatsValue = ValueOf<typeof statsCodec>;
+
+/** Slot 0 of xv_stats counts what has no VNI. */
+export const GLOBAL_STATS_SLOT = 0;
+
+export const MapName = {
+  config: 'xv_config', vni: 'xv_vni', ep: 'xv_ep', fdb: 'xv_fdb', peer: 'xv_peer', neigh: 'xv_neigh',
+  bum: 'xv_bum', devs: 'xv_devs', bcast: 'xv_bcast', stats: 'xv_stats',
+} as const;
+
+export const ProgName = {
+  xdpUnderlay: 'xv_xdp_underlay', tcUnderlay: 'xv_tc_underlay', xdpEndpoint: 'xv_xdp_endpoint',
+  xdpEndpointFrags: 'xv_xdp_ep_frags', tcEndpoint: 'xv_tc_endpoint',
+} as const;

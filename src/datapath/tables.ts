@@ -1,0 +1,236 @@
+// Domain records over the data path maps: what the control plane reads and
+// writes, in the words of `bridge fdb` rather than bytes. Every read goes to
+// the kernel; nothing here caches.
+import { BpfMap, UpdateFlag, type UpdateFlagValue } from '../bpf/index.js';
+import {
+  AF_INET, AF_INET6, BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6, FdbFlag, VniFlag, addrBytes, familyOf, formatAddr,
+  type FdbEntryValue, type FdbKey, type VniInfo,
+  addrKeyCodec, bumCodec, epInfoCodec, neighValCodec, peerValCodec,
+} from './layout.js';
+import type { ValueOf } from '../bpf/index.js';
+
+export interface VniSettings {
+  learning: boolean;
+  allowUnknownPeers: boolean;
+  proxyArp: boolean;
+  proxyNd: boolean;
+  /** Row of xv_stats holding this VNI's counters. */
+  statsSlot: number;
+}
+
+export type FdbDest = { kind: 'remote'; remote: string } | { kind: 'local'; ifindex: number };
+
+export interface FdbRecord {
+  vni: number;
+  mac: string;
+  dest: FdbDest;
+  /** Installed by the control plane; the data path never overwrites it. */
+  static: boolean;
+  /** CLOCK_MONOTONIC ns of the last learn/refresh (learned entries). */
+  updatedNs: number;
+}
+
+export interface PeerRecord { vni: number; address: string }
+export interface NeighborRecord { vni: number; ip: string; mac: string }
+export interface EndpointRecord { ifindex: number; vni: number }
+export interface FloodList { vni: number; remotes: string[]; locals: number[] }
+
+export function vniInfoOf(s: VniSettings): VniInfo {
+  const flags = (s.learning ? 0 : VniFlag.NO_LEARN) | (s.allowUnknownPeers ? VniFlag.ALLOW_UNKNOWN_PEER : 0) |
+    (s.proxyArp ? VniFlag.PROXY_ARP : 0) | (s.proxyNd ? VniFlag.PROXY_ND : 0);
+  return { statsSlot: s.statsSlot, flags };
+}
+
+export function vniSettingsOf(v: VniInfo): VniSettings {
+  return {
+    learning: (v.flags & VniFlag.NO_LEARN) === 0,
+    allowUnknownPeers: (v.flags & VniFlag.ALLOW_UNKNOWN_PEER) !== 0,
+    proxyArp: (v.flags & VniFlag.PROXY_ARP) !== 0,
+    proxyNd: (v.flags & VniFlag.PROXY_ND) !== 0,
+    statsSlot: v.statsSlot,
+  };
+}
+
+export class VniTable {
+  constructor(readonly map: BpfMap<number, VniInfo>) {}
+  get(vni: number): VniSettings | undefined {
+    const v = this.map.get(vni);
+    return v && vniSettingsOf(v);
+  }
+  set(vni: number, s: VniSettings, flags: UpdateFlagValue = UpdateFlag.ANY): void {
+    this.map.set(vni, vniInfoOf(s), flags);
+  }
+  delete(vni: number): boolean {
+    return this.map.delete(vni);
+  }
+  list(): Map<number, VniSettings> {
+    return new Map(this.map.lookupBatch().map(([k, v]) => [k, vniSettingsOf(v)]));
+  }
+}
+
+export function fdbKeyOf(vni: number, mac: string): FdbKey {
+  return { vni, mac };
+}
+
+export function fdbValueOf(r: Pick<FdbRecord, 'dest' | 'static' | 'updatedNs'>): FdbEntryValue {
+  const flags = (r.static ? FdbFlag.STATIC : 0) | (r.dest.kind === 'local' ? FdbFlag.LOCAL : 0);
+  if (r.dest.kind === 'local') {
+    return { remote: Buffer.alloc(16), ifindex: r.dest.ifindex, family: 0, flags, updatedNs: r.updatedNs };
+  }
+  return { remote: addrBytes(r.dest.remote), ifindex: 0, family: familyOf(r.dest.remote), flags, updatedNs: r.updatedNs };
+}
+
+export function fdbRecordOf(k: FdbKey, v: FdbEntryValue): FdbRecord {
+  const dest: FdbDest = (v.flags & FdbFlag.LOCAL) !== 0
+    ? { kind: 'local', ifindex: v.ifindex }
+    : { kind: 'remote', remote: formatAddr(v.remote, v.family) };
+  return { vni: k.vni, mac: k.mac, dest, static: (v.flags & FdbFlag.STATIC) !== 0, updatedNs: v.updatedNs };
+}
+
+export class FdbTable {
+  constructor(readonly map: BpfMap<FdbKey, FdbEntryValue>) {}
+  get(vni: number, mac: string): FdbRecord | undefined {
+    const k = fdbKeyOf(vni, mac);
+    const v = this.map.get(k);
+    return v && fdbRecordOf(k, v);
+  }
+  set(r: FdbRecord, flags: UpdateFlagValue = UpdateFlag.ANY): void {
+    this.map.set(fdbKeyOf(r.vni, r.mac), fdbValueOf(r), flags);
+  }
+  setMany(rs: readonly FdbRecord[]): number {
+    return this.map.updateBatch(rs.map((r) => [fdbKeyOf(r.vni, r.mac), fdbValueOf(r)] as const));
+  }
+  delete(vni: number, mac: string): boolean {
+    return this.map.delete(fdbKeyOf(vni, mac));
+  }
+  deleteMany(keys: ReadonlyArray<{ vni: number; mac: string }>): number {
+    return this.map.deleteBatch(keys.map((k) => fdbKeyOf(k.vni, k.mac)));
+  }
+  list(): FdbRecord[] {
+    return this.map.lookupBatch().map(([k, v]) => fdbRecordOf(k, v));
+  }
+}
+
+type AddrKey = ValueOf<typeof addrKeyCodec>;
+
+export function addrKeyOf(vni: number, address: string): AddrKey {
+  return { vni, family: familyOf(address), addr: addrBytes(address) };
+}
+
+function addressOf(k: AddrKey): string {
+  return formatAddr(k.addr, k.family);
+}
+
+/**
+ * Peers and endpoints carry a copy of their VNI's stats slot and flags so the
+ * hot path needs one lookup, not two. Writers pass the VNI's current info;
+ * Datapath.setVni() rewrites the copies when a VNI changes.
+ */
+export class PeerTable {
+  constructor(readonly map: BpfMap<AddrKey, ValueOf<typeof peerValCodec>>) {}
+  has(vni: number, address: string): boolean {
+    return this.map.has(addrKeyOf(vni, address));
+  }
+  add(vni: number, address: string, info: VniInfo): void {
+    this.map.set(addrKeyOf(vni, address), { statsSlot: info.statsSlot, vniFlags: info.flags });
+  }
+  addMany(ps: readonly PeerRecord[], infoOf: (vni: number) => VniInfo): number {
+    return this.map.updateBatch(ps.map((p) => {
+      const i = infoOf(p.vni);
+      return [addrKeyOf(p.vni, p.address), { statsSlot: i.statsSlot, vniFlags: i.flags }] as const;
+    }));
+  }
+  delete(vni: number, address: string): boolean {
+    return this.map.delete(addrKeyOf(vni, address));
+  }
+  deleteMany(ps: readonly PeerRecord[]): number {
+    return this.map.deleteBatch(ps.map((p) => addrKeyOf(p.vni, p.address)));
+  }
+  list(): PeerRecord[] {
+    return this.map.lookupBatch().map(([k]) => ({ vni: k.vni, address: addressOf(k) }));
+  }
+}
+
+export class NeighborTable {
+  constructor(readonly map: BpfMap<AddrKey, ValueOf<typeof neighValCodec>>) {}
+  get(vni: number, ip: string): string | undefined {
+    return this.map.get(addrKeyOf(vni, ip))?.mac;
+  }
+  set(n: NeighborRecord): void {
+    this.map.set(addrKeyOf(n.vni, n.ip), { mac: n.mac });
+  }
+  setMany(ns: readonly NeighborRecord[]): number {
+    return this.map.updateBatch(ns.map((n) => [addrKeyOf(n.vni, n.ip), { mac: n.mac }] as const));
+  }
+  delete(vni: number, ip: string): boolean {
+    return this.map.delete(addrKeyOf(vni, ip));
+  }
+  deleteMany(ns: ReadonlyArray<{ vni: number; ip: string }>): number {
+    return this.map.deleteBatch(ns.map((n) => addrKeyOf(n.vni, n.ip)));
+  }
+  list(): NeighborRecord[] {
+    return this.map.lookupBatch().map(([k, v]) => ({ vni: k.vni, ip: addressOf(k), mac: v.mac }));
+  }
+}
+
+export class EndpointTable {
+  constructor(readonly map: BpfMap<number, ValueOf<typeof epInfoCodec>>) {}
+  get(ifindex: number): number | undefined {
+    return this.map.get(ifindex)?.vni;
+  }
+  set(ifindex: number, vni: number, info: VniInfo): void {
+    this.map.set(ifindex, { vni, statsSlot: info.statsSlot, vniFlags: info.flags });
+  }
+  delete(ifindex: number): boolean {
+    return this.map.delete(ifindex);
+  }
+  list(): EndpointRecord[] {
+    return this.map.lookupBatch().map(([ifindex, v]) => ({ ifindex, vni: v.vni }));
+  }
+}
+
+/** Head-end replication lists; a whole list is replaced in one update. */
+export class FloodTable {
+  constructor(readonly map: BpfMap<number, ValueOf<typeof bumCodec>>) {}
+
+  static encode(f: FloodList): ValueOf<typeof bumCodec> {
+    const v4 = f.remotes.filter((r) => familyOf(r) === AF_INET);
+    const v6 = f.remotes.filter((r) => familyOf(r) === AF_INET6);
+    if (v4.length > BUM_MAX_REMOTE4 || v6.length > BUM_MAX_REMOTE6 || f.locals.length > BUM_MAX_LOCAL) {
+      throw new RangeError(`VNI ${f.vni}: flood list holds at most ${BUM_MAX_REMOTE4} IPv4 peers, ` +
+        `${BUM_MAX_REMOTE6} IPv6 peers and ${BUM_MAX_LOCAL} endpoints (got ${v4.length}, ${v6.length}, ${f.locals.length})`);
+    }
+    return {
+      nRemote4: v4.length, nRemote6: v6.length, nLocal: f.locals.length,
+      remote4: v4.map((r) => addrBytes(r).subarray(0, 4)),
+      remote6: v6.map((r) => addrBytes(r)),
+      local: [...f.locals],
+    };
+  }
+
+  static decode(vni: number, v: ValueOf<typeof bumCodec>): FloodList {
+    return {
+      vni,
+      remotes: [
+        ...v.remote4.slice(0, v.nRemote4).map((b) => formatAddr(b, AF_INET)),
+        ...v.remote6.slice(0, v.nRemote6).map((b) => formatAddr(b, AF_INET6)),
+      ],
+      locals: v.local.slice(0, v.nLocal),
+    };
+  }
+
+  get(vni: number): FloodList | undefined {
+    const v = this.map.get(vni);
+    return v && FloodTable.decode(vni, v);
+  }
+  set(f: FloodList): void {
+    this.map.set(f.vni, FloodTable.encode(f));
+  }
+  delete(vni: number): boolean {
+    return this.map.delete(vni);
+  }
+  list(): FloodList[] {
+    return this.map.lookupBatch().map(([vni, v]) => FloodTable.decode(vni, v));
+  }
+}
+
