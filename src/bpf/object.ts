@@ -188,6 +188,12 @@ export class Collection {
     return key && value ? new PerCpuMap(h, i, key, value) : new PerCpuMap(h, i, raw(i.keySize), raw(i.valueSize));
   }
 
+  /** A map as the class its type calls for, with raw byte codecs. */
+  anyMap(name: string): BpfMap<Buffer, Buffer> | PerCpuMap<Buffer, Buffer> {
+    const [, i] = this.#map(name);
+    return isPerCpuMapType(i.type) ? this.perCpuMap(name) : this.map(name);
+  }
+
   /** Closes every program and map fd this collection holds. */
   close(): void {
     for (const p of this.programs.values()) p.close();
