@@ -634,6 +634,13 @@ struct xv_icmp_save {
 #define XV_ICMP4_LEN (sizeof(struct ethhdr) + sizeof(struct iphdr) + 8 + XV_ICMP_QUOTE)
 #define XV_ICMP6_LEN (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + 8 + XV_ICMP_QUOTE)
 
+static __always_inline int icmp4_is_error(__u8 type)
+{
+	return type == ICMP_DEST_UNREACH || type == ICMP_SOURCE_QUENCH ||
+	       type == ICMP_REDIRECT || type == ICMP_TIME_EXCEEDED ||
+	       type == ICMP_PARAMETERPROB;
+}
+
 /* Returns the new frame length, or 0 if no ICMP should be sent. */
 static __always_inline __u32 icmp_save(void *data, void *data_end,
 				       struct xv_icmp_save *s)
@@ -652,15 +659,27 @@ static __always_inline __u32 icmp_save(void *data, void *data_end,
 
 		/* only DF packets get frag-needed, others are simply dropped */
 		if (!(iph->frag_off & bpf_htons(IP_DF)) ||
-		    (iph->frag_off & bpf_htons(IP_OFFSET)) || iph->protocol == IPPROTO_ICMP)
+		    (iph->frag_off & bpf_htons(IP_OFFSET)))
 			return 0;
+		/* never answer an ICMP error with an error (RFC 1122 3.2.2);
+		 * queries (echo, ...) do get one, so ping -M do finds the MTU */
+		if (iph->protocol == IPPROTO_ICMP) {
+			__u8 *type = l3 + (iph->ihl & 0xf) * 4;
+
+			if ((void *)(type + 1) > data_end || icmp4_is_error(*type))
+				return 0;
+		}
 		return XV_ICMP4_LEN;
 	}
 	if (s->proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = l3;
+		struct icmp6hdr *ic6 = (void *)(ip6 + 1);
 
-		if (ip6->nexthdr == IPPROTO_ICMPV6)
-			return 0; /* never answer errors with errors; cheap approx */
+		/* ICMPv6 errors are the types below 128 (RFC 4443 2.1);
+		 * extension headers before ICMPv6 are not followed */
+		if (ip6->nexthdr == IPPROTO_ICMPV6 &&
+		    ((void *)(ic6 + 1) > data_end || ic6->icmp6_type < 128))
+			return 0;
 		return XV_ICMP6_LEN;
 	}
 	return 0;

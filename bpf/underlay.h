@@ -23,10 +23,11 @@ enum { RX_NOT_OURS, RX_OURS, RX_MALFORMED };
  * the kernel sees it untouched.
  */
 static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
-				    void *data_end, struct xv_rx *rx)
+				    void *data_end, __u32 total, struct xv_rx *rx)
 {
 	struct udphdr *udp;
 	struct xv_vxlanhdr *vx;
+	__u32 l3_len, udp_off, ulen;
 	__be16 proto;
 	int off = parse_eth(data, data_end, &proto);
 
@@ -44,6 +45,7 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 		    (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
 			return RX_NOT_OURS;
 		udp = (void *)iph + hl;
+		l3_len = bpf_ntohs(iph->tot_len) - hl; /* what IP says UDP has */
 		rx->family = XV_AF_INET;
 		rx->src.w[0] = iph->saddr;
 		rx->src.w[1] = rx->src.w[2] = rx->src.w[3] = 0;
@@ -57,6 +59,7 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 		    !ip_eq(&ip6->daddr, cfg->local_ip6) || ip6_is_zero(cfg->local_ip6))
 			return RX_NOT_OURS;
 		udp = (void *)(ip6 + 1);
+		l3_len = bpf_ntohs(ip6->payload_len);
 		rx->family = XV_AF_INET6;
 		__builtin_memcpy(&rx->src, &ip6->saddr, 16);
 	} else {
@@ -68,6 +71,14 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 	if ((void *)(vx + 1) + sizeof(struct ethhdr) > data_end)
 		return RX_MALFORMED;
 	if (!(vx->flags & XV_VXLAN_FLAG_I))
+		return RX_MALFORMED;
+	/* The lengths must agree with the frame: a truncated datagram (or
+	 * trailing bytes, which a VXLAN frame never needs as padding: it is at
+	 * least 64 bytes) would otherwise be delivered as a cut or padded
+	 * inner frame. The kernel drops the former and trims the latter. */
+	udp_off = (void *)udp - data;
+	ulen = bpf_ntohs(udp->len);
+	if (ulen != l3_len || udp_off + ulen != total)
 		return RX_MALFORMED;
 	rx->vni = bpf_ntohl(vx->vni) >> 8;
 	rx->inner_off = (void *)(vx + 1) - data;
@@ -171,7 +182,7 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 	struct xv_rxflow *fc;
 	struct ethhdr *ieth;
 	struct xv_rx rx;
-	__u32 ifindex = 0, off, idx, slot = 0;
+	__u32 ifindex = 0, off, idx, slot = 0, ilen;
 	__u64 now, gen;
 	int reason = XV_DROP_MALFORMED, verdict, cacheable = 0;
 	void *inner = 0;
@@ -181,7 +192,7 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 		count_event(0, XV_EV_NOT_CONFIGURED);
 		return XDP_PASS;
 	}
-	verdict = rx_parse(cfg, data, data_end, &rx);
+	verdict = rx_parse(cfg, data, data_end, data_end - data, &rx);
 	if (verdict == RX_NOT_OURS)
 		return XDP_PASS;
 	if (verdict == RX_MALFORMED)
@@ -236,13 +247,15 @@ deliver:
 		reason = XV_DROP_MALFORMED;
 		goto drop;
 	}
-	count_rx(st, XDP_DATA_END(ctx) - XDP_DATA(ctx));
+	/* rx counts what is delivered: only once the redirect is accepted */
+	ilen = XDP_DATA_END(ctx) - XDP_DATA(ctx);
 	if (verdict == RX_UNICAST) {
 		ret = bpf_redirect_map(&xv_devs, ifindex, XDP_DROP);
 		if (ret != XDP_REDIRECT) {
 			reason = XV_DROP_NO_ENDPOINT;
 			goto drop;
 		}
+		count_rx(st, ilen);
 		return ret;
 	}
 	count_event(st, XV_EV_FLOOD);
@@ -251,6 +264,7 @@ deliver:
 		reason = XV_DROP_REDIRECT_FAILED;
 		goto drop;
 	}
+	count_rx(st, ilen);
 	return ret;
 drop:
 	count_drop(st, reason);
@@ -273,15 +287,22 @@ int xv_tc_underlay(struct __sk_buff *skb)
 	struct ethhdr *ieth;
 	struct xv_bum *bum;
 	struct xv_rx rx;
-	__u32 ifindex = 0, off, slot;
+	__u32 ifindex = 0, off, slot, ilen;
 	__u64 flags = 0;
-	int reason = XV_DROP_MALFORMED, verdict, cacheable;
+	int reason = XV_DROP_MALFORMED, verdict, cacheable, padded = 0;
 
 	if (!cfg) {
 		count_event(0, XV_EV_NOT_CONFIGURED);
 		return TC_ACT_OK;
 	}
-	verdict = rx_parse(cfg, data, data_end, &rx);
+	if (data_end - data < XV_MAX_INNER_OFF + ETH_HLEN && skb->len > data_end - data) {
+		/* headers in paged data: make them linear */
+		bpf_skb_pull_data(skb, skb->len < XV_MAX_INNER_OFF + ETH_HLEN ?
+				       skb->len : XV_MAX_INNER_OFF + ETH_HLEN);
+		data = SKB_DATA(skb);
+		data_end = SKB_DATA_END(skb);
+	}
+	verdict = rx_parse(cfg, data, data_end, skb->len, &rx);
 	if (verdict == RX_NOT_OURS)
 		return TC_ACT_OK;
 	if (verdict == RX_MALFORMED)
@@ -294,6 +315,22 @@ int xv_tc_underlay(struct __sk_buff *skb)
 	off = rx.inner_off;
 	if (off > XV_MAX_INNER_OFF)
 		goto drop;
+	ilen = skb->len - off;
+	if (ilen < ETH_HLEN + sizeof(struct ipv6hdr)) {
+		/* bpf_skb_adjust_room() refuses to leave less than the outer
+		 * L3 base header (20 or 40 bytes) after the MAC header: short
+		 * inner frames (ARP is 28 bytes) would be dropped. Pad, decap,
+		 * then trim back to the inner length. */
+		if (bpf_skb_change_tail(skb, skb->len + sizeof(struct ipv6hdr), 0)) {
+			reason = XV_DROP_ENCAP_FAILED;
+			goto drop;
+		}
+		padded = 1;
+		data = SKB_DATA(skb);
+		data_end = SKB_DATA_END(skb);
+		if (data + sizeof(struct ethhdr) > data_end)
+			goto drop;
+	}
 	ieth = data + off;
 	if ((void *)(ieth + 1) > data_end)
 		goto drop;
@@ -307,14 +344,18 @@ int xv_tc_underlay(struct __sk_buff *skb)
 		reason = XV_DROP_ENCAP_FAILED;
 		goto drop;
 	}
+	if (padded && bpf_skb_change_tail(skb, ilen, 0)) {
+		reason = XV_DROP_ENCAP_FAILED;
+		goto drop;
+	}
 	if (skb->vlan_present)
 		bpf_skb_vlan_pop(skb);
-	count_rx(st, skb->len);
 	if (verdict == RX_UNICAST) {
 		if (bpf_redirect(ifindex, 0) != TC_ACT_REDIRECT) {
 			reason = XV_DROP_REDIRECT_FAILED;
 			goto drop;
 		}
+		count_rx(st, skb->len);
 		return TC_ACT_REDIRECT;
 	}
 	bum = bpf_map_lookup_elem(&xv_bum, &rx.vni);
@@ -322,6 +363,7 @@ int xv_tc_underlay(struct __sk_buff *skb)
 		reason = XV_DROP_NO_ENDPOINT;
 		goto drop;
 	}
+	count_rx(st, skb->len);
 	count_event(st, XV_EV_FLOOD);
 	for (int i = 0; i < XV_BUM_MAX_LOCAL; i++) {
 		if (i >= bum->n_local)

@@ -302,7 +302,7 @@ _Static_assert(sizeof(struct xv_bum) == 656, "xv_bum ABI");
 enum xv_drop_reason {
 	XV_DROP_UNKNOWN_VNI     = 0,  /* VNI not in xv_vni (rx) */
 	XV_DROP_UNKNOWN_PEER    = 1,  /* outer src not in xv_peer for the VNI */
-	XV_DROP_MALFORMED       = 2,  /* truncated / VXLAN I flag missing */
+	XV_DROP_MALFORMED       = 2,  /* truncated / VXLAN I flag missing / UDP-IP length disagrees with the frame */
 	XV_DROP_NO_ENDPOINT     = 3,  /* no local endpoint to deliver to */
 	XV_DROP_MTU_EXCEEDED    = 4,  /* too big and no ICMP was generated */
 	XV_DROP_FIB_MISS        = 5,  /* no route to the remote VTEP */

@@ -1,0 +1,293 @@
+// Transmit path (endpoint -> underlay): encapsulation golden bytes for the
+// XDP fast path (both variants) and the TC path, outer header policies
+// (TTL, TOS inherit, DF, source port range, IPv4 ID, IPv6 UDP checksum),
+// local switching and learning from endpoints.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeKernel } from '../helpers/kernel.js';
+import { ADDR, DEFAULT_SLOT, DpEnv, MAC, TC, XDP } from '../helpers/dpenv.js';
+import {
+  EtherType, Proto, arp, checksum, eth, fill, hex, icmpEcho, ipv4, ipv6, tcp, udp, vxlan,
+} from '../helpers/packets.js';
+
+const VNI = 1024;
+const SLOT = DEFAULT_SLOT;
+const XDP_PROGS = ['xv_xdp_endpoint', 'xv_xdp_ep_frags'] as const;
+
+function inner4(o: { dst?: string; src?: string; tos?: number; df?: boolean; sport?: number; size?: number; proto?: number } = {}): Buffer {
+  const sport = o.sport ?? 1111;
+  const l4 = o.proto === Proto.ICMP ? icmpEcho(7, 1, fill(o.size ?? 100)) : o.proto === Proto.TCP ? tcp(sport, 2222, fill(o.size ?? 100))
+    : udp({ sport, dport: 2222, payload: fill(o.size ?? 100), pseudo: { src: '198.51.100.1', dst: '198.51.100.2' } });
+  return eth(o.dst ?? MAC.rem, o.src ?? MAC.ep1c, EtherType.IPV4, ipv4({
+    src: '198.51.100.1', dst: '198.51.100.2', proto: o.proto ?? Proto.UDP, tos: o.tos ?? 0, df: o.df ?? true, id: 0x4242, payload: l4,
+  }));
+}
+
+function inner6(o: { dst?: string; tclass?: number; proto?: number } = {}): Buffer {
+  const src = '2001:db8:100::1', dst = '2001:db8:100::2';
+  const payload = udp({ sport: 3333, dport: 4444, payload: fill(77), pseudo: { src, dst } });
+  return eth(o.dst ?? MAC.rem, MAC.ep1c, EtherType.IPV6, ipv6({ src, dst, nextHeader: o.proto ?? Proto.UDP, tclass: o.tclass ?? 0, payload }));
+}
+
+interface Outer {
+  inner: Buffer;
+  remote?: string;
+  dmac?: string;
+  smac?: string;
+  sport: number;
+  id?: number;
+  ttl?: number;
+  tos?: number;
+  df?: boolean;
+  vni?: number;
+  dport?: number;
+  csum6?: boolean;
+}
+
+/** The frame the VTEP must send: built from the RFCs, not from the program. */
+function outer(o: Outer): Buffer {
+  const remote = o.remote ?? ADDR.peer4;
+  const v6 = remote.includes(':');
+  const local = v6 ? ADDR.local6 : ADDR.local4;
+  const u = udp({ sport: o.sport, dport: o.dport ?? 4789, payload: vxlan(o.vni ?? VNI, o.inner), pseudo: v6 && o.csum6 ? { src: local, dst: remote } : undefined });
+  const l3 = v6
+    ? ipv6({ src: local, dst: remote, nextHeader: Proto.UDP, hopLimit: o.ttl ?? 64, tclass: o.tos ?? 0, payload: u })
+    : ipv4({ src: local, dst: remote, proto: Proto.UDP, ttl: o.ttl ?? 64, tos: o.tos ?? 0, df: o.df ?? false, id: o.id ?? 0, payload: u });
+  return eth(o.dmac ?? MAC.peer, o.smac ?? MAC.uly, v6 ? EtherType.IPV6 : EtherType.IPV4, l3);
+}
+
+const sportOf = (f: Buffer, v6 = false) => f.readUInt16BE(14 + (v6 ? 40 : 20));
+const idOf = (f: Buffer) => f.readUInt16BE(18);
+
+describeKernel('encap: endpoint -> underlay', () => {
+  let env: DpEnv;
+  beforeAll(async () => {
+    env = await DpEnv.create('enc');
+  });
+  afterAll(() => env?.destroy());
+
+  beforeEach(() => {
+    env.configureRaw();
+    env.vni(VNI, { endpoints: [env.ifx.ep1, env.ifx.ep2], peers: [ADDR.peer4, ADDR.peer6] });
+    env.staticRemote(VNI, MAC.rem, ADDR.peer4);
+    env.staticRemote(VNI, MAC.rem2, ADDR.peer6);
+    env.staticLocal(VNI, MAC.ep2c, env.ifx.ep2);
+  });
+
+  const tx = (inner: Buffer, n = 1) => ({ [SLOT]: { txPackets: n, txBytes: n * inner.length } });
+  const runXdp = (prog: string, f: Buffer) => env.xdp(prog, f, env.ifx.ep1);
+  const runTc = (f: Buffer) => env.tc('xv_tc_endpoint', f, env.ifx.ep1);
+
+  it('IPv4 underlay, XDP and TC: every byte of the outer headers (DF unset: varying ID, IPv4 UDP checksum 0)', () => {
+    const inner = inner4();
+    const outs: Buffer[] = [];
+    for (const prog of XDP_PROGS) {
+      const r = env.counting(tx(inner), () => runXdp(prog, inner));
+      expect(r.retval).toBe(XDP.REDIRECT);
+      outs.push(r.data);
+    }
+    const t = env.counting(tx(inner), () => runTc(inner));
+    expect(t.retval).toBe(TC.REDIRECT);
+    outs.push(t.data);
+    const sport = sportOf(outs[0]!);
+    for (const o of outs) {
+      // header checksum verified on its own, then every byte with the two variable fields taken from the output
+      expect(checksum(o.subarray(14, 34))).toBe(0);
+      expect(hex(o)).toBe(hex(outer({ inner, sport, id: idOf(o) })));
+    }
+    expect(sport).toBeGreaterThanOrEqual(32768);
+    expect(sport).toBeLessThan(61000);
+    expect(new Set(outs.map((o) => sportOf(o)))).toEqual(new Set([sport])); // one flow, one source port, XDP or TC
+    expect(new Set(outs.map((o) => idOf(o))).size).toBe(outs.length); // DF clear: IDs differ
+  });
+
+  it('IPv6 underlay: outer UDP checksum computed over the whole datagram (XDP, TC), odd lengths too', () => {
+    for (const inner of [inner4({ dst: MAC.rem2 }), inner4({ dst: MAC.rem2, size: 1301 }), inner6({ dst: MAC.rem2 })]) {
+      const outs = [...XDP_PROGS.map((p) => env.counting(tx(inner), () => runXdp(p, inner))), env.counting(tx(inner), () => runTc(inner))];
+      expect(outs.map((r) => r.retval)).toEqual([XDP.REDIRECT, XDP.REDIRECT, TC.REDIRECT]);
+      for (const r of outs) {
+        const sport = sportOf(r.data, true);
+        expect(hex(r.data)).toBe(hex(outer({ inner, remote: ADDR.peer6, sport, csum6: true })));
+      }
+    }
+  });
+
+  it('IPv6 underlay with udp6ZeroChecksum: checksum 0', () => {
+    env.configureRaw({ udp6ZeroCsum: 1 });
+    const inner = inner4({ dst: MAC.rem2 });
+    for (const r of [runXdp('xv_xdp_endpoint', inner), runTc(inner)]) {
+      expect(hex(r.data)).toBe(hex(outer({ inner, remote: ADDR.peer6, sport: sportOf(r.data, true) })));
+    }
+  });
+
+  it('possibly CHECKSUM_PARTIAL inners (epChecksumComplete off): XDP defers TCP/UDP to TC, TC sends IPv6 UDP checksum 0; ICMP keeps a computed one', () => {
+    env.configureRaw({ epCsumComplete: 0 });
+    const u = inner4({ dst: MAC.rem2 });
+    const x = env.counting({ [SLOT]: { event: { xdp_to_tc: 1 } } }, () => runXdp('xv_xdp_endpoint', u));
+    expect([x.retval, hex(x.data)]).toEqual([XDP.PASS, hex(u)]);
+    const t = env.counting(tx(u), () => runTc(u));
+    expect(hex(t.data)).toBe(hex(outer({ inner: u, remote: ADDR.peer6, sport: sportOf(t.data, true) })));
+    const tcpIn = inner4({ dst: MAC.rem2, proto: Proto.TCP });
+    expect(env.counting({ [SLOT]: { event: { xdp_to_tc: 1 } } }, () => runXdp('xv_xdp_endpoint', tcpIn)).retval).toBe(XDP.PASS);
+    const ic = inner4({ dst: MAC.rem2, proto: Proto.ICMP, size: 57 });
+    for (const r of [env.counting(tx(ic), () => runXdp('xv_xdp_endpoint', ic)), env.counting(tx(ic), () => runTc(ic))]) {
+      expect(r.retval === XDP.REDIRECT || r.retval === TC.REDIRECT).toBe(true);
+      expect(hex(r.data)).toBe(hex(outer({ inner: ic, remote: ADDR.peer6, sport: sportOf(r.data, true), csum6: true })));
+    }
+    // IPv4 underlay: ICMP inner goes through XDP, UDP inner via TC
+    const ic4 = inner4({ proto: Proto.ICMP, size: 20 });
+    const r4 = env.counting(tx(ic4), () => runXdp('xv_xdp_endpoint', ic4));
+    expect(hex(r4.data)).toBe(hex(outer({ inner: ic4, sport: sportOf(r4.data), id: idOf(r4.data) })));
+  });
+
+  it('non-IP inner frames (unicast ARP) are encapsulated by XDP and by TC', () => {
+    const a = eth(MAC.rem, MAC.ep1c, EtherType.ARP, arp({ op: 2, sha: MAC.ep1c, spa: '198.51.100.1', tha: MAC.rem, tpa: '198.51.100.2' }));
+    for (const r of [env.counting(tx(a), () => runXdp('xv_xdp_endpoint', a)), env.counting(tx(a), () => runTc(a))]) {
+      expect(hex(r.data)).toBe(hex(outer({ inner: a, sport: sportOf(r.data), id: idOf(r.data) })));
+    }
+    const a6 = Buffer.from(a);
+    a6.write(MAC.rem2.replaceAll(':', ''), 0, 'hex');
+    for (const r of [runXdp('xv_xdp_endpoint', a6), runTc(a6)]) {
+      expect(hex(r.data)).toBe(hex(outer({ inner: a6, remote: ADDR.peer6, sport: sportOf(r.data, true), csum6: true })));
+    }
+  });
+
+  describe('outer header policies', () => {
+    it('TTL and fixed TOS (IPv4 and IPv6), DF set (ID 0)', () => {
+      env.configureRaw({ ttl: 33, tos: 0x28, dfPolicy: 1 });
+      const inner = inner4({ tos: 0xb9 });
+      for (const r of [runXdp('xv_xdp_endpoint', inner), runTc(inner)]) {
+        expect(hex(r.data)).toBe(hex(outer({ inner, sport: sportOf(r.data), ttl: 33, tos: 0x28, df: true, id: 0 })));
+      }
+      const i6 = inner4({ dst: MAC.rem2, tos: 0xb9 });
+      const r6 = runXdp('xv_xdp_endpoint', i6);
+      expect(hex(r6.data)).toBe(hex(outer({ inner: i6, remote: ADDR.peer6, sport: sportOf(r6.data, true), ttl: 33, tos: 0x28, csum6: true })));
+    });
+
+    it('TOS inherit copies DSCP and ECN (RFC 6040: CE becomes ECT(0)); non-IP inners get the fixed TOS', () => {
+      env.configureRaw({ tosInherit: 1, tos: 0x10, dfPolicy: 1 });
+      for (const [innerTos, outerTos] of [[0xb9, 0xb9], [0xba, 0xba], [0xbb, 0xba], [0x00, 0x00], [0x2c, 0x2c]] as const) {
+        const inner = inner4({ tos: innerTos });
+        for (const r of [runXdp('xv_xdp_endpoint', inner), runTc(inner)]) {
+          expect(hex(r.data)).toBe(hex(outer({ inner, sport: sportOf(r.data), tos: outerTos, df: true })));
+        }
+      }
+      const i6 = inner6({ tclass: 0x8b }); // IPv6 inner, CE
+      const r = runXdp('xv_xdp_endpoint', i6);
+      expect(hex(r.data)).toBe(hex(outer({ inner: i6, sport: sportOf(r.data), tos: 0x8a, df: true })));
+      const a = eth(MAC.rem, MAC.ep1c, 0x88b5, fill(50));
+      const ra = runXdp('xv_xdp_endpoint', a);
+      expect(hex(ra.data)).toBe(hex(outer({ inner: a, sport: sportOf(ra.data), tos: 0x10, df: true })));
+    });
+
+    it('DF inherit: from the inner IPv4 DF bit; IPv6 inners always DF', () => {
+      env.configureRaw({ dfPolicy: 2 });
+      const df = inner4({ df: true });
+      const r1 = runXdp('xv_xdp_endpoint', df);
+      expect(hex(r1.data)).toBe(hex(outer({ inner: df, sport: sportOf(r1.data), df: true, id: 0 })));
+      const nodf = inner4({ df: false });
+      const r2 = runTc(nodf);
+      expect(hex(r2.data)).toBe(hex(outer({ inner: nodf, sport: sportOf(r2.data), df: false, id: idOf(r2.data) })));
+      const i6 = inner6();
+      const r3 = runXdp('xv_xdp_endpoint', i6);
+      expect(hex(r3.data)).toBe(hex(outer({ inner: i6, sport: sportOf(r3.data), df: true, id: 0 })));
+    });
+
+    it('source port: in the configured range, stable per flow, spread over flows; min == max pins it', () => {
+      env.configureRaw({ srcPortMin: 40000, srcPortMax: 40010 });
+      const ports = new Set<number>();
+      for (let flow = 0; flow < 24; flow++) {
+        const inner = inner4({ sport: 20000 + flow });
+        const a = sportOf(runXdp('xv_xdp_endpoint', inner).data);
+        const b = sportOf(runXdp('xv_xdp_endpoint', inner).data);
+        const c = sportOf(runTc(inner).data);
+        expect([b, c]).toEqual([a, a]);
+        expect(a).toBeGreaterThanOrEqual(40000);
+        expect(a).toBeLessThan(40010);
+        ports.add(a);
+      }
+      expect(ports.size).toBeGreaterThanOrEqual(4);
+      env.configureRaw({ srcPortMin: 50000, srcPortMax: 50000 });
+      for (let flow = 0; flow < 4; flow++) expect(sportOf(runTc(inner4({ sport: 100 + flow })).data)).toBe(50000);
+    });
+
+    it('port 8472', () => {
+      env.configureRaw({ udpPort: 8472 });
+      const inner = inner4();
+      const r = runXdp('xv_xdp_endpoint', inner);
+      expect(hex(r.data)).toBe(hex(outer({ inner, sport: sportOf(r.data), id: idOf(r.data), dport: 8472 })));
+    });
+
+    it('VNI 0 and 16777215 are written exactly', () => {
+      for (const [vni, slot] of [[0, 7], [16777215, 8]] as const) {
+        env.vni(vni, { slot, endpoints: [env.ifx.ep3] });
+        env.staticRemote(vni, MAC.rem, ADDR.peer4b);
+        const inner = inner4({ src: MAC.ep3c });
+        const r = env.counting({ [slot]: { txPackets: 1, txBytes: inner.length } }, () => env.xdp('xv_xdp_endpoint', inner, env.ifx.ep3));
+        expect(hex(r.data)).toBe(hex(outer({ inner, vni, remote: ADDR.peer4b, dmac: MAC.peerB, sport: sportOf(r.data), id: idOf(r.data) })));
+      }
+    });
+  });
+
+  it('next hop unresolved: XDP hands over to TC, TC sends through bpf_redirect_neigh with MACs left to the kernel', () => {
+    env.staticRemote(VNI, '02:aa:bb:cc:99:01', ADDR.unresolved4);
+    const inner = inner4({ dst: '02:aa:bb:cc:99:01' });
+    const x = env.counting({ [SLOT]: { event: { xdp_to_tc: 1 } } }, () => runXdp('xv_xdp_endpoint', inner));
+    expect([x.retval, hex(x.data)]).toEqual([XDP.PASS, hex(inner)]);
+    const t = env.counting({ [SLOT]: { txPackets: 1, txBytes: inner.length, event: { neigh_unresolved: 1 } } }, () => runTc(inner));
+    expect(t.retval).toBe(TC.REDIRECT);
+    expect(hex(t.data)).toBe(hex(outer({ inner, remote: ADDR.unresolved4, dmac: '00:00:00:00:00:00', smac: '00:00:00:00:00:00', sport: sportOf(t.data), id: idOf(t.data) })));
+  });
+
+  it('forwarding disabled on the underlay: the same slow path (XDP defers, TC redirect_neigh)', () => {
+    env.lab.exec(env.ns, 'sysctl', '-qw', 'net.ipv4.conf.uly0.forwarding=0');
+    try {
+      const inner = inner4();
+      expect(env.counting({ [SLOT]: { event: { xdp_to_tc: 1 } } }, () => runXdp('xv_xdp_endpoint', inner)).retval).toBe(XDP.PASS);
+      const t = env.counting({ [SLOT]: { txPackets: 1, txBytes: inner.length, event: { neigh_unresolved: 1 } } }, () => runTc(inner));
+      expect(t.retval).toBe(TC.REDIRECT);
+    } finally {
+      env.lab.exec(env.ns, 'sysctl', '-qw', 'net.ipv4.conf.uly0.forwarding=1');
+    }
+  });
+
+  it('next-hop cache on: repeated packets give the same bytes', () => {
+    env.configureRaw({ nhCacheMs: 0, dfPolicy: 1 });
+    const inner = inner4();
+    const a = runXdp('xv_xdp_endpoint', inner), b = runXdp('xv_xdp_endpoint', inner), c = runTc(inner);
+    const want = hex(outer({ inner, sport: sportOf(a.data), df: true }));
+    expect([hex(a.data), hex(b.data), hex(c.data)]).toEqual([want, want, want]);
+  });
+
+  describe('local switching (no encap)', () => {
+    it('endpoint -> endpoint: redirected unchanged, counted as local_fwd (XDP and TC)', () => {
+      const f = eth(MAC.ep2c, MAC.ep1c, EtherType.IPV4, ipv4({ src: '198.51.100.1', dst: '198.51.100.3', proto: Proto.ICMP, payload: icmpEcho(1, 2, fill(56)) }));
+      for (const prog of XDP_PROGS) {
+        const r = env.counting({ [SLOT]: { event: { local_fwd: 1 } } }, () => runXdp(prog, f));
+        expect([r.retval, hex(r.data)]).toEqual([XDP.REDIRECT, hex(f)]);
+      }
+      const t = env.counting({ [SLOT]: { event: { local_fwd: 1 } } }, () => runTc(f));
+      expect([t.retval, hex(t.data)]).toEqual([TC.REDIRECT, hex(f)]);
+    });
+
+    it('a local endpoint that is not in xv_devs: XDP passes it to TC, which redirects', () => {
+      env.lab.in(env.ns, () => env.dp.devs.delete(env.ifx.ep2));
+      env.dp.bumpGeneration();
+      const f = eth(MAC.ep2c, MAC.ep1c, EtherType.IPV4, ipv4({ src: '198.51.100.1', dst: '198.51.100.3', proto: Proto.ICMP, payload: icmpEcho(1, 3, fill(8)) }));
+      const x = env.counting({ [SLOT]: { event: { local_fwd: 1 } } }, () => runXdp('xv_xdp_endpoint', f));
+      expect([x.retval, hex(x.data)]).toEqual([XDP.PASS, hex(f)]);
+      const t = env.counting({ [SLOT]: { event: { local_fwd: 1 } } }, () => runTc(f));
+      expect([t.retval, hex(t.data)]).toEqual([TC.REDIRECT, hex(f)]);
+    });
+  });
+
+  it('learning from endpoints: new local entry, then a move to another endpoint', () => {
+    env.vni(VNI, { learning: true, endpoints: [env.ifx.ep1, env.ifx.ep2], peers: [ADDR.peer4] });
+    const src = '02:00:00:00:c1:77';
+    const inner = inner4({ src });
+    env.counting({ [SLOT]: { txPackets: 1, txBytes: inner.length, event: { learn_new: 1 } } }, () => runXdp('xv_xdp_endpoint', inner));
+    expect(env.dp.fdb.get(VNI, src)).toMatchObject({ dest: { kind: 'local', ifindex: env.ifx.ep1 }, static: false });
+    env.counting({ [SLOT]: { txPackets: 1, txBytes: inner.length } }, () => runTc(inner));
+    env.counting({ [SLOT]: { txPackets: 1, txBytes: inner.length, event: { learn_move: 1 } } }, () => env.tc('xv_tc_endpoint', inner, env.ifx.ep2));
+    expect(env.dp.fdb.get(VNI, src)!.dest).toEqual({ kind: 'local', ifindex: env.ifx.ep2 });
+  });
+});
