@@ -9,12 +9,14 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,build/bpf/%.bpf.o,$(BPF_SRCS))
 FIXTURE_SRCS := $(wildcard test/fixtures/*.bpf.c)
 FIXTURE_OBJS := $(patsubst test/fixtures/%.bpf.c,build/fixtures/%.bpf.o,$(FIXTURE_SRCS))
+BENCH_BPF_SRCS := $(wildcard bench/bpf/*.bpf.c)
+BENCH_BPF_OBJS := $(patsubst bench/bpf/%.bpf.c,build/bench/%.bpf.o,$(BENCH_BPF_SRCS))
 ADDON := native/build/Release/xvtep_native.node
 NATIVE_SRCS := $(shell find native/src -name '*.cc' -o -name '*.h') native/binding.gyp
 TS_SRCS := $(shell find src -name '*.ts')
 TS_STAMP := dist/.stamp
 
-.PHONY: all build bpf fixtures addon ts deps test demo bench bench-quick bench-binding clean lint
+.PHONY: all build bpf fixtures addon ts deps test demo bench bench-quick bench-bpf bench-binding clean lint
 all: build
 build: bpf fixtures addon ts
 
@@ -31,9 +33,13 @@ build/fixtures/%.bpf.o: test/fixtures/%.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+build/bench/%.bpf.o: bench/bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 # Header dependencies from -MMD: a change in bpf/include rebuilds only the
 # objects that include it.
--include $(BPF_OBJS:.o=.d) $(FIXTURE_OBJS:.o=.d)
+-include $(BPF_OBJS:.o=.d) $(FIXTURE_OBJS:.o=.d) $(BENCH_BPF_OBJS:.o=.d)
 
 $(ADDON): $(NATIVE_SRCS) node_modules/.package-lock.json
 	cd native && npx --no-install node-gyp rebuild --loglevel=error
@@ -65,3 +71,11 @@ clean:
 
 bench-binding: build
 	node bench/binding.mjs
+
+# Kernel VXLAN vs xvtep vs the XDP ceiling, same lab, same run (bench/README.md).
+# Needs root; writes bench/results/<date>.{json,md,svg}. BENCH_ARGS passes options.
+bench-bpf: $(BENCH_BPF_OBJS)
+
+bench bench-quick: deps
+	@$(MAKE) --no-print-directory build bench-bpf
+	node bench/run.mjs $(if $(filter bench-quick,$@),--quick) $(BENCH_ARGS)

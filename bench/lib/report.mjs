@@ -1,0 +1,188 @@
+// The report: targets, a Markdown table and a hand-written SVG chart.
+import { writeFileSync } from 'node:fs';
+import { summary, pairedRatio } from './stats.mjs';
+
+const f = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+const cell = (xs, d = 2) => {
+  const s = summary(xs);
+  return s.n ? `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})` : 'pending';
+};
+const ratio = (a, b, d = 2) => {
+  const s = pairedRatio(a ?? [], b ?? []);
+  return s.n ? `${f(s.median, d)}× (${f(s.min, d)}–${f(s.max, d)})` : '—';
+};
+
+export function targets(R) {
+  const out = [];
+  const add = (name, value, goal, pass, note = '') => out.push({ name, value, goal, pass, note });
+  for (const id of ['decap-1', 'decap-64']) {
+    const p = R.pps[id];
+    if (!p?.xvtep) continue;
+    const r = pairedRatio(p.xvtep.delivered, p.ceiling?.delivered ?? []).median;
+    add(`decap ${id.split('-')[1]} flow(s): xvtep / ceiling`, r === null ? null : `${f(r * 100, 1)} %`, '≥ 90 %', r !== null && r >= 0.9,
+      `xvtep/kernel ${f(pairedRatio(p.xvtep.delivered, p.kernel?.delivered ?? []).median, 1)}× (goal ~8×)`);
+  }
+  for (const id of ['encap-1', 'encap-64']) {
+    const p = R.pps[id];
+    if (!p?.xvtep) continue;
+    const r = pairedRatio(p.xvtep.delivered, p.kernel?.delivered ?? []).median;
+    add(`encap ${id.split('-')[1]} flow(s): xvtep / kernel`, r === null ? null : `${f(r, 2)}×`, '≥ 8×', r !== null && r >= 8);
+  }
+  for (const [id, t] of Object.entries(R.tcp)) {
+    if (!t.xvtep?.length) continue;
+    const r = pairedRatio(t.xvtep, t.kernel ?? []).median;
+    add(`TCP ${tcpName(id)}: xvtep / kernel vxlan`, r === null ? null : `${f(r, 2)}×`, '≥ 1.1×', r !== null && r >= 1.1);
+  }
+  const floor = summary(R.cost['floor: empty XDP (XDP_DROP)'] ?? []).median;
+  for (const [k, goal] of [['xvtep decap (xv_xdp_underlay)', 40], ['xvtep encap (xv_xdp_endpoint)', 60]]) {
+    const v = summary(R.cost[k] ?? []).median;
+    if (v === null || floor === null) continue;
+    add(`per-packet ${k.split(' ')[1]}: cost over the floor`, `${f(v - floor, 1)} ns`, `≤ ${goal} ns`, v - floor <= goal,
+      `floor ${f(floor, 1)} ns; over redirect-only ${f(v - summary(R.cost['redirect only (-> endpoint veth)'] ?? []).median, 1)} ns`);
+  }
+  if (R.scaling.length >= 2) {
+    for (const [k, label] of [['costDecapNs', 'decap ns/packet'], ['costEncapNs', 'encap ns/packet'], ['ppsDecapManyFlows', `decap Mpps, ${R.config.scaleFlows} flows`]]) {
+      const meds = R.scaling.map((r) => summary(r[k]).median).filter((x) => x !== null);
+      if (meds.length < 2) continue;
+      const spread = Math.max(...meds) / Math.min(...meds) - 1;
+      add(`FDB ${R.scaling[0].size}→${R.scaling.at(-1).size}: ${label}`, `${f(spread * 100, 1)} % spread`, '≤ 10 %', spread <= 0.1);
+    }
+  }
+  return out;
+}
+
+const pct = (xs) => {
+  const m = summary(xs ?? []).median;
+  return m === null ? '—' : `${f(Math.max(0, m) * 100, 1)} %`;
+};
+
+const tcpName = (id) => {
+  const [dir, n] = id.split('-');
+  return `${dir === 'decap' ? 'underlay→endpoint (VTEP decaps)' : 'endpoint→underlay (VTEP encaps)'}, ${n} stream${n === '1' ? '' : 's'}`;
+};
+
+export function markdown(R) {
+  const L = [];
+  L.push(`# xvtep benchmarks — ${R.date}${R.quick ? ' (quick)' : ''}`, '');
+  L.push(`Kernel ${R.host.kernel}, ${R.host.cpus} CPUs (${R.host.cpu}). One namespace lab, VTEP host mode alternated between repeats; median (min–max), ratios pair by pair. xvtep set up via ${R.xvtepVia ?? 'n/a (setup failed)'}. Run took ${f(R.seconds, 0)} s.`, '');
+  if (Object.keys(R.pps).length) {
+    L.push('## Packets per second (inner frame 64 B, live-frames generator → XDP counting sink)', '');
+    L.push('| scenario | kernel Mpps | xvtep Mpps | ceiling Mpps | xvtep/kernel | xvtep/ceiling | offered Mpps (kernel / xvtep) | loss (kernel / xvtep) |');
+    L.push('|---|---|---|---|---|---|---|---|');
+    for (const [id, p] of Object.entries(R.pps)) {
+      const [dir, n] = id.split('-');
+      L.push(`| ${dir} ${n} flow${n === '1' ? '' : 's'} | ${cell(p.kernel?.delivered, 3)} | ${cell(p.xvtep?.delivered, 3)} | ${cell(p.ceiling?.delivered, 3)} | ${ratio(p.xvtep?.delivered, p.kernel?.delivered)} | ${ratio(p.xvtep?.delivered, p.ceiling?.delivered)} | ${f(summary(p.kernel?.offered ?? []).median)} / ${f(summary(p.xvtep?.offered ?? []).median)} | ${pct(p.kernel?.loss)} / ${pct(p.xvtep?.loss)} |`);
+    }
+    L.push('');
+  }
+  if (Object.keys(R.tcp).length) {
+    L.push('## Bulk TCP (iperf3, Gbit/s; remote VTEP = kernel vxlan in the generator namespace)', '');
+    L.push('| direction | bare underlay | kernel vxlan | xvtep | xvtep/kernel | xvtep/bare |', '|---|---|---|---|---|---|');
+    for (const [id, t] of Object.entries(R.tcp)) {
+      L.push(`| ${tcpName(id)} | ${cell(t.bare)} | ${cell(t.kernel)} | ${cell(t.xvtep)} | ${ratio(t.xvtep, t.kernel)} | ${ratio(t.xvtep, t.bare)} |`);
+    }
+    L.push('');
+  }
+  if (Object.keys(R.latency).length) {
+    L.push('## Latency (UDP request/response over the overlay, µs; Node client and server)', '');
+    L.push('| mode | p50 | p90 | p99 | lost |', '|---|---|---|---|---|');
+    for (const [m, runs] of Object.entries(R.latency)) {
+      L.push(`| ${m} | ${cell(runs.map((x) => x.p50), 1)} | ${cell(runs.map((x) => x.p90), 1)} | ${cell(runs.map((x) => x.p99), 1)} | ${runs.reduce((a, x) => a + (x.lost ?? 0), 0)} |`);
+    }
+    L.push('');
+  }
+  if (Object.keys(R.cost).length) {
+    L.push(`## Per-packet cost (BPF_PROG_TEST_RUN live frames, repeat ${R.config.costN.toLocaleString('en')}; ns/packet incl. delivery to the XDP sink)`, '');
+    const floor = summary(R.cost['floor: empty XDP (XDP_DROP)'] ?? []).median;
+    const redir = summary(R.cost['redirect only (-> endpoint veth)'] ?? []).median;
+    L.push('| program | ns/packet | over the floor | over redirect-only |', '|---|---|---|---|');
+    for (const [k, v] of Object.entries(R.cost)) L.push(`| ${k} | ${cell(v, 1)} | ${f(summary(v).median - floor, 1)} | ${k.startsWith('floor') ? '—' : f(summary(v).median - redir, 1)} |`);
+    L.push('');
+  }
+  if (Object.keys(R.control).length) {
+    const c = R.control;
+    L.push('## Control plane (through src/datapath; the manager/CLI does not exist yet)', '');
+    L.push('| measure | value |', '|---|---|');
+    if (c.fdbApply) {
+      const s = summary(c.fdbApply.seconds);
+      L.push(`| apply ${c.fdbApply.entries.toLocaleString('en')} FDB entries (one batch, Datapath.fdb.setMany) | ${f(s.median * 1000, 1)} ms (${f(s.min * 1000, 1)}–${f(s.max * 1000, 1)}), ${f(c.fdbApply.entries / s.median / 1e6, 2)} M entries/s |`);
+      L.push('| apply 100k FDB entries through the manager (config → reconcile) | pending manager |');
+    }
+    if (c.addToFirstPacket) {
+      L.push(`| one FDB entry add → first packet forwarded by it (encap, generator running) | ${cell(c.addToFirstPacket.map((x) => x.firstPacketUs), 0)} µs (map update alone ${cell(c.addToFirstPacket.map((x) => x.addUs), 1)} µs) |`);
+      L.push('| same, from `xvtep fdb add` / config change | pending manager |');
+    }
+    if (c.scrapeMs) {
+      L.push(`| read all stats rows with ${c.vnis} VNIs (${c.scrapeRows} slots, Datapath.readAllStats) | ${cell(c.scrapeMs, 2)} ms |`);
+      L.push('| Prometheus scrape with 4,096 VNIs | pending manager |');
+    }
+    L.push('| manager RSS | pending manager |', '');
+  }
+  if (R.scaling.length) {
+    L.push(`## FDB scaling (xvtep; decap at ${R.config.scaleFlows} flows defeats the per-CPU flow and learning caches)`, '');
+    L.push(`| static FDB entries | entries after (incl. learned) | decap ns/packet (1 flow) | encap ns/packet (1 flow) | decap Mpps (${R.config.scaleFlows} flows) |`, '|---|---|---|---|---|');
+    for (const r of R.scaling) {
+      L.push(`| ${r.size.toLocaleString('en')} | ${r.entriesAfter?.toLocaleString('en')} | ${cell(r.costDecapNs, 1)} | ${cell(r.costEncapNs, 1)} | ${cell(r.ppsDecapManyFlows, 3)} |`);
+    }
+    L.push('');
+  }
+  const tg = targets(R);
+  if (tg.length) {
+    L.push('## Targets', '', '| target | measured | goal | result | note |', '|---|---|---|---|---|');
+    for (const t of tg) L.push(`| ${t.name} | ${t.value ?? '—'} | ${t.goal} | ${t.value === null ? 'pending' : t.pass ? 'PASS' : 'MISS'} | ${t.note} |`);
+    L.push('');
+  }
+  if (R.errors.length) {
+    L.push('## Errors', '');
+    for (const e of R.errors) L.push(`- ${e.scenario}: ${String(e.error).split('\n')[0]}`);
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+const COLORS = { kernel: '#8c8c8c', xvtep: '#2b6cb0', ceiling: '#b7d4ef', bare: '#b7d4ef' };
+
+export function svg(R) {
+  const panels = [];
+  const pps = Object.entries(R.pps).map(([id, p]) => ({ label: id.replace('-', ' ') + (id.endsWith('-1') ? ' flow' : ' flows'), series: p, key: 'delivered' }));
+  if (pps.length) panels.push({ title: 'Delivered Mpps (inner 64 B)', groups: pps, modes: ['kernel', 'xvtep', 'ceiling'], unit: 'Mpps' });
+  const tcp = Object.entries(R.tcp).map(([id, t]) => ({ label: `TCP ${id.replace('-', ' ')}`, series: Object.fromEntries(Object.entries(t).map(([m, v]) => [m, { v }])), key: 'v' }));
+  if (tcp.length) panels.push({ title: 'iperf3 Gbit/s', groups: tcp, modes: ['kernel', 'xvtep', 'bare'], unit: 'Gbit/s' });
+  const W = 820, barH = 14, gap = 10, left = 150, right = 90;
+  let y = 50;
+  const out = [];
+  for (const p of panels) {
+    out.push(`<text x="10" y="${y}" font-size="15" font-weight="bold">${p.title}</text>`);
+    y += 12;
+    const max = Math.max(1e-9, ...p.groups.flatMap((g) => p.modes.map((m) => summary(g.series[m]?.[g.key] ?? []).max ?? 0)));
+    const sx = (v) => left + (v / max) * (W - left - right);
+    for (const g of p.groups) {
+      out.push(`<text x="${left - 8}" y="${y + (barH * p.modes.length) / 2 + 8}" font-size="12" text-anchor="end">${g.label}</text>`);
+      for (const m of p.modes) {
+        const s = summary(g.series[m]?.[g.key] ?? []);
+        y += 2;
+        if (s.n) {
+          out.push(`<rect x="${left}" y="${y}" width="${f(sx(s.median) - left, 1)}" height="${barH}" fill="${COLORS[m]}"/>`);
+          out.push(`<line x1="${f(sx(s.min), 1)}" x2="${f(sx(s.max), 1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#000" stroke-width="1"/>`);
+          out.push(`<text x="${f(sx(s.max) + 4, 1)}" y="${y + barH - 3}" font-size="11">${m} ${f(s.median, 2)}</text>`);
+        } else {
+          out.push(`<text x="${left + 4}" y="${y + barH - 3}" font-size="11" fill="#a00">${m}: pending</text>`);
+        }
+        y += barH;
+      }
+      y += gap;
+    }
+    y += 20;
+  }
+  const legend = Object.entries({ kernel: 'kernel vxlan + bridge', xvtep: 'xvtep', ceiling: 'ceiling / bare underlay' })
+    .map(([k, v], i) => `<rect x="${10 + i * 220}" y="14" width="12" height="12" fill="${COLORS[k]}"/><text x="${28 + i * 220}" y="25" font-size="12">${v}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="#fff"/>\n${legend}\n${out.join('\n')}\n<text x="10" y="${y - 8}" font-size="10" fill="#555">xvtep bench ${R.date}${R.quick ? ' (quick)' : ''}: median bars, min–max whiskers</text>\n</svg>\n`;
+}
+
+export function writeReport(R, base) {
+  R.targets = targets(R);
+  const md = markdown(R);
+  writeFileSync(`${base}.md`, md + '\n');
+  writeFileSync(`${base}.svg`, svg(R));
+  return { md };
+}

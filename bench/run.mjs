@@ -1,0 +1,404 @@
+#!/usr/bin/env node
+// xvtep benchmarks: kernel VXLAN + bridge vs xvtep vs an XDP ceiling, in one
+// namespace lab, alternating the VTEP host's mode between repeats.
+//   node bench/run.mjs [--quick] [--only=pps,cost,tcp,latency,control,scaling] [--out=DIR]
+// (make bench / make bench-quick build everything first.) See bench/README.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { ObjectSpec, TestRunFlag, u32, xdpContext } from '../dist/bpf/index.js';
+import { T, BUILD, buildLab, kernelMode, bareMode, ceilingMode, sinkOn, sleep } from './lib/topo.mjs';
+import { setupXvtep } from './lib/xvtep.mjs';
+import { DROP_REASONS, EVENTS } from '../dist/datapath/layout.js';
+import { innerFrame, vxlanFrame, OFF } from './lib/packets.mjs';
+import { summary, pairedRatio, rotate } from './lib/stats.mjs';
+import { writeReport } from './lib/report.mjs';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const opt = (k) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
+const only = opt('only')?.split(',');
+const outDir = (opt('out') ?? new URL('./results', import.meta.url).pathname).replace(/\/+$/, '');
+const want = (s) => !only || only.includes(s);
+
+const C = quick
+  ? { ppsN: 1_000_000, ppsReps: 2, costN: 10_000_000, costReps: 1, tcpSecs: 2, tcpReps: 1, tcpStreams: [1], pingCount: 1000, pingReps: 1,
+      fdbSizes: [10, 100_000], scaleFlows: 16384, scaleReps: 1, cpTrials: 3, fdbBulk: 100_000 }
+  : { ppsN: 3_000_000, ppsReps: 5, costN: 10_000_000, costReps: 3, tcpSecs: 4, tcpReps: 2, tcpStreams: [1, 4], pingCount: 5000, pingReps: 2,
+      fdbSizes: [10, 1000, 100_000, 1_000_000], scaleFlows: 16384, scaleReps: 3, cpTrials: 5, fdbBulk: 100_000 };
+const FDB_MAX = 1_100_000;
+const t0 = Date.now();
+const log = (...a) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`, ...a);
+
+const R = {
+  date: new Date().toISOString(), quick, host: { kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model },
+  config: C, xvtepVia: null, xvtepCounters: {}, pps: {}, cost: {}, tcp: {}, latency: {}, control: {}, scaling: [], errors: [],
+};
+const LIVE = TestRunFlag.XDP_LIVE_FRAMES;
+
+// ---------------------------------------------------------------- frames
+const decapInner = (smac = T.remote.mac) => innerFrame({ dmac: T.sink.mac, smac, src: T.remote.ip, dst: T.sink.ip });
+const decapFrameOf = (inner) => vxlanFrame({ dmac: T.uly.mac, smac: T.gen.mac, src: T.gen.ip, dst: T.uly.ip, vni: T.vni }, inner);
+const DECAP = decapFrameOf(decapInner());
+const DECAP_SCALE = decapFrameOf(decapInner('02:b1:00:00:00:00'));
+const ENCAP = innerFrame({ dmac: T.remote.mac, smac: '02:b0:00:00:02:00', src: T.sink.ip, dst: T.remote.ip });
+
+const env = buildLab();
+const { lab } = env;
+log(`lab up: ${lab.namespaces.join(' ')}`);
+const closers = [];
+let current;
+async function use(mode) {
+  if (current === mode) return;
+  current?.down();
+  current = undefined;
+  mode.up();
+  current = mode;
+  await sleep(30);
+}
+
+// ---------------------------------------------------------------- generators
+const gens = new Map();
+async function genProgram(nflows, byteOff, portOff) {
+  const key = `${nflows}/${byteOff}/${portOff}`;
+  if (!gens.has(key)) {
+    const spec = ObjectSpec.open(`${BUILD}bench/gen.bpf.o`, `gen${gens.size}`);
+    spec.setConstant('gen_nflows', u32, nflows).setConstant('gen_byte_off', u32, byteOff).setConstant('gen_port_off', u32, portOff);
+    const coll = await spec.load();
+    closers.push(() => coll.close());
+    gens.set(key, coll.program('gen'));
+  }
+  return gens.get(key);
+}
+
+async function liveRun(prog, frame, ns, ifindex, n) {
+  const w0 = process.hrtime.bigint();
+  const r = await prog.testRunAsync({
+    data: frame, ctx: xdpContext({ dataLength: frame.length, ingressIfindex: ifindex }), repeat: n, flags: LIVE, batchSize: 64, netns: lab.netns(ns),
+  });
+  return { wall: Number(process.hrtime.bigint() - w0) / 1e9, duration: r.duration };
+}
+
+const sinkS = await sinkOn(lab, env.sink, 's0');
+const sinkG = await sinkOn(lab, env.gen, 'g0');
+closers.push(() => sinkS.close(), () => sinkG.close());
+
+const DIRS = {
+  decap: { ns: env.gen, ifindex: env.ifx.g0, sink: sinkS, frame: DECAP, byteOff: OFF.innerSrcMacLast, portOff: OFF.outerSport },
+  encap: { ns: env.sink, ifindex: env.ifx.s0, sink: sinkG, frame: ENCAP, byteOff: OFF.srcMacLast, portOff: 0 },
+};
+
+async function ppsTrial(dir, flows, n, frame) {
+  const d = DIRS[dir];
+  const prog = await genProgram(flows, d.byteOff, flows > 1 ? d.portOff : 0);
+  const before = d.sink.packets();
+  const xs0 = current === xv ? xvCounters() : undefined;
+  const { wall } = await liveRun(prog, frame ?? d.frame, d.ns, d.ifindex, n);
+  await sleep(20);
+  const got = d.sink.packets() - before;
+  const t = { offered: n / wall / 1e6, delivered: got / wall / 1e6, loss: 1 - got / n };
+  if (xs0) {
+    // xvtep's own view of the run: non-zero counter deltas (drops, events)
+    const xs1 = xvCounters(), diff = {};
+    for (const k of Object.keys(xs1)) if (xs1[k] !== xs0[k]) diff[k] = xs1[k] - xs0[k];
+    (R.xvtepCounters[`${dir}-${flows}`] ??= []).push(diff);
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------- modes
+const kernel = kernelMode(env);
+const bare = bareMode(env);
+const ceiling = await ceilingMode(env);
+closers.push(() => ceiling.close());
+let xv;
+try {
+  xv = await setupXvtep(env, { fdbMax: FDB_MAX });
+  R.xvtepVia = xv.via;
+  closers.push(() => xv.close());
+} catch (e) {
+  R.errors.push({ scenario: 'xvtep setup', error: String(e?.message ?? e) });
+  log(`xvtep setup failed, xvtep columns pending: ${e?.message ?? e}`);
+}
+
+function xvCounters() {
+  const out = {};
+  for (const [slot, v] of xv.readAllStats()) {
+    if (slot > 1) continue;
+    out[`s${slot}.rx`] = v.rxPackets;
+    out[`s${slot}.tx`] = v.txPackets;
+    v.drop.forEach((x, i) => x && (out[`s${slot}.drop.${DROP_REASONS[i] ?? i}`] = x));
+    v.event.forEach((x, i) => x && (out[`s${slot}.event.${EVENTS[i] ?? i}`] = x));
+  }
+  return out;
+}
+
+async function guarded(name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    R.errors.push({ scenario: name, error: String(e?.stack ?? e) });
+    log(`${name} failed: ${e?.message ?? e}`);
+  }
+}
+
+try {
+  // ------------------------------------------------------------ 1+2: pps
+  if (want('pps')) {
+    sinkS.attach();
+    sinkG.attach();
+    xv?.profile({ endpointXdp: true });
+    const modes = [kernel, xv, ceiling].filter(Boolean);
+    for (const dir of ['decap', 'encap']) {
+      for (const flows of [1, 64]) {
+        const id = `${dir}-${flows}`;
+        await guarded(`pps ${id}`, async () => {
+          const res = Object.fromEntries(modes.map((m) => [m.name, { delivered: [], offered: [], loss: [] }]));
+          for (const m of modes) {
+            await use(m);
+            await ppsTrial(dir, flows, C.ppsN >> 2); // warm-up
+          }
+          for (let r = 0; r < C.ppsReps; r++) {
+            for (const m of rotate(modes, r)) {
+              await use(m);
+              const t = await ppsTrial(dir, flows, C.ppsN);
+              for (const k of ['delivered', 'offered', 'loss']) res[m.name][k].push(t[k]);
+            }
+          }
+          R.pps[id] = res;
+          log(`pps ${id}: ` + modes.map((m) => `${m.name} ${summary(res[m.name].delivered).median?.toFixed(3)} Mpps`).join(', '));
+        });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ 5: per-packet cost
+  if (want('cost')) {
+    await guarded('cost', async () => {
+      sinkS.attach();
+      sinkG.attach();
+      if (xv) await use(xv.profile({ endpointXdp: true }));
+      const floorSpec = ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, 'floor');
+      floorSpec.setConstant('floor_ifindex', u32, env.ifx.e0);
+      const floor = await floorSpec.load();
+      closers.push(() => floor.close());
+      const runs = [
+        ['floor: empty XDP (XDP_DROP)', floor.program('xdp_drop'), DECAP, env.ifx.u0],
+        ['redirect only (-> endpoint veth)', floor.program('xdp_redirect'), DECAP, env.ifx.u0],
+        ['ceiling decap', ceiling.coll.program('ceil_decap'), DECAP, env.ifx.u0],
+        ...(xv ? [['xvtep decap (xv_xdp_underlay)', xv.program('xv_xdp_underlay'), DECAP, env.ifx.u0]] : []),
+        ['ceiling encap', ceiling.coll.program('ceil_encap'), ENCAP, env.ifx.e0],
+        ...(xv ? [['xvtep encap (xv_xdp_endpoint)', xv.program('xv_xdp_endpoint'), ENCAP, env.ifx.e0]] : []),
+      ];
+      for (const [name, prog, frame, ifindex] of runs) {
+        await liveRun(prog, frame, env.vtep, ifindex, 1_000_000); // warm-up
+        R.cost[name] = [];
+      }
+      for (let r = 0; r < C.costReps; r++) {
+        for (const [name, prog, frame, ifindex] of rotate(runs, r)) {
+          R.cost[name].push((await liveRun(prog, frame, env.vtep, ifindex, C.costN)).duration);
+        }
+      }
+      log('cost: ' + Object.entries(R.cost).map(([k, v]) => `${k} ${summary(v).median} ns`).join(', '));
+    });
+  }
+
+  // ------------------------------------------------------------ 3: TCP
+  if (want('tcp')) {
+    sinkS.detach();
+    sinkG.detach();
+    xv?.profile({ endpointXdp: false });
+    const modes = [kernel, xv, bare].filter(Boolean);
+    for (const m of modes) {
+      await use(m);
+      const ok = lab.tryExec(env.gen, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '-q', m === bare ? T.sink.bareIp : T.sink.ip).ok;
+      if (!ok) R.errors.push({ scenario: `tcp ${m.name}`, error: 'no connectivity gen -> sink (ping)' });
+    }
+    for (const streams of C.tcpStreams) {
+      for (const dir of ['decap', 'encap']) {
+        const id = `${dir}-${streams}`;
+        await guarded(`tcp ${id}`, async () => {
+          const res = Object.fromEntries(modes.map((m) => [m.name, []]));
+          for (let r = 0; r < C.tcpReps; r++) {
+            for (const m of rotate(modes, r)) {
+              await use(m);
+              try {
+                res[m.name].push(await iperf(m === bare ? T.sink.bareIp : T.sink.ip, streams, dir === 'encap'));
+              } catch (e) {
+                res[m.name].push(null);
+                R.errors.push({ scenario: `tcp ${id} ${m.name} repeat ${r}`, error: String(e?.message ?? e) });
+              }
+            }
+          }
+          R.tcp[id] = res;
+          log(`tcp ${id}: ` + modes.map((m) => `${m.name} ${summary(res[m.name]).median?.toFixed(2)} Gbit/s`).join(', '));
+        });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ 4: latency
+  if (want('latency')) {
+    await guarded('latency', async () => {
+      sinkS.detach();
+      sinkG.detach();
+      xv?.profile({ endpointXdp: false });
+      const modes = [kernel, xv, bare].filter(Boolean);
+      for (const m of modes) R.latency[m.name] = [];
+      for (let r = 0; r < C.pingReps; r++) {
+        for (const m of rotate(modes, r)) {
+          await use(m);
+          try {
+            R.latency[m.name].push(await pingpong(m === bare ? T.sink.bareIp : T.sink.ip, C.pingCount));
+          } catch (e) {
+            R.errors.push({ scenario: `latency ${m.name} repeat ${r}`, error: String(e?.message ?? e) });
+          }
+        }
+      }
+      log('latency: ' + modes.map((m) => `${m.name} p50 ${summary(R.latency[m.name].map((x) => x.p50)).median?.toFixed(1)} us`).join(', '));
+    });
+  }
+
+  // ------------------------------------------------------------ 6: control plane
+  if (want('control') && xv) {
+    await guarded('control', async () => {
+      sinkS.attach();
+      sinkG.attach();
+      await use(xv.profile({ endpointXdp: true }));
+      // bulk apply
+      const macs = Array.from({ length: C.fdbBulk }, (_, i) => macOf(0xc0, i));
+      const secs = [];
+      for (let r = 0; r < Math.max(1, C.cpTrials - 2); r++) {
+        secs.push(xv.fdbAddMany(macs));
+        xv.fdbDeleteMany(macs);
+      }
+      R.control.fdbApply = { entries: C.fdbBulk, seconds: secs };
+      // one entry added -> first packet forwarded by it (encap, unknown unicast not flooded)
+      const X = '02:b2:00:00:00:01';
+      const frame = innerFrame({ dmac: X, smac: '02:b0:00:00:02:00', src: T.sink.ip, dst: T.remote.ip });
+      const floodSaved = xv.dp.flood.get(T.vni);
+      xv.dp.flood.delete(T.vni);
+      const prog = await genProgram(1, 0, 0);
+      const lat = [];
+      try {
+        for (let r = 0; r < C.cpTrials; r++) {
+          xv.fdbDelete(X);
+          const run = liveRun(prog, frame, env.sink, env.ifx.s0, 2_000_000);
+          await sleep(150);
+          const base = sinkG.packets();
+          await sleep(50);
+          const leaked = sinkG.packets() - base;
+          const a = process.hrtime.bigint();
+          xv.fdbAdd(X);
+          const b = process.hrtime.bigint();
+          let c = 0n;
+          const until = Date.now() + 2000;
+          while (Date.now() < until) {
+            if (sinkG.packets() > base + leaked) {
+              c = process.hrtime.bigint();
+              break;
+            }
+          }
+          await run;
+          lat.push({ addUs: Number(b - a) / 1e3, firstPacketUs: c ? Number(c - a) / 1e3 : null, leakedBefore: leaked });
+        }
+      } finally {
+        xv.fdbDelete(X);
+        if (floodSaved) xv.dp.flood.set(floodSaved);
+      }
+      R.control.addToFirstPacket = lat;
+      // scrape: stats of 4,096 VNIs
+      xv.addVnis(4095);
+      const scrape = [];
+      for (let r = 0; r < 5; r++) {
+        const a = process.hrtime.bigint();
+        const m = xv.readAllStats();
+        scrape.push(Number(process.hrtime.bigint() - a) / 1e6);
+        if (r === 0) R.control.scrapeRows = m.size;
+      }
+      R.control.scrapeMs = scrape;
+      R.control.vnis = xv.vniCount();
+      log(`control: 100k FDB ${summary(secs).median?.toFixed(3)} s, add->first packet ${summary(lat.map((x) => x.firstPacketUs)).median?.toFixed(0)} us, stats read ${summary(scrape).median?.toFixed(2)} ms`);
+    });
+  }
+
+  // ------------------------------------------------------------ 7: FDB scaling
+  if (want('scaling') && xv) {
+    await guarded('scaling', async () => {
+      sinkS.attach();
+      sinkG.attach();
+      await use(xv.profile({ endpointXdp: true }));
+      let filled = 0;
+      for (const size of C.fdbSizes) {
+        const add = Math.max(0, size - 2 - filled); // 2 = the lab's own static entries
+        for (let i = 0; i < add; i += 100_000) {
+          xv.fdbAddMany(Array.from({ length: Math.min(100_000, add - i) }, (_, j) => macOf(0xc3, filled + i + j)));
+        }
+        filled += add;
+        const row = { size, entries: xv.fdbCount(), costDecapNs: [], costEncapNs: [], ppsDecapManyFlows: [] };
+        await ppsTrial('decap', C.scaleFlows, C.ppsN >> 2, DECAP_SCALE); // warm-up (learns the flows' MACs)
+        for (let r = 0; r < C.scaleReps; r++) {
+          row.costDecapNs.push((await liveRun(xv.program('xv_xdp_underlay'), DECAP, env.vtep, env.ifx.u0, C.costN)).duration);
+          row.costEncapNs.push((await liveRun(xv.program('xv_xdp_endpoint'), ENCAP, env.vtep, env.ifx.e0, C.costN)).duration);
+          row.ppsDecapManyFlows.push((await ppsTrial('decap', C.scaleFlows, C.ppsN, DECAP_SCALE)).delivered);
+        }
+        row.entriesAfter = xv.fdbCount();
+        R.scaling.push(row);
+        log(`scaling ${size}: decap ${summary(row.costDecapNs).median} ns, encap ${summary(row.costEncapNs).median} ns, ${summary(row.ppsDecapManyFlows).median?.toFixed(3)} Mpps (${C.scaleFlows} flows), ${row.entriesAfter} entries`);
+      }
+    });
+  }
+} finally {
+  try {
+    current?.down();
+  } catch {}
+  for (const c of closers.reverse()) {
+    try {
+      c();
+    } catch {}
+  }
+  lab.destroy();
+}
+
+R.seconds = (Date.now() - t0) / 1000;
+mkdirSync(outDir, { recursive: true });
+const stamp = R.date.replace(/[:]/g, '-').replace(/\..*/, '');
+const { md } = writeReport(R, `${outDir}/${stamp}`);
+writeFileSync(`${outDir}/${stamp}.json`, JSON.stringify(R, null, 1));
+console.log(md);
+log(`wrote ${outDir}/${stamp}.{json,md,svg}`);
+
+// ---------------------------------------------------------------- helpers
+function macOf(tag, i) {
+  const b = [0x02, tag, (i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+async function iperf(addr, streams, reverse) {
+  const port = String(5201);
+  const server = spawn('ip', ['netns', 'exec', env.sink, 'timeout', String(C.tcpSecs + 15), 'iperf3', '-s', '-1', '-p', port], { stdio: 'ignore' });
+  try {
+    await sleep(300);
+    const args = ['netns', 'exec', env.gen, 'timeout', String(C.tcpSecs + 10), 'iperf3', '-c', addr, '-p', port, '-t', String(C.tcpSecs), '-P', String(streams), '-J'];
+    if (reverse) args.push('-R');
+    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: (C.tcpSecs + 12) * 1000 });
+    const j = JSON.parse(r.stdout || '{}');
+    if (j.error || !j.end) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
+    return j.end.sum_received.bits_per_second / 1e9;
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
+
+async function pingpong(addr, count) {
+  const port = '7007';
+  const script = new URL('./lib/pingpong.mjs', import.meta.url).pathname;
+  const server = spawn('ip', ['netns', 'exec', env.sink, 'timeout', '40', process.execPath, script, 'server', port, '3000'], { stdio: 'ignore' });
+  try {
+    await sleep(400);
+    const r = spawnSync('ip', ['netns', 'exec', env.gen, 'timeout', '40', process.execPath, script, 'client', addr, port, String(count)], { encoding: 'utf8', timeout: 45_000 });
+    return JSON.parse(r.stdout);
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
