@@ -6,10 +6,37 @@ import type { Codec } from './codec.js';
 
 const macRe = /^([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i;
 
-export function parseMac(text: string): Buffer {
+const hexVal = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) hexVal[48 + i] = i;
+for (let i = 0; i < 6; i++) hexVal[97 + i] = hexVal[65 + i] = 10 + i;
+
+/**
+ * Writes a MAC into buf at off. The canonical form (aa:bb:cc:dd:ee:ff, any
+ * case) is parsed without allocating: FDB batches encode one per entry.
+ */
+export function macInto(text: string, buf: Buffer, off: number): void {
+  if (text.length === 17) {
+    let ok = true;
+    for (let i = 0; i < 6 && ok; i++) {
+      const hi = hexVal[text.charCodeAt(i * 3)] ?? -1, lo = hexVal[text.charCodeAt(i * 3 + 1)] ?? -1;
+      if (hi < 0 || lo < 0 || (i < 5 && text.charCodeAt(i * 3 + 2) !== 58)) ok = false;
+      else buf[off + i] = (hi << 4) | lo;
+    }
+    if (ok) return;
+  }
+  parseMacSlow(text).copy(buf, off);
+}
+
+function parseMacSlow(text: string): Buffer {
   const m = macRe.exec(text.trim());
   if (!m) throw new TypeError(`"${text}" is not a MAC address`);
   return Buffer.from([m[1], m[3], m[4], m[5], m[6], m[7]].join(''), 'hex');
+}
+
+export function parseMac(text: string): Buffer {
+  const b = Buffer.alloc(6);
+  macInto(text, b, 0);
+  return b;
 }
 
 export function formatMac(b: Buffer, offset = 0): string {
@@ -61,15 +88,30 @@ export function formatIPv6(b: Buffer, offset = 0): string {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
-export function parseIP(text: string): { family: 4 | 6; bytes: Buffer } {
-  if (isIPv4(text)) return { family: 4, bytes: parseIPv4(text) };
-  if (isIPv6(text)) return { family: 6, bytes: parseIPv6(text) };
-  throw new TypeError(`"${text}" is not an IP address`);
+export interface ParsedIP {
+  readonly family: 4 | 6;
+  /** Shared between callers: copy it, never write to it. */
+  readonly bytes: Buffer;
+}
+
+// A VTEP has few peer addresses and writes each into thousands of FDB
+// entries: parse each text once. Bounded so hostile input cannot grow it.
+const ipMemo = new Map<string, ParsedIP>();
+
+export function parseIP(text: string): ParsedIP {
+  let p = ipMemo.get(text);
+  if (p) return p;
+  if (isIPv4(text)) p = { family: 4, bytes: parseIPv4(text) };
+  else if (isIPv6(text)) p = { family: 6, bytes: parseIPv6(text) };
+  else throw new TypeError(`"${text}" is not an IP address`);
+  if (ipMemo.size >= 4096) ipMemo.clear();
+  ipMemo.set(text, p);
+  return p;
 }
 
 export const mac: Codec<string> = {
   size: 6, align: 1,
-  encode: (v, b, o) => void parseMac(v).copy(b, o),
+  encode: (v, b, o) => macInto(v, b, o),
   decode: (b, o) => formatMac(b, o),
 };
 

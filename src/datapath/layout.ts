@@ -35,9 +35,17 @@ export function formatAddr(buf: Buffer, family: number): string {
   return family === AF_INET ? formatIPv4(buf, 0) : formatIPv6(buf, 0);
 }
 
+const addr16Memo = new Map<string, Buffer>();
+
+/** The 16-byte map form of an address. Shared: copy it, never write to it. */
 export function addrBytes(address: string): Buffer {
-  const b = Buffer.alloc(16);
-  parseIP(address).bytes.copy(b);
+  let b = addr16Memo.get(address);
+  if (!b) {
+    b = Buffer.alloc(16);
+    parseIP(address).bytes.copy(b);
+    if (addr16Memo.size >= 4096) addr16Memo.clear();
+    addr16Memo.set(address, b);
+  }
   return b;
 }
 

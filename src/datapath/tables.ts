@@ -68,6 +68,8 @@ export class VniTable {
   }
 }
 
+const NO_REMOTE = Buffer.alloc(16);
+
 export function fdbKeyOf(vni: number, mac: string): FdbKey {
   return { vni, mac };
 }
@@ -75,7 +77,7 @@ export function fdbKeyOf(vni: number, mac: string): FdbKey {
 export function fdbValueOf(r: Pick<FdbRecord, 'dest' | 'static' | 'updatedNs'>): FdbEntryValue {
   const flags = (r.static ? FdbFlag.STATIC : 0) | (r.dest.kind === 'local' ? FdbFlag.LOCAL : 0);
   if (r.dest.kind === 'local') {
-    return { remote: Buffer.alloc(16), ifindex: r.dest.ifindex, family: 0, flags, updatedNs: r.updatedNs };
+    return { remote: NO_REMOTE, ifindex: r.dest.ifindex, family: 0, flags, updatedNs: r.updatedNs };
   }
   return { remote: addrBytes(r.dest.remote), ifindex: 0, family: familyOf(r.dest.remote), flags, updatedNs: r.updatedNs };
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { ADDR, DEFAULT_SLOT, DpEnv, MAC, TC, XDP } from '../helpers/dpenv.js';
-import { startCapture, type Capture } from '../helpers/labtools.js';
+import { removeWorkdirs, startCapture, type Capture } from '../helpers/labtools.js';
 import { EtherType, Proto, arp, eth, fill, hex, icmpEcho, ipv4, ipv6, udp, vxlan } from '../helpers/packets.js';
 
 const VNI = 1024;
@@ -42,7 +42,10 @@ describeKernel('flooding (BUM and unknown unicast)', () => {
   beforeAll(async () => {
     env = await DpEnv.create('fld');
   });
-  afterAll(() => env?.destroy());
+  afterAll(() => {
+    env?.destroy();
+    removeWorkdirs();
+  });
   beforeEach(() => {
     env.configureRaw();
     env.vni(VNI, { endpoints: [env.ifx.ep1, env.ifx.ep2, env.ifx.ep3], peers: [ADDR.peer4, ADDR.peer6] });
