@@ -101,12 +101,44 @@ export function ensureVethPeerNapi(iface: string, opts: { assumePeerNapi?: boole
   return `enabled GRO on ${peer.ifname}${ns ? ` in netns ${ns}` : ''}, the peer of ${iface} (XDP redirects into a veth need it)`;
 }
 
+/**
+ * Keeps the underlay neighbour of every peer resolved (NTF_MANAGED, kernel
+ * >= 5.16). Only one copy of a flooded frame can wait for ARP/ND through
+ * bpf_redirect_neigh; without this the first broadcast after a cold start
+ * reaches one unresolved peer and skips the others (counted flood_skipped).
+ */
+export function manageNeighbours(iface: string, peers: readonly string[]): string[] {
+  const failed: string[] = [];
+  for (const p of peers) {
+    const r = run('ip', ['neigh', 'replace', p, 'dev', iface, 'managed']);
+    if (!r.ok) failed.push(`${p}: ${r.err}`);
+  }
+  if (failed.length) {
+    throw new BpfError('manage neighbours', constants.errno.EINVAL, `underlay ${iface}`, failed.join('; '));
+  }
+  return [...peers];
+}
+
+/**
+ * A veth underlay in native XDP mode receives the sender's pending
+ * checksums (CHECKSUM_PARTIAL crosses a veth, and an XDP redirect drops that
+ * state): TCP then arrives with bad checksums. A NIC never does this.
+ */
+function vethUnderlayNote(iface: string, mode: UnderlayMode): string | undefined {
+  if (mode === 'tc') return undefined;
+  if (linkInfo(iface).linkinfo?.info_kind !== 'veth') return undefined;
+  return `underlay ${iface} is a veth: its peer must not offload checksums (ethtool -K <peer> tx off), ` +
+    'or TCP it sends arrives with partial checksums; mode tc does not have this limit';
+}
+
 /** Receive side on the underlay NIC: XDP in the mode asked for, or the tcx program. */
 export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, family: 4 | 6): Attachment {
   const ifindex = ifindexOf(iface);
   const notes: string[] = [];
   const fwd = ensureForwarding(iface, family);
   if (fwd) notes.push(fwd);
+  const veth = vethUnderlayNote(iface, mode);
+  if (veth) notes.push(veth);
   const links = new Map<'xdp' | 'tcx-ingress', Link>();
   if (mode === 'tc') {
     links.set('tcx-ingress', dp.program(ProgName.tcUnderlay).attachTcx(ifindex, 'ingress'));
