@@ -16,7 +16,7 @@ NATIVE_SRCS := $(shell find native/src -name '*.cc' -o -name '*.h') native/bindi
 TS_SRCS := $(shell find src -name '*.ts')
 TS_STAMP := dist/.stamp
 
-.PHONY: all build bpf fixtures addon ts deps test demo bench bench-quick bench-bpf bench-binding clean lint
+.PHONY: all build bpf fixtures addon ts deps test demo bench bench-quick bench-bpf bench-binding clean lint reliability
 all: build
 build: bpf fixtures addon ts
 
@@ -58,6 +58,16 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory build
 	npx --no-install vitest run $(VITEST_ARGS)
+
+# Hostile packets, full profile: 1,000,000 fuzz inputs per program (override
+# with XVTEP_FUZZ_INPUTS / XVTEP_FUZZ_SEED), the malformed corpus and the
+# attacker namespace, then the summary table. `make test` runs the same files
+# in the quick profile (50,000 inputs per program).
+reliability: deps
+	@$(MAKE) --no-print-directory build
+	@rm -f build/reliability-summary.json
+	XVTEP_FUZZ_INPUTS=$${XVTEP_FUZZ_INPUTS:-1000000} npx --no-install vitest run test/reliability $(VITEST_ARGS); \
+	  rc=$$?; node scripts/reliability-summary.mjs || rc=1; exit $$rc
 
 demo: deps
 	@$(MAKE) --no-print-directory build

@@ -141,7 +141,7 @@ static __always_inline int xdp_endpoint(struct xdp_md *ctx, int frags)
 		return XDP_PASS;
 	if (rc == EP_DROP)
 		return XDP_DROP;
-	if (mac_is_multicast(eth->h_source)) {
+	if (mac_is_multicast(eth->h_source) || mac_is_zero(eth->h_source)) {
 		count_drop(c.st, XV_DROP_BAD_SRC_MAC);
 		return XDP_DROP;
 	}
@@ -755,7 +755,7 @@ int xv_tc_endpoint(struct __sk_buff *skb)
 		count_drop(c.st, XV_DROP_MALFORMED);
 		return TC_ACT_SHOT;
 	}
-	if (mac_is_multicast(eth->h_source)) {
+	if (mac_is_multicast(eth->h_source) || mac_is_zero(eth->h_source)) {
 		count_drop(c.st, XV_DROP_BAD_SRC_MAC);
 		return TC_ACT_SHOT;
 	}

@@ -40,7 +40,8 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 		if ((void *)(iph + 1) > data_end)
 			return RX_NOT_OURS;
 		hl = iph->ihl * 4;
-		if (iph->protocol != IPPROTO_UDP || hl < sizeof(*iph) ||
+		/* a wrong version is the kernel's to drop, as it would without us */
+		if (iph->version != 4 || iph->protocol != IPPROTO_UDP || hl < sizeof(*iph) ||
 		    iph->daddr != cfg->local_ip4 || !cfg->local_ip4 ||
 		    (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
 			return RX_NOT_OURS;
@@ -55,7 +56,7 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 		if ((void *)(ip6 + 1) > data_end)
 			return RX_NOT_OURS;
 		/* extension headers (incl. fragments) go to the kernel */
-		if (ip6->nexthdr != IPPROTO_UDP ||
+		if (ip6->version != 6 || ip6->nexthdr != IPPROTO_UDP ||
 		    !ip_eq(&ip6->daddr, cfg->local_ip6) || ip6_is_zero(cfg->local_ip6))
 			return RX_NOT_OURS;
 		udp = (void *)(ip6 + 1);
@@ -136,7 +137,7 @@ static __always_inline int rx_decide(const struct xv_config *cfg, void *data,
 		*reason = XV_DROP_MALFORMED;
 		return RX_DROP;
 	}
-	if (mac_is_multicast(ieth->h_source)) {
+	if (mac_is_multicast(ieth->h_source) || mac_is_zero(ieth->h_source)) {
 		*reason = XV_DROP_BAD_SRC_MAC;
 		return RX_DROP;
 	}
