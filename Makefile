@@ -16,7 +16,7 @@ NATIVE_SRCS := $(shell find native/src -name '*.cc' -o -name '*.h') native/bindi
 TS_SRCS := $(shell find src -name '*.ts')
 TS_STAMP := dist/.stamp
 
-.PHONY: all build bpf fixtures addon ts deps test demo bench bench-quick bench-bpf bench-binding clean lint reliability
+.PHONY: all build bpf fixtures addon ts deps test demo bench bench-quick bench-bpf bench-binding bench-manager clean lint reliability
 all: build
 build: bpf fixtures addon ts
 
@@ -81,6 +81,9 @@ clean:
 
 bench-binding: build
 	node bench/binding.mjs
+
+bench-manager: build
+	node bench/manager.mjs
 
 # Kernel VXLAN vs xvtep vs the XDP ceiling, same lab, same run (bench/README.md).
 # Needs root; writes bench/results/<date>.{json,md,svg}. BENCH_ARGS passes options.

@@ -42,6 +42,7 @@ async function inside(pinRoot, tmp) {
   const { readState } = await import('../dist/reconcile/state.js');
   const out = {};
 
+  if (process.env.XVTEP_BENCH_ONLY === 'rss') return daemonRss(pinRoot, tmp, out, detachAll);
   // 1. 100k FDB entries over 1000 VNIs
   const pinDir = join(pinRoot, 'apply');
   const empty = parseConfig(JSON.stringify(bigConfig(pinDir, 0)), 'empty.json');
@@ -58,13 +59,18 @@ async function inside(pinRoot, tmp) {
   reconcileConfig(dp, empty.config);
   const attachMs = ms(t);
   t = process.hrtime.bigint();
+  const mem = (what) => { if (globalThis.gc && process.env.XVTEP_BENCH_ONLY) { globalThis.gc(); const m = process.memoryUsage(); console.error(`mem ${what}: rss ${Math.round(m.rss / 1048576)} MB heapUsed ${Math.round(m.heapUsed / 1048576)} MB`); } };
+  mem('after parse (config held)');
   const r = reconcileConfig(dp, parsed.config);
   const applyMs = ms(t);
+  mem('after apply');
   if (r.changes < FDB) throw new Error(`only ${r.changes} changes`);
   t = process.hrtime.bigint();
   const again = reconcileConfig(dp, parsed.config);
   const noopMs = ms(t);
+  mem('after no-op reload');
   if (again.changes !== 0) throw new Error(`no-op reload changed ${again.changes}`);
+  if (process.env.XVTEP_BENCH_ONLY === "apply") { console.log(JSON.stringify({ validateMs, applyMs, noopMs })); return; }
   out.apply100k = {
     target: '<= 1000 ms', fdbEntries: FDB, vnis: VNIS,
     parseAndValidateMs: +validateMs.toFixed(1),
@@ -115,10 +121,14 @@ async function inside(pinRoot, tmp) {
   detachAll(pinDir);
   detachAll(sp);
 
-  // 4. RSS of the daemon with 100k entries
+  await daemonRss(pinRoot, tmp, out, detachAll);
+}
+
+// 4. RSS of the daemon with 100k entries
+async function daemonRss(pinRoot, tmp, out, detachAll) {
   const cfgPath = join(tmp, 'daemon.json');
   writeFileSync(cfgPath, JSON.stringify(bigConfig(join(pinRoot, 'daemon'), FDB, 19469)));
-  const d = spawn(process.execPath, [join(root, 'bin', 'xvtep'), 'run', '-c', cfgPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const d = spawn(process.execPath, [...(process.env.XVTEP_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean), join(root, 'bin', 'xvtep'), 'run', '-c', cfgPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   d.stderr.on('data', (b) => (log += b));
   const t0 = Date.now();
@@ -136,6 +146,7 @@ async function inside(pinRoot, tmp) {
   const afterReload = rss();
   d.kill('SIGTERM');
   await new Promise((r) => d.once('exit', r));
+  if (process.env.XVTEP_TIMING) console.error(log);
   detachAll(join(pinRoot, 'daemon'));
   out.daemonRss100k = { target: '<= 100 MB', startupMs, rssIdleMB: idle.VmRSS, rssAfterScrapeAndReloadMB: afterReload.VmRSS, peakMB: afterReload.VmHWM };
   console.log(JSON.stringify(out, null, 2));
@@ -160,7 +171,7 @@ async function outside() {
     sh('ip', '-n', ns, '-batch', join(tmp, 'links'));
     mkdirSync(pinRoot, { recursive: true });
     sh('mount', '-t', 'bpf', 'bpf', pinRoot);
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), '--inside', pinRoot, tmp], { stdio: 'inherit' });
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...(process.env.XVTEP_BENCH_ONLY ? ['--expose-gc'] : []), ...(process.env.XVTEP_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/xvprof'] : []), fileURLToPath(import.meta.url), '--inside', pinRoot, tmp], { stdio: 'inherit' });
     process.exitCode = r.status ?? 2;
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);

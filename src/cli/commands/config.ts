@@ -1,0 +1,51 @@
+// xvtep config check|diff.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ConfigError, parseConfig } from '../../config/index.js';
+import { diffLines } from '../../reconcile/describe.js';
+import { changeCount } from '../../reconcile/diff.js';
+import { openPinned, reconcileConfig } from '../../reconcile/manager.js';
+import { printJson, withPinDir } from '../target.js';
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+}
+
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('check a config file, or show what a reload would change');
+  config.command('check <file>').description('validate FILE; every error is printed with its path in the file')
+    .option('-j, --json', 'JSON output')
+    .action((file: string, o: { json?: boolean }) => {
+      const r = parseConfig(readText(file), file);
+      if (o.json) {
+        printJson(r.ok ? { ok: true, file, vnis: r.config.vnis.length } : { ok: false, file, issues: r.errors });
+        if (!r.ok) process.exitCode = 1;
+        return;
+      }
+      if (!r.ok) throw new ConfigError(file, r.errors);
+      process.stdout.write(`${file}: ok (${r.config.vnis.length} VNI(s), pin dir ${r.config.state.pinDir})\n`);
+    });
+  config.command('diff <file>').description('the map changes a reload with FILE would make (against the live maps)')
+    .option('--pin-dir <dir>', 'pinned state directory (default: the file\'s state.pinDir)')
+    .option('-j, --json', 'JSON output')
+    .action((file: string, o: { json?: boolean; pinDir?: string }) => {
+      const r = parseConfig(readText(file), file);
+      if (!r.ok) throw new ConfigError(file, r.errors);
+      const cfg = withPinDir(r.config, o.pinDir);
+      const dp = openPinned(cfg.state.pinDir);
+      try {
+        const res = reconcileConfig(dp, cfg, { dryRun: true });
+        const lines = diffLines(res.diff);
+        if (o.json) return printJson({ changes: changeCount(res.diff), warnings: res.warnings, lines });
+        for (const w of res.warnings) process.stderr.write(`xvtep: warning: ${w}\n`);
+        if (lines.length === 0) process.stdout.write('no changes\n');
+        for (const l of lines) process.stdout.write(`${l.op} ${l.map} ${l.text}\n`);
+      } finally {
+        dp.close();
+      }
+    });
+}

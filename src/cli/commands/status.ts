@@ -1,0 +1,76 @@
+// xvtep status: interfaces and their hooks, VNIs, map fill, config generation.
+import type { Command } from 'commander';
+import { ifnameOf } from '../../bpf/index.js';
+import { LAYOUT_VERSION } from '../../datapath/layout.js';
+import { Attachments } from '../../reconcile/attach.js';
+import { loadedCapacity, openPinned } from '../../reconcile/manager.js';
+import { readState } from '../../reconcile/state.js';
+import { alive } from '../../daemon/alive.js';
+import { countEntries, countFdb } from '../../metrics/read.js';
+import { printJson, resolveTarget, table, withTarget } from '../target.js';
+
+
+const name = (ifindex: number) => {
+  try {
+    return ifnameOf(ifindex);
+  } catch {
+    return `ifindex ${ifindex}`;
+  }
+};
+
+export function collectStatus(pinDir: string) {
+  const dp = openPinned(pinDir);
+  try {
+    const state = readState(pinDir);
+    const settings = dp.settings();
+    const hooks = new Attachments(pinDir, dp).list();
+    const eps = dp.endpoints.list();
+    const peers = dp.peers.list();
+    const vnis = [...dp.vnis.list()].sort((a, b) => a[0] - b[0]).map(([vni, s]) => ({
+      vni, statsSlot: s.statsSlot, learning: s.learning, allowUnknownPeers: s.allowUnknownPeers, proxyArp: s.proxyArp, proxyNd: s.proxyNd,
+      endpoints: eps.filter((e) => e.vni === vni).map((e) => name(e.ifindex)),
+      peers: peers.filter((p) => p.vni === vni).map((p) => p.address),
+    }));
+    const cap = loadedCapacity(dp);
+    const fdb = countFdb(dp);
+    const maps = [
+      { map: 'xv_vni', entries: vnis.length, capacity: cap.vnis },
+      { map: 'xv_ep', entries: eps.length, capacity: cap.endpoints },
+      { map: 'xv_fdb', entries: fdb.static + fdb.learned, capacity: cap.fdb, static: fdb.static, learned: fdb.learned },
+      { map: 'xv_peer', entries: peers.length, capacity: cap.peers },
+      { map: 'xv_neigh', entries: countEntries(dp.neighbors.map), capacity: cap.neighbors },
+    ];
+    return {
+      pinDir, layoutVersion: LAYOUT_VERSION,
+      underlay: settings ? { iface: name(settings.underlayIfindex), ifindex: settings.underlayIfindex, address: settings.localAddress, port: settings.port, mtu: settings.underlayMtu } : null,
+      interfaces: hooks.map((h) => ({ iface: h.iface, ifindex: h.ifindex, role: h.role, hook: h.hook, progId: h.progId, linkId: h.linkId, attached: h.attached, xdpMode: h.xdpMode ?? null })),
+      vnis, maps,
+      config: { path: state.configPath, generation: state.generation, reloads: state.reloads, reloadFailures: state.reloadFailures, lastReload: state.lastReload },
+      daemon: { pid: alive(state.daemonPid) ? state.daemonPid : null },
+    };
+  } finally {
+    dp.close();
+  }
+}
+
+export function registerStatus(program: Command): void {
+  withTarget(program.command('status').description('interfaces, programs, XDP modes, VNIs, map fill, config generation'))
+    .action(async (o: { config?: string; pinDir?: string; json?: boolean }) => {
+      const { pinDir } = await resolveTarget(o);
+      const s = collectStatus(pinDir);
+      if (o.json) return printJson(s);
+      const lr = s.config.lastReload;
+      let out = `pin dir:   ${s.pinDir} (layout ${s.layoutVersion})\n`;
+      out += `underlay:  ${s.underlay ? `${s.underlay.iface} ${s.underlay.address} udp ${s.underlay.port} mtu ${s.underlay.mtu}` : 'not configured'}\n`;
+      out += `config:    ${s.config.path ?? '(quick form / none)'}, generation ${s.config.generation}, ${s.config.reloads} apply(s), ${s.config.reloadFailures} failed\n`;
+      out += `last:      ${lr ? `${lr.ok ? 'ok' : 'FAILED'} (${lr.trigger}, ${lr.at}${lr.ok ? `, ${lr.changes} change(s)` : `: ${lr.error}`})` : 'none'}\n`;
+      out += `daemon:    ${s.daemon.pid ? `running, pid ${s.daemon.pid}` : 'not running (the data path runs from its pins)'}\n\n`;
+      out += table([['IFACE', 'IFINDEX', 'ROLE', 'HOOK', 'PROG', 'LINK', 'XDP MODE', 'STATE'],
+        ...s.interfaces.map((i) => [i.iface, String(i.ifindex), i.role, i.hook, String(i.progId ?? '-'), String(i.linkId ?? '-'), i.xdpMode ?? '-', i.attached ? 'attached' : 'DEFUNCT'])]);
+      out += '\n' + table([['VNI', 'SLOT', 'LEARNING', 'PROXY', 'UNKNOWN PEERS', 'ENDPOINTS', 'PEERS'],
+        ...s.vnis.map((v) => [String(v.vni), String(v.statsSlot), v.learning ? 'on' : 'off', v.proxyArp ? 'on' : 'off', v.allowUnknownPeers ? 'allow' : 'drop', v.endpoints.join(',') || '-', v.peers.join(',') || '-'])]);
+      out += '\n' + table([['MAP', 'ENTRIES', 'CAPACITY', 'FILL'],
+        ...s.maps.map((m) => [m.map, String(m.entries) + ('static' in m ? ` (${m.static} static, ${m.learned} learned)` : ''), String(m.capacity), `${((100 * m.entries) / m.capacity).toFixed(1)}%`])]);
+      process.stdout.write(out);
+    });
+}

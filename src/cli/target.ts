@@ -1,0 +1,54 @@
+// Which instance a command talks to: the pin directory from -c FILE
+// (state.pinDir) or --pin-dir, else the default. --pin-dir wins over the
+// file so one config can serve several lab hosts.
+import type { Command } from 'commander';
+import { loadConfigFile, type Config } from '../config/index.js';
+import { DEFAULT_PIN_DIR } from '../reconcile/pindir.js';
+import { UsageError } from './errors.js';
+
+export interface TargetOptions {
+  config?: string;
+  pinDir?: string;
+  json?: boolean;
+}
+
+export function withTarget(cmd: Command, opts: { json?: boolean } = {}): Command {
+  cmd.option('-c, --config <file>', 'config file (its state.pinDir says where the pins are)')
+    .option('--pin-dir <dir>', `pinned state directory on a bpffs (default ${DEFAULT_PIN_DIR})`);
+  if (opts.json !== false) cmd.option('-j, --json', 'JSON output');
+  return cmd;
+}
+
+export function checkPinDir(dir: string): string {
+  if (!dir.startsWith('/') || dir === '/') throw new UsageError(`--pin-dir: "${dir}" must be an absolute directory other than /`);
+  return dir.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+}
+
+/** The config with --pin-dir applied. */
+export function withPinDir(cfg: Config, pinDir: string | undefined): Config {
+  if (!pinDir) return cfg;
+  return Object.freeze({ ...cfg, state: Object.freeze({ pinDir: checkPinDir(pinDir) }) });
+}
+
+export async function resolveTarget(o: TargetOptions): Promise<{ pinDir: string; config?: Config }> {
+  if (o.config) {
+    const config = withPinDir(await loadConfigFile(o.config), o.pinDir);
+    return { pinDir: config.state.pinDir, config };
+  }
+  return { pinDir: o.pinDir ? checkPinDir(o.pinDir) : DEFAULT_PIN_DIR };
+}
+
+export const ASSUME_HELP = 'endpoint veth peers live in namespaces xvtep cannot enter (containers) and have GRO or XDP on: attach without checking';
+
+export function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+export function note(msg: string): void {
+  process.stderr.write(`xvtep: ${msg}\n`);
+}

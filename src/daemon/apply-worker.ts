@@ -1,0 +1,95 @@
+// One config apply (the daemon's start and every reload) in a worker
+// thread. Parsing and diffing 100k FDB entries allocates a few hundred MB of
+// short-lived objects; in the daemon's own heap V8 would keep most of those
+// pages committed long after, so they live and die in a separate isolate
+// and the daemon keeps only a small summary. The worker opens the pinned
+// maps itself (fds are per process, pins are shared).
+import { parentPort, workerData } from 'node:worker_threads';
+import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
+import { ManagerError } from '../reconcile/errors.js';
+import { openPinned, reconcileConfig } from '../reconcile/manager.js';
+import { readState, recordResult } from '../reconcile/state.js';
+import { alive } from './alive.js';
+import { errMessage } from '../reconcile/text.js';
+import { withPinDir } from '../cli/target.js';
+import { bringUp } from './bringup.js';
+import { sweepIntervalMs } from '../reconcile/ageing.js';
+
+export interface ApplyRequest {
+  configPath: string;
+  pinDir?: string;
+  trigger: string;
+  /** The first apply may load and pin the data path; reloads only adopt it. */
+  first: boolean;
+  /** For reloads: the pin dir the daemon serves (it cannot move). */
+  expectPinDir?: string;
+  assumePeerNapi?: boolean;
+}
+
+export interface Summary {
+  pinDir: string;
+  metrics: Config['metrics'];
+  ageing: Array<[number, number]>;
+  sweepMs: number;
+}
+
+export type ApplyReply =
+  | { ok: true; changes: number; warnings: string[]; notes: string[]; summary: Summary }
+  | { ok: false; kind: 'config'; source: string; issues: ConfigError['issues'] }
+  | { ok: false; kind: 'other'; message: string; exitCode: 1 | 2 };
+
+function summary(c: Config): Summary {
+  return { pinDir: c.state.pinDir, metrics: c.metrics, ageing: c.vnis.map((v) => [v.vni, v.ageingSeconds]), sweepMs: sweepIntervalMs(c) };
+}
+
+async function apply(r: ApplyRequest): Promise<ApplyReply> {
+  let cfg: Config;
+  try {
+    cfg = withPinDir(await loadConfigFile(r.configPath), r.pinDir);
+    if (r.expectPinDir !== undefined && cfg.state.pinDir !== r.expectPinDir) {
+      throw new ConfigError(r.configPath, [{ path: 'state.pinDir', message: `cannot change while running (${r.expectPinDir} -> ${cfg.state.pinDir}); restart xvtep run` }]);
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      if (!r.first && r.expectPinDir) recordResult(r.expectPinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
+      return { ok: false, kind: 'config', source: e.source, issues: e.issues };
+    }
+    throw e;
+  }
+  const notes: string[] = [];
+  const log = (m: string) => notes.push(m);
+  if (r.first) {
+    const other = readState(cfg.state.pinDir).daemonPid;
+    if (other !== process.pid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
+    const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi });
+    dp.close();
+    return { ok: true, changes: result.changes, warnings: result.warnings, notes: [...notes, ...result.notes], summary: summary(cfg) };
+  }
+  let dp: ReturnType<typeof openPinned>;
+  try {
+    dp = openPinned(cfg.state.pinDir);
+  } catch (e) {
+    recordResult(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
+    throw e;
+  }
+  try {
+    const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi });
+    recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath);
+    return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(cfg) };
+  } catch (e) {
+    recordResult(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
+    throw e;
+  } finally {
+    dp.close();
+  }
+}
+
+if (parentPort) {
+  apply(workerData as ApplyRequest).then(
+    (reply) => parentPort!.postMessage(reply),
+    (e: unknown) => parentPort!.postMessage({
+      ok: false, kind: 'other', message: errMessage(e),
+      exitCode: e instanceof ManagerError ? e.exitCode : e instanceof ConfigError ? 1 : 2,
+    } satisfies ApplyReply),
+  );
+}

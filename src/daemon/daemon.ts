@@ -1,0 +1,153 @@
+// xvtep run: bring the data path up (adopting what is pinned: no program
+// reload, no counter reset), then serve metrics, reload on SIGHUP and on file
+// changes, and age learned FDB entries. Exiting leaves the data path running
+// unless --detach-on-exit; a SIGKILL leaves it running too. Every config
+// apply runs in a worker thread (apply-worker.ts) so its garbage never
+// inflates this long-lived heap.
+import type { Server } from 'node:http';
+import { Worker } from 'node:worker_threads';
+import { ConfigError } from '../config/index.js';
+import { Datapath } from '../datapath/datapath.js';
+import { startMetricsServer } from '../metrics/server.js';
+import { DEFAULT_AGEING_S } from '../reconcile/ageing.js';
+import { detachAll } from '../reconcile/manager.js';
+import { ManagerError } from '../reconcile/errors.js';
+import { readState, updateState } from '../reconcile/state.js';
+import { errMessage } from '../reconcile/text.js';
+import { VERSION } from '../cli/version.js';
+import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
+import type { Log } from './bringup.js';
+import { watchFile } from './watch.js';
+
+export interface DaemonOptions {
+  configPath: string;
+  pinDir?: string;
+  detachOnExit: boolean;
+  assumePeerNapi?: boolean;
+  log?: Log;
+}
+
+const stderrLog: Log = (m) => process.stderr.write(`xvtep: ${m}\n`);
+
+function runApply(req: ApplyRequest): Promise<ApplyReply> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./apply-worker.js', import.meta.url), { workerData: req });
+    let reply: ApplyReply | undefined;
+    w.once('message', (m: ApplyReply) => (reply = m));
+    w.once('error', reject);
+    w.once('exit', (code) => (reply ? resolve(reply) : reject(new ManagerError(`config apply worker exited with code ${code} and no answer`, 2))));
+  });
+}
+
+function failure(r: Exclude<ApplyReply, { ok: true }>): Error {
+  return r.kind === 'config' ? new ConfigError(r.source, r.issues) : new ManagerError(r.message, r.exitCode);
+}
+
+export async function runDaemon(o: DaemonOptions): Promise<void> {
+  const log = o.log ?? stderrLog;
+  // SIGHUP's default action would kill a daemon still starting up: note it, reload once ready.
+  let earlyHup = false;
+  const onEarlyHup = () => (earlyHup = true);
+  process.on('SIGHUP', onEarlyHup);
+  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi });
+  if (!first.ok) throw failure(first);
+  for (const w of first.warnings) log(`warning: ${w}`);
+  for (const n of first.notes) log(n);
+  log(`applied ${o.configPath}: ${first.changes} map change(s)`);
+  let cfg: Summary = first.summary;
+  const pinDir = cfg.pinDir;
+  const dp = Datapath.open(pinDir);
+  updateState(pinDir, (s) => {
+    s.daemonPid = process.pid;
+  });
+
+  let server: Server | undefined;
+  const startServer = async () => {
+    if (!cfg.metrics.enabled) return;
+    const { host, port } = cfg.metrics.listen;
+    server = await startMetricsServer({ dp: () => dp, pinDir, maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION }, host, port);
+    log(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
+  };
+  try {
+    await startServer();
+  } catch (e) {
+    dp.close();
+    throw new ManagerError(`metrics: cannot listen on ${cfg.metrics.listen.host}:${cfg.metrics.listen.port}: ${errMessage(e)}`, 2);
+  }
+
+  let ageing = new Map(cfg.ageing);
+  let ageTimer: NodeJS.Timeout | undefined;
+  const restartAgeing = () => {
+    clearInterval(ageTimer);
+    ageing = new Map(cfg.ageing);
+    ageTimer = setInterval(() => {
+      try {
+        const n = dp.ageLearned((vni) => ageing.get(vni) ?? DEFAULT_AGEING_S).length;
+        if (n > 0) log(`aged out ${n} learned FDB entr${n === 1 ? 'y' : 'ies'}`);
+      } catch (e) {
+        log(`ageing: ${errMessage(e)}`);
+      }
+    }, cfg.sweepMs);
+  };
+  restartAgeing();
+
+  // Reloads run one at a time; a request during a reload runs after it.
+  let chain: Promise<void> = Promise.resolve();
+  const reload = (trigger: string) => {
+    chain = chain.then(() => reloadOnce(trigger)).catch((e: unknown) => log(`reload: ${errMessage(e)}`));
+  };
+  const reloadOnce = async (trigger: string) => {
+    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi });
+    if (!r.ok) {
+      log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
+      return;
+    }
+    for (const w of r.warnings) log(`warning: ${w}`);
+    for (const n of r.notes) log(n);
+    log(`reload (${trigger}): ${r.changes} map change(s)`);
+    const next = r.summary;
+    const moved = next.metrics.enabled !== cfg.metrics.enabled || next.metrics.listen.host !== cfg.metrics.listen.host || next.metrics.listen.port !== cfg.metrics.listen.port;
+    cfg = next;
+    restartAgeing();
+    if (moved) {
+      await new Promise<void>((res) => (server ? server.close(() => res()) : res()));
+      server = undefined;
+      await startServer().catch((e: unknown) => log(`metrics: ${errMessage(e)}`));
+    }
+  };
+
+  const watcher = watchFile(o.configPath, 200, () => reload('file change'));
+  process.off('SIGHUP', onEarlyHup);
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  log('ready');
+  if (earlyHup) reload('SIGHUP');
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      process.removeAllListeners('SIGTERM');
+      process.removeAllListeners('SIGINT');
+      clearInterval(ageTimer);
+      watcher.close();
+      void chain.then(() => {
+        server?.close();
+        shutdown(dp, pinDir, o.detachOnExit, sig, log);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+function shutdown(dp: Datapath, pinDir: string, detach: boolean, sig: string, log: Log): void {
+  dp.close();
+  if (detach) {
+    const r = detachAll(pinDir);
+    log(`${sig}: detached ${r.links} link(s) and removed ${pinDir}`);
+    return;
+  }
+  if (readState(pinDir).daemonPid === process.pid) updateState(pinDir, (s) => {
+    s.daemonPid = null;
+  });
+  log(`${sig}: exiting, the data path keeps running (pinned in ${pinDir})`);
+}

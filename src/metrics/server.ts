@@ -1,0 +1,55 @@
+// GET /metrics: the xvtep families (built from the maps at scrape time)
+// followed by prom-client's Node process metrics. Plain text exposition
+// 0.0.4 only: OpenMetrics would rename our *_total counters.
+import { createServer, type Server } from 'node:http';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Datapath } from '../datapath/datapath.js';
+import { readState } from '../reconcile/state.js';
+import { renderXvtepMetrics } from './collector.js';
+
+export interface MetricsSource {
+  dp: () => Datapath;
+  pinDir: string;
+  maxVniSeries: () => number;
+  version: string;
+}
+
+export function processRegistry(): Registry {
+  const reg = new Registry();
+  collectDefaultMetrics({ register: reg });
+  // Gauges named *_total (sums of the per-type gauges prom-client also
+  // exports) fail `promtool check metrics`: drop the duplicates.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) reg.removeSingleMetric(name);
+  return reg;
+}
+
+export async function renderAll(src: MetricsSource, reg: Registry): Promise<string> {
+  const own = renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), version: src.version });
+  return own + (await reg.metrics());
+}
+
+export function startMetricsServer(src: MetricsSource, host: string, port: number): Promise<Server> {
+  const reg = processRegistry();
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+      return;
+    }
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('xvtep: metrics at /metrics\n');
+      return;
+    }
+    renderAll(src, reg).then(
+      (body) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body),
+      (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`scrape failed: ${(e as Error).message}\n`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,179 @@
+// The manager's operations on one pinned instance: open or create the data
+// path, converge it to a config (or to an edited copy of itself), detach.
+import { existsSync, rmSync } from 'node:fs';
+import { ifnameOf } from '../bpf/index.js';
+import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
+import { manageNeighbours } from '../datapath/attach.js';
+import type { Config } from '../config/index.js';
+import { applyDiff, type Journal } from './apply.js';
+import { Attachments } from './attach.js';
+import { desiredFromConfig, hostResolver, type Resolver } from './desired.js';
+import { changeCount, diffTables, type Diff } from './diff.js';
+import { system, usage } from './errors.js';
+import type { Tables } from './model.js';
+import { preparePinDir } from './pindir.js';
+import { removeState } from './state.js';
+import { readLive, storeOf } from './store.js';
+
+export interface Opened {
+  dp: Datapath;
+  /** True when the programs were loaded now (nothing was pinned). */
+  created: boolean;
+  notice?: string;
+}
+
+export function sizesOf(cfg: Config): DatapathSizes {
+  const c = cfg.capacity;
+  return { vnis: c.vnis, endpoints: c.endpoints, fdb: c.fdb, peers: c.peers, neighbors: c.neighbors };
+}
+
+/** Adopts what is pinned under pinDir, or loads and pins a fresh data path. */
+export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promise<Opened> {
+  const notice = preparePinDir(pinDir);
+  if (Datapath.isPinned(pinDir)) return { dp: Datapath.open(pinDir), created: false, notice };
+  const dp = await Datapath.load({ sizes });
+  try {
+    dp.pin(pinDir);
+  } catch (e) {
+    dp.close();
+    rmSync(pinDir, { recursive: true, force: true });
+    throw e;
+  }
+  return { dp, created: true, notice };
+}
+
+/** The pinned data path, for commands that must not create one. */
+export function openPinned(pinDir: string): Datapath {
+  if (!Datapath.isPinned(pinDir)) throw system(`${pinDir}: no xvtep state pinned here (run xvtep attach first, or pass the right --pin-dir / -c)`);
+  return Datapath.open(pinDir);
+}
+
+/** max_entries of the loaded maps, by config capacity key. */
+export function loadedCapacity(dp: Datapath): Record<keyof Config['capacity'], number> {
+  return {
+    vnis: dp.vnis.map.info.maxEntries, endpoints: dp.endpoints.map.info.maxEntries, fdb: dp.fdb.map.info.maxEntries,
+    peers: dp.peers.map.info.maxEntries, neighbors: dp.neighbors.map.info.maxEntries,
+  };
+}
+
+/**
+ * Maps cannot be resized in place: a capacity change is reported (not
+ * silently ignored) and takes effect on the next detach + attach. What the
+ * file lists must fit the loaded maps, or nothing is touched.
+ */
+export function checkCapacity(dp: Datapath, cfg: Config, desired: Tables): string[] {
+  const loaded = loadedCapacity(dp);
+  const warnings: string[] = [];
+  for (const k of Object.keys(loaded) as Array<keyof typeof loaded>) {
+    if (loaded[k] !== cfg.capacity[k]) {
+      warnings.push(`capacity.${k}: the loaded map holds ${loaded[k]}, the file asks for ${cfg.capacity[k]}; resizing needs xvtep detach + attach`);
+    }
+  }
+  const need: Array<[keyof typeof loaded, number]> = [
+    ['vnis', desired.vnis.size], ['endpoints', desired.endpoints.size], ['peers', desired.peers.size],
+    ['fdb', [...desired.fdb.values()].filter((r) => r.static).length], ['neighbors', desired.neighbors.size],
+  ];
+  for (const [k, n] of need) {
+    if (n > loaded[k]) throw usage(`capacity.${k}: the file needs ${n} entries but the loaded ${k} map holds ${loaded[k]}; detach and attach to resize`);
+  }
+  return warnings;
+}
+
+export interface ConvergeOptions {
+  underlay?: { iface: string; mode: 'native' | 'skb'; family: 4 | 6 };
+  /** Receives what attaching changed on the host. */
+  notes?: string[];
+  /** See Attachments: veth endpoint peers the operator vouches for. */
+  assumePeerNapi?: boolean;
+  dryRun?: boolean;
+}
+
+/** Makes the maps (and endpoint attachments) equal to `desired`; returns what changed. */
+export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Tables, opts: ConvergeOptions = {}): Diff {
+  const diff = diffTables(desired, live);
+  if (opts.dryRun) return diff;
+  const att = new Attachments(pinDir, dp, { assumePeerNapi: opts.assumePeerNapi });
+  // One walk over the pinned links per apply, not one per endpoint: a reload
+  // with 1000 endpoints and nothing to attach must stay cheap.
+  const hooks = att.list();
+  const endpoints = hooks.filter((h) => h.role === 'endpoint');
+  applyDiff(storeOf(dp), diff, {
+    afterAdds(j: Journal) {
+      if (opts.underlay) att.ensureUnderlay(opts.underlay.iface, opts.underlay.mode, opts.underlay.family, j, hooks);
+      const fresh = newFloodRemotes(desired, live);
+      if (fresh.length && desired.settings) manageNeighbours(ifnameOf(desired.settings.underlayIfindex), fresh);
+      const attached = new Set(endpoints.filter((h) => h.attached).map((h) => h.ifindex));
+      for (const ifindex of desired.endpoints.keys()) if (!attached.has(ifindex)) att.ensureEndpoint(ifnameOf(ifindex), j);
+    },
+    beforeRemovals(j: Journal) {
+      for (const h of endpoints) {
+        if (h.attached && desired.endpoints.has(h.ifindex)) continue;
+        att.removeEndpoint(h.iface);
+        if (h.attached) j.record(`reattach endpoint ${h.iface}`, () => att.ensureEndpoint(h.iface));
+      }
+    },
+  });
+  opts.notes?.push(...att.notes);
+  return diff;
+}
+
+/**
+ * Flood destinations not in any live flood list yet. Their underlay
+ * neighbours are made kernel-managed (kept resolved): only one flooded copy
+ * can wait for ARP/ND, the others would be skipped on a cold start.
+ */
+function newFloodRemotes(desired: Tables, live: Tables): string[] {
+  const had = new Set([...live.flood.values()].flatMap((f) => f.remotes));
+  return [...new Set([...desired.flood.values()].flatMap((f) => f.remotes))].filter((r) => !had.has(r));
+}
+
+export interface ReconcileResult {
+  diff: Diff;
+  changes: number;
+  warnings: string[];
+  notes: string[];
+}
+
+/** Config → live maps: validate everything, diff against the kernel, apply. */
+export function reconcileConfig(dp: Datapath, cfg: Config, opts: { dryRun?: boolean; resolver?: Resolver; assumePeerNapi?: boolean } = {}): ReconcileResult {
+  const tm = timer();
+  const live = readLive(dp);
+  tm('readLive');
+  const resolver = opts.resolver ?? hostResolver;
+  const desired = desiredFromConfig(cfg, live, dp.stats.info.maxEntries, resolver);
+  tm('desired');
+  const warnings = checkCapacity(dp, cfg, desired);
+  const notes: string[] = [];
+  const family = desired.settings!.localAddress.includes(':') ? 6 : 4;
+  tm('capacity');
+  const diff = converge(dp, cfg.state.pinDir, desired, live, {
+    dryRun: opts.dryRun, notes, assumePeerNapi: opts.assumePeerNapi, underlay: { iface: cfg.underlay.interface, mode: cfg.underlay.xdpMode, family },
+  });
+  tm('converge');
+  return { diff, changes: changeCount(diff), warnings, notes };
+}
+
+/** Detaches every program and removes every pin and the state file. */
+export function detachAll(pinDir: string): { links: number; removed: boolean } {
+  let links = 0;
+  if (existsSync(pinDir)) {
+    // Attachments only needs the data path to attach; detaching works from pins alone,
+    // so a pinned instance of another layout version can still be removed.
+    links = new Attachments(pinDir).removeAll();
+    rmSync(pinDir, { recursive: true, force: true });
+  }
+  removeState(pinDir);
+  return { links, removed: links > 0 || !existsSync(pinDir) };
+}
+
+
+/** XVTEP_TIMING=1: phase timings on stderr (bench/manager.mjs). */
+function timer(): (what: string) => void {
+  if (!process.env.XVTEP_TIMING) return () => {};
+  let t = process.hrtime.bigint();
+  return (what) => {
+    const now = process.hrtime.bigint();
+    process.stderr.write(`timing ${what} ${(Number(now - t) / 1e6).toFixed(1)} ms\n`);
+    t = now;
+  };
+}

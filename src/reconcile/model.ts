@@ -1,0 +1,41 @@
+// The manager's picture of a data path: what each map should hold (or does
+// hold, when read back), in domain words. Both the desired state (from a
+// config file or a live edit) and the live state (read from the kernel) are
+// `Tables`, so one diff serves reloads, `config diff` and CLI edits.
+import type { FdbRecord, FloodList, NeighborRecord, PeerRecord, VniSettings } from '../datapath/tables.js';
+import type { VtepSettings } from '../datapath/datapath.js';
+
+export type { FdbRecord, FloodList, NeighborRecord, PeerRecord, VniSettings };
+export type Settings = VtepSettings;
+
+export interface EndpointEntry {
+  ifindex: number;
+  vni: number;
+}
+
+/** Everything the control plane owns in the maps. Keys are strings so Maps compare cheaply. */
+export interface Tables {
+  settings: Settings | undefined;
+  vnis: Map<number, VniSettings>;
+  endpoints: Map<number, EndpointEntry>;
+  devs: Set<number>;
+  peers: Map<string, PeerRecord>;
+  neighbors: Map<string, NeighborRecord>;
+  /** Static and (live only) learned entries. */
+  fdb: Map<string, FdbRecord>;
+  flood: Map<number, FloodList>;
+  /** Local endpoints per VNI in the xv_bcast inner devmap. */
+  floodPorts: Map<number, number[]>;
+}
+
+export const fdbKey = (vni: number, mac: string): string => `${vni}|${mac}`;
+export const addrKey = (vni: number, address: string): string => `${vni}|${address}`;
+
+export function emptyTables(): Tables {
+  return {
+    settings: undefined, vnis: new Map(), endpoints: new Map(), devs: new Set(), peers: new Map(),
+    neighbors: new Map(), fdb: new Map(), flood: new Map(), floodPorts: new Map(),
+  };
+}
+
+export const ZERO_MAC = '00:00:00:00:00:00';

@@ -1,0 +1,77 @@
+// The manager's own small state (config generation, reload counters and the
+// last reload result). bpffs holds only BPF objects, so it lives in a JSON
+// file under /run/xvtep named after a hash of the pin directory: one per
+// instance, gone after a reboot exactly like the pins, removed by detach.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ReloadResult {
+  at: string;
+  ok: boolean;
+  /** What asked: attach, run, reload (SIGHUP / file change), or a CLI edit. */
+  trigger: string;
+  /** Map entries written or removed. */
+  changes: number;
+  error?: string;
+}
+
+export interface ManagerState {
+  pinDir: string;
+  configPath: string | null;
+  /** Successful config applies since attach. */
+  generation: number;
+  reloads: number;
+  reloadFailures: number;
+  lastReload: ReloadResult | null;
+  /** pid of the running daemon, if any. */
+  daemonPid: number | null;
+}
+
+export const STATE_DIR = process.env.XVTEP_STATE_DIR ?? '/run/xvtep';
+
+export function statePath(pinDir: string): string {
+  return join(STATE_DIR, `${createHash('sha256').update(pinDir).digest('hex').slice(0, 16)}.json`);
+}
+
+export function readState(pinDir: string): ManagerState {
+  try {
+    return { ...fresh(pinDir), ...(JSON.parse(readFileSync(statePath(pinDir), 'utf8')) as Partial<ManagerState>), pinDir };
+  } catch {
+    return fresh(pinDir);
+  }
+}
+
+function fresh(pinDir: string): ManagerState {
+  return { pinDir, configPath: null, generation: 0, reloads: 0, reloadFailures: 0, lastReload: null, daemonPid: null };
+}
+
+/** Atomic replace: a reader sees the old file or the new one. */
+export function writeState(s: ManagerState): void {
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o755 });
+  const path = statePath(s.pinDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+export function updateState(pinDir: string, fn: (s: ManagerState) => void): ManagerState {
+  const s = readState(pinDir);
+  fn(s);
+  writeState(s);
+  return s;
+}
+
+export function recordResult(pinDir: string, r: Omit<ReloadResult, 'at'>, configPath?: string | null): ManagerState {
+  return updateState(pinDir, (s) => {
+    s.reloads++;
+    if (r.ok) s.generation++;
+    else s.reloadFailures++;
+    s.lastReload = { at: new Date().toISOString(), ...r };
+    if (configPath !== undefined && r.ok) s.configPath = configPath;
+  });
+}
+
+export function removeState(pinDir: string): void {
+  rmSync(statePath(pinDir), { force: true });
+}

@@ -1,0 +1,50 @@
+// Bounded sequence-numbered UDP streams across the overlay (udpseq.py in the
+// namespaces): what was lost, duplicated or reordered.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { root } from '../helpers/fixtures.js';
+import { waitFor } from './lab.js';
+
+const SCRIPT = join(root, 'test', 'manager', 'udpseq.py');
+
+export interface StreamResult { received: number; last: number; missing: number; firstMissing: number[]; duplicates: number; outOfOrder: number }
+
+export interface Stream {
+  done: Promise<StreamResult>;
+  /** Whether the sender is still sending (it stops by itself after `count`). */
+  running: () => boolean;
+  /** Stops the sender now; the receiver reports 3 s later. */
+  stop: () => void;
+}
+
+function run(ns: string, args: string[]): { proc: ChildProcess; out: () => string; exit: Promise<number | null> } {
+  const proc = spawn('ip', ['netns', 'exec', ns, 'python3', SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+  return { proc, out: () => out, exit };
+}
+
+/** Starts a receiver in `to`, then a sender in `from`; resolves with the receiver's count. */
+export async function startStream(from: string, to: string, dst: string, port: number, count: number, pps: number): Promise<Stream> {
+  const maxSeconds = count / pps + 15;
+  const rx = run(to, ['recv', String(port), String(count), String(maxSeconds)]);
+  await waitFor(() => rx.out().includes('listening'), 10_000, () => `receiver did not start: ${rx.out()}`);
+  const tx = run(from, ['send', dst, String(port), String(count), String(pps)]);
+  let stopped = false;
+  const done = (async () => {
+    const [txCode] = await Promise.all([tx.exit, rx.exit]);
+    if (txCode !== 0 && !stopped) throw new Error(`sender failed (${txCode}): ${tx.out()}`);
+    const line = rx.out().trim().split('\n').pop()!;
+    return JSON.parse(line) as StreamResult;
+  })();
+  return {
+    done,
+    running: () => tx.proc.exitCode === null && tx.proc.signalCode === null,
+    stop: () => {
+      stopped = true;
+      tx.proc.kill('SIGTERM');
+    },
+  };
+}
