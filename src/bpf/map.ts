@@ -258,6 +258,19 @@ export class BpfMap<K = Buffer, V = Buffer> extends MapBase<K> {
     }
   }
 
+  /**
+   * Every entry as raw bytes, a chunk at a time (keys and values packed at
+   * their sizes): for decoders faster than the generic codecs.
+   */
+  forEachBatch(cb: (keys: Buffer, values: Buffer, count: number) => void, opts: BatchOptions = {}): void {
+    if (this.walkRaw(opts.chunk ?? 8192, false, cb)) return;
+    const k = Buffer.alloc(this.info.keySize), v = Buffer.alloc(this.info.valueSize);
+    for (const key of this.keys()) {
+      this.keyCodec.encode(key, k, 0);
+      if (call(this.label, () => native.mapLookup(this.fd, k, v, 0))) cb(k, v, 1);
+    }
+  }
+
   /** Every entry, with batch syscalls where the map type has them. */
   lookupBatch(opts: BatchOptions = {}): Array<[K, V]> {
     return this.#dump(opts, false);

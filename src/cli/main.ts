@@ -9,7 +9,7 @@ import { registerRun } from './commands/run.js';
 import { registerStats } from './commands/stats.js';
 import { registerStatus } from './commands/status.js';
 import { EXIT_USAGE, exitCodeOf, messageOf } from './errors.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
   const program = new Command('xvtep')

@@ -3,8 +3,9 @@
 // file so one config can serve several lab hosts.
 import type { Command } from 'commander';
 import { loadConfigFile, type Config } from '../config/index.js';
-import { DEFAULT_PIN_DIR } from '../reconcile/pindir.js';
-import { UsageError } from './errors.js';
+import { DEFAULT_PIN_DIR, checkPinDir, withPinDir } from '../reconcile/pindir.js';
+
+export { withPinDir };
 
 export interface TargetOptions {
   config?: string;
@@ -19,16 +20,6 @@ export function withTarget(cmd: Command, opts: { json?: boolean } = {}): Command
   return cmd;
 }
 
-export function checkPinDir(dir: string): string {
-  if (!dir.startsWith('/') || dir === '/') throw new UsageError(`--pin-dir: "${dir}" must be an absolute directory other than /`);
-  return dir.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
-}
-
-/** The config with --pin-dir applied. */
-export function withPinDir(cfg: Config, pinDir: string | undefined): Config {
-  if (!pinDir) return cfg;
-  return Object.freeze({ ...cfg, state: Object.freeze({ pinDir: checkPinDir(pinDir) }) });
-}
 
 export async function resolveTarget(o: TargetOptions): Promise<{ pinDir: string; config?: Config }> {
   if (o.config) {

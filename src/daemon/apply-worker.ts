@@ -11,7 +11,7 @@ import { openPinned, reconcileConfig } from '../reconcile/manager.js';
 import { readState, recordResult } from '../reconcile/state.js';
 import { alive } from './alive.js';
 import { errMessage } from '../reconcile/text.js';
-import { withPinDir } from '../cli/target.js';
+import { withPinDir } from '../reconcile/pindir.js';
 import { bringUp } from './bringup.js';
 import { sweepIntervalMs } from '../reconcile/ageing.js';
 

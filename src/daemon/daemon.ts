@@ -14,7 +14,7 @@ import { detachAll } from '../reconcile/manager.js';
 import { ManagerError } from '../reconcile/errors.js';
 import { readState, updateState } from '../reconcile/state.js';
 import { errMessage } from '../reconcile/text.js';
-import { VERSION } from '../cli/version.js';
+import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
 import { watchFile } from './watch.js';

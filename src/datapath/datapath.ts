@@ -284,6 +284,20 @@ export class Datapath {
     }
   }
 
+  /** Each VNI's local flood ports, read through the inner devmaps (a user-space lookup yields their ids). */
+  floodPorts(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const [vni, id] of this.bcast.lookupBatch()) {
+      const inner = BpfMap.fromId(id).typed(u32, u32);
+      try {
+        out.set(vni, [...inner.keys()].sort((a, b) => a - b));
+      } finally {
+        inner.close();
+      }
+    }
+    return out;
+  }
+
   clearFloodPorts(vni: number): boolean {
     return this.bcast.delete(vni);
   }

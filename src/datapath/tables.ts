@@ -1,7 +1,7 @@
 // Domain records over the data path maps: what the control plane reads and
 // writes, in the words of `bridge fdb` rather than bytes. Every read goes to
 // the kernel; nothing here caches.
-import { BpfMap, UpdateFlag, type UpdateFlagValue } from '../bpf/index.js';
+import { BpfMap, UpdateFlag, formatIPv4, formatIPv6, type UpdateFlagValue } from '../bpf/index.js';
 import {
   AF_INET, AF_INET6, BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6, FdbFlag, VniFlag, addrBytes, familyOf, formatAddr,
   type FdbEntryValue, type FdbKey, type VniInfo,
@@ -108,10 +108,34 @@ export class FdbTable {
   deleteMany(keys: ReadonlyArray<{ vni: number; mac: string }>): number {
     return this.map.deleteBatch(keys.map((k) => fdbKeyOf(k.vni, k.mac)));
   }
+  /**
+   * The whole table in one batch walk, decoded straight from the kernel's
+   * bytes: the generic codecs cost ~3 us an entry, a third of a second at
+   * 100k entries, and reconcile and ageing read it whole.
+   */
   list(): FdbRecord[] {
-    return this.map.lookupBatch().map(([k, v]) => fdbRecordOf(k, v));
+    const out: FdbRecord[] = [];
+    this.map.forEachBatch((keys, values, n) => {
+      for (let i = 0; i < n; i++) {
+        const k = i * 12, o = i * 32;
+        const flags = values[o + 21]!;
+        const dest: FdbDest = (flags & FdbFlag.LOCAL) !== 0
+          ? { kind: 'local', ifindex: values.readUInt32LE(o + 16) }
+          : { kind: 'remote', remote: values[o + 20] === AF_INET ? formatIPv4(values, o) : formatIPv6(values, o) };
+        out.push({
+          vni: keys.readUInt32LE(k),
+          mac: `${HEX[keys[k + 4]!]}:${HEX[keys[k + 5]!]}:${HEX[keys[k + 6]!]}:${HEX[keys[k + 7]!]}:${HEX[keys[k + 8]!]}:${HEX[keys[k + 9]!]}`,
+          dest,
+          static: (flags & FdbFlag.STATIC) !== 0,
+          updatedNs: values.readUInt32LE(o + 24) + values.readUInt32LE(o + 28) * 0x100000000,
+        });
+      }
+    });
+    return out;
   }
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 type AddrKey = ValueOf<typeof addrKeyCodec>;
 

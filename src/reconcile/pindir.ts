@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { isBpffs } from '../bpf/index.js';
-import { CONFIG_DEFAULTS } from '../config/index.js';
-import { system } from './errors.js';
+import { CONFIG_DEFAULTS, type Config } from '../config/index.js';
+import { system, usage } from './errors.js';
 
 export const DEFAULT_PIN_DIR: string = CONFIG_DEFAULTS.state.pinDir;
 const BPFFS_ROOT = '/sys/fs/bpf';
@@ -25,4 +25,16 @@ export function preparePinDir(pinDir: string): string | undefined {
     return `mounted bpffs at ${BPFFS_ROOT} (nothing was mounted there)`;
   }
   throw system(`${parent}: not a bpffs, so ${pinDir} cannot hold pins (mount -t bpf bpf ${parent}, or choose a --pin-dir on a bpffs)`);
+}
+
+/** A --pin-dir value: absolute, not /, without trailing or doubled slashes. */
+export function checkPinDir(dir: string): string {
+  if (!dir.startsWith('/') || dir === '/') throw usage(`--pin-dir: "${dir}" must be an absolute directory other than /`);
+  return dir.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+}
+
+/** The config with --pin-dir applied (it wins over the file's state.pinDir). */
+export function withPinDir(cfg: Config, pinDir: string | undefined): Config {
+  if (!pinDir) return cfg;
+  return Object.freeze({ ...cfg, state: Object.freeze({ pinDir: checkPinDir(pinDir) }) });
 }

@@ -1,8 +1,7 @@
 // The one place that knows how the datapath tables are called: reading every
 // control-plane map back from the kernel into `Tables`, and the batch writes
 // apply.ts needs. When the datapath API moves, only this file follows.
-import { BpfError, BpfMap, formatIPv6, u32, type Codec } from '../bpf/index.js';
-import { FdbFlag } from '../datapath/layout.js';
+import { BpfError } from '../bpf/index.js';
 import type { Datapath } from '../datapath/datapath.js';
 import { vniInfoOf } from '../datapath/tables.js';
 import { addrKey, emptyTables, fdbKey, type EndpointEntry, type FdbRecord, type FloodList, type NeighborRecord, type PeerRecord, type Settings, type Tables, type VniSettings } from './model.js';
@@ -16,61 +15,10 @@ export function readLive(dp: Datapath): Tables {
   for (const [k] of dp.devs.lookupBatch()) t.devs.add(k);
   for (const p of dp.peers.list()) t.peers.set(addrKey(p.vni, p.address), p);
   for (const n of dp.neighbors.list()) t.neighbors.set(addrKey(n.vni, n.ip), n);
-  t.fdb = readFdb(dp);
+  for (const r of dp.fdb.list()) t.fdb.set(fdbKey(r.vni, r.mac), r);
   for (const f of dp.flood.list()) t.flood.set(f.vni, f);
-  t.floodPorts = readFloodPorts(dp);
+  t.floodPorts = dp.floodPorts();
   return t;
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-const readOnly = () => {
-  throw new Error('read-only codec');
-};
-/**
- * The whole FDB in one batch walk, decoded straight from the kernel's bytes
- * into records: the generic struct codecs plus a conversion cost ~3 us an
- * entry, a third of a second at 100k. The batch loop decodes each entry's
- * key right before its value, so the value codec finishes the record the
- * key codec started.
- */
-export function readFdb(dp: Datapath): Map<string, FdbRecord> {
-  const out = new Map<string, FdbRecord>();
-  let vni = 0, mac = '';
-  const key: Codec<null> = {
-    size: 12, align: 4, encode: readOnly,
-    decode(b, o) {
-      vni = b.readUInt32LE(o);
-      mac = `${HEX[b[o + 4]!]}:${HEX[b[o + 5]!]}:${HEX[b[o + 6]!]}:${HEX[b[o + 7]!]}:${HEX[b[o + 8]!]}:${HEX[b[o + 9]!]}`;
-      return null;
-    },
-  };
-  const value: Codec<null> = {
-    size: 32, align: 8, encode: readOnly,
-    decode(b, o) {
-      const flags = b[o + 21]!;
-      const dest: FdbRecord['dest'] = (flags & FdbFlag.LOCAL) !== 0
-        ? { kind: 'local', ifindex: b.readUInt32LE(o + 16) }
-        : { kind: 'remote', remote: b[o + 20] === 4 ? `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}` : formatIPv6(b, o) };
-      out.set(fdbKey(vni, mac), { vni, mac, dest, static: (flags & FdbFlag.STATIC) !== 0, updatedNs: b.readUInt32LE(o + 24) + b.readUInt32LE(o + 28) * 4294967296 });
-      return null;
-    },
-  };
-  dp.fdb.map.typed(key, value).lookupBatch();
-  return out;
-}
-
-/** The inner devmaps of xv_bcast: a lookup from user space yields the inner map's id. */
-export function readFloodPorts(dp: Datapath): Map<number, number[]> {
-  const out = new Map<number, number[]>();
-  for (const [vni, id] of dp.bcast.lookupBatch()) {
-    const inner = BpfMap.fromId(id).typed(u32, u32);
-    try {
-      out.set(vni, [...inner.keys()].sort((a, b) => a - b));
-    } finally {
-      inner.close();
-    }
-  }
-  return out;
 }
 
 export interface Store {
