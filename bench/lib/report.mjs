@@ -40,6 +40,24 @@ export function targets(R) {
     add(`per-packet ${k.split(' ')[1]}: cost over the floor`, `${f(v - floor, 1)} ns`, `≤ ${goal} ns`, v - floor <= goal,
       `floor ${f(floor, 1)} ns; over redirect-only ${f(v - summary(R.cost['redirect only (-> endpoint veth)'] ?? []).median, 1)} ns`);
   }
+  const M = R.control?.manager;
+  if (M?.apply) {
+    const a = M.apply;
+    add(`manager: apply ${a.fdbEntries.toLocaleString('en')} FDB / ${a.vnis} VNIs (parse+validate+reconcile)`, `${f(a.totalMs, 0)} ms`, '≤ 1 s', a.totalMs <= 1000,
+      `parse+validate ${f(a.parseAndValidateMs, 0)} ms, reconcile ${f(a.reconcileMs, 0)} ms${R.quick && a.vnis !== 1000 ? ` (quick: ${a.vnis} VNIs, not 1,000)` : ''}`);
+  }
+  if (M?.addToFirstPacket?.length) {
+    const v = summary(M.addToFirstPacket.map((x) => x.firstPacketMs)).median;
+    add('manager: `xvtep fdb add` → first packet forwarded', v === null ? null : `${f(v, 1)} ms`, '≤ 5 ms', v !== null && v <= 5,
+      `median; includes the CLI's Node start-up (fail-fast floor ${f(summary(M.cliFailFastMs ?? []).median, 1)} ms)`);
+  }
+  if (M?.scrape) {
+    add(`manager: GET /metrics with ${M.scrape.vnis} VNIs`, `${f(M.scrape.medianMs, 1)} ms`, '≤ 50 ms', M.scrape.medianMs <= 50, `median; p90 ${f(M.scrape.p90Ms, 1)} ms over ${M.scrape.scrapes}`);
+  }
+  if (M?.daemon) {
+    const d = M.daemon, worst = Math.max(d.rssIdleMB, d.rssAfterScrapeAndReloadMB);
+    add(`manager: daemon RSS, ${d.fdbEntries.toLocaleString('en')} FDB entries`, `${worst} MB`, '≤ 100 MB', worst <= 100, `max of idle ${d.rssIdleMB} MB and after reload ${d.rssAfterScrapeAndReloadMB} MB; peak ${d.peakMB} MB`);
+  }
   if (R.scaling.length >= 2) {
     for (const [k, label] of [['costDecapNs', 'decap ns/packet'], ['costEncapNs', 'encap ns/packet'], ['ppsDecapManyFlows', `decap Mpps, ${R.config.scaleFlows} flows`]]) {
       const meds = R.scaling.map((r) => summary(r[k]).median).filter((x) => x !== null);
@@ -100,23 +118,38 @@ export function markdown(R) {
     L.push('');
   }
   if (Object.keys(R.control).length) {
-    const c = R.control;
-    L.push('## Control plane (through src/datapath; the manager/CLI does not exist yet)', '');
+    const c = R.control, M = c.manager ?? {};
+    const sz = M.sizes;
+    L.push(`## Control plane (datapath level: src/datapath; manager level: \`xvtep\` CLI/daemon and src/reconcile${R.quick && sz ? `; quick: ${sz.vnis} VNIs for the apply, ${sz.scrapes} scrapes` : ''})`, '');
     L.push('| measure | value |', '|---|---|');
     if (c.fdbApply) {
       const s = summary(c.fdbApply.seconds);
       L.push(`| apply ${c.fdbApply.entries.toLocaleString('en')} FDB entries (one batch, Datapath.fdb.setMany) | ${f(s.median * 1000, 1)} ms (${f(s.min * 1000, 1)}–${f(s.max * 1000, 1)}), ${f(c.fdbApply.entries / s.median / 1e6, 2)} M entries/s |`);
-      L.push('| apply 100k FDB entries through the manager (config → reconcile) | pending manager |');
     }
+    if (M.apply) {
+      const a = M.apply;
+      L.push(`| manager: apply a config of ${a.fdbEntries.toLocaleString('en')} FDB entries over ${a.vnis.toLocaleString('en')} VNIs (parseConfig + reconcileConfig) | total ${f(a.totalMs, 0)} ms = parse+validate ${f(a.parseAndValidateMs, 0)} ms + reconcile/apply ${f(a.reconcileMs, 0)} ms; no-change reload ${f(a.noChangeReloadMs, 0)} ms; (first attach of ${a.vnis} endpoints ${f(a[`firstAttach${a.vnis}EndpointsMs`] / 1000, 1)} s, not in the total) |`);
+    } else if (c.fdbApply) L.push('| manager: apply 100k FDB entries (config → reconcile) | not measured (see Errors) |');
     if (c.addToFirstPacket) {
-      L.push(`| one FDB entry add → first packet forwarded by it (encap, generator running) | ${cell(c.addToFirstPacket.map((x) => x.firstPacketUs), 0)} µs (map update alone ${cell(c.addToFirstPacket.map((x) => x.addUs), 1)} µs) |`);
-      L.push('| same, from `xvtep fdb add` / config change | pending manager |');
+      L.push(`| one FDB entry add → first packet forwarded by it (encap, generator running; Datapath.fdb.set in-process) | ${cell(c.addToFirstPacket.map((x) => x.firstPacketUs), 0)} µs (map update alone ${cell(c.addToFirstPacket.map((x) => x.addUs), 1)} µs) |`);
     }
+    if (M.addToFirstPacket?.length) {
+      const t = M.addToFirstPacket;
+      const ended = t.filter((x) => x.generatorEndedFirst).length;
+      L.push(`| manager: \`xvtep fdb add\` (CLI process in the VTEP ns) → first packet forwarded by the entry (encap, generator running, no flood list) | ${cell(t.map((x) => x.firstPacketMs), 1)} ms over ${t.length} trials; CLI exit ${cell(t.map((x) => x.cliExitMs), 1)} ms; CLI start-up floor (same command failing at once) ${cell(M.cliFailFastMs ?? [], 1)} ms${ended ? `; ${ended} trial(s) without a packet` : ''}; leaked before add ${t.reduce((s, x) => s + x.leakedBefore, 0)} |`);
+    } else if (c.addToFirstPacket) L.push('| manager: `xvtep fdb add` → first packet | not measured (see Errors) |');
     if (c.scrapeMs) {
       L.push(`| read all stats rows with ${c.vnis} VNIs (${c.scrapeRows} slots, Datapath.readAllStats) | ${cell(c.scrapeMs, 2)} ms |`);
-      L.push('| Prometheus scrape with 4,096 VNIs | pending manager |');
     }
-    L.push('| manager RSS | pending manager |', '');
+    if (M.scrape) {
+      const s = M.scrape;
+      L.push(`| manager: Prometheus scrape (HTTP GET /metrics, \`xvtep run\`) with ${s.vnis.toLocaleString('en')} VNIs (${s.vniSeries} per-VNI series, ${(s.bytes / 1024).toFixed(0)} KiB) | median ${f(s.medianMs, 1)} ms, p90 ${f(s.p90Ms, 1)} ms, max ${f(s.maxMs, 1)} ms over ${s.scrapes} scrapes |`);
+    } else if (c.scrapeMs) L.push('| manager: Prometheus scrape with 4,096 VNIs | not measured (see Errors) |');
+    if (M.daemon) {
+      const d = M.daemon;
+      L.push(`| manager: \`xvtep run\` RSS with ${d.fdbEntries.toLocaleString('en')} FDB entries / ${d.vnis} VNIs | idle ${d.rssIdleMB} MB; after the scrapes and one reload (SIGHUP, ${d.reloadMs} ms) ${d.rssAfterScrapeAndReloadMB} MB; peak (VmHWM) ${d.peakMB} MB; start-up adopting the pins ${f(d.startupMs / 1000, 1)} s |`);
+    } else if (c.scrapeMs) L.push('| manager: daemon RSS | not measured (see Errors) |');
+    L.push('');
   }
   if (R.scaling.length) {
     L.push(`## FDB scaling (xvtep; decap at ${R.config.scaleFlows} flows defeats the per-CPU flow and learning caches)`, '');

@@ -131,7 +131,12 @@ describeKernel('xvtep run', () => {
   it('caps per-VNI series at metrics.maxVniSeries and reports the cap', async () => {
     saveByRename(L.config({ metrics: { enabled: true, listen: `127.0.0.1:${port}`, maxVniSeries: 1 }, vnis: [{ vni: 42, endpoints: ['epa'], peers: ['192.0.2.2'] }, { vni: 44, endpoints: ['epa2'] }] }));
     await waitStatus((s) => s.vnis.some((v) => v.vni === 44), 'VNI 44');
-    const m = scrape();
+    // The maps (and so status) change inside the reload; the new cap applies when it completes.
+    let m = scrape();
+    for (let i = 0; i < 50 && metricValue(m, 'xvtep_vni_series_limit') !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      m = scrape();
+    }
     expect(metricValue(m, 'xvtep_vni_receive_packets_total', 'vni="42"')).toBeDefined();
     expect(metricValue(m, 'xvtep_vni_receive_packets_total', 'vni="44"')).toBeUndefined();
     expect(metricValue(m, 'xvtep_vni_receive_packets_total', 'vni="other"')).toBe(0);

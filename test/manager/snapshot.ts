@@ -8,6 +8,10 @@ export function snapshotMaps(pinDir: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   const dir = join(pinDir, 'maps');
   for (const name of readdirSync(dir).sort()) {
+    // Counters are written by the data path on every packet (a stray router
+    // solicitation included); a refused command must leave control-plane
+    // state alone, and counters are not control-plane state.
+    if (name === 'xv_stats') continue;
     const m = openPinnedMap(join(dir, name));
     try {
       let rows: string[];
