@@ -79,10 +79,12 @@ lint:
 clean:
 	rm -rf build dist native/build
 
-bench-binding: build
+bench-binding: deps
+	@$(MAKE) --no-print-directory build
 	node bench/binding.mjs
 
-bench-manager: build
+bench-manager: deps
+	@$(MAKE) --no-print-directory build
 	node bench/manager.mjs
 
 # Kernel VXLAN vs xvtep vs the XDP ceiling, same lab, same run (bench/README.md).
