@@ -22,9 +22,23 @@ export interface IpAddress {
   readonly kind: IpKind;
 }
 
+// Large files repeat a few VTEP addresses in every FDB entry: classify each
+// text once. Bounded, so a hostile file cannot grow it without limit.
+const parsed = new Map<string, IpAddress | null>();
+
 /** Parses an IP literal; null when it is not one (zone indexes included) or not a string. */
 export function parseIp(input: unknown): IpAddress | null {
   if (typeof input !== 'string') return null;
+  const hit = parsed.get(input);
+  if (hit !== undefined) return hit;
+  const r = parseIpUncached(input);
+  if (r) Object.freeze(r);
+  if (parsed.size >= 4096) parsed.clear();
+  parsed.set(input, r);
+  return r;
+}
+
+function parseIpUncached(input: string): IpAddress | null {
   // node:net accepts "fe80::1%eth0"; a zone only means something next to an
   // interface, which a config address is not, so reject it here.
   if (input.includes('%')) return null;
