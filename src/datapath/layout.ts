@@ -3,7 +3,7 @@
 // object's BTF-derived map info so the two cannot drift apart silently.
 import {
   array, be16, bytes, formatIPv4, formatIPv6, mac, pad, parseIP, struct, u16, u32, u64n, u8,
-  type Codec, type ValueOf,
+  type ValueOf,
 } from '../bpf/index.js';
 
 export const LAYOUT_VERSION = 1;
@@ -17,19 +17,6 @@ export interface Addr {
   family: Family;
   address: string;
 }
-
-/** 16-byte network-order field: IPv4 in bytes 0..3, the rest zero. */
-export const addr16: Codec<string> = {
-  size: 16,
-  align: 1,
-  encode(v, b, o) {
-    const { bytes: raw } = parseIP(v);
-    b.fill(0, o, o + 16);
-    raw.copy(b, o);
-  },
-  // Without the family the bytes are ambiguous; callers decode through addrOf().
-  decode: (b, o) => Buffer.from(b.subarray(o, o + 16)).toString('hex'),
-};
 
 export function formatAddr(buf: Buffer, family: number): string {
   return family === AF_INET ? formatIPv4(buf, 0) : formatIPv6(buf, 0);
