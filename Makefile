@@ -66,7 +66,7 @@ test: deps
 reliability: deps
 	@$(MAKE) --no-print-directory build
 	@rm -f build/reliability-summary.json
-	XVTEP_FUZZ_INPUTS=$${XVTEP_FUZZ_INPUTS:-1000000} npx --no-install vitest run test/reliability $(VITEST_ARGS); \
+	XVTEP_RELIABILITY=full XVTEP_FUZZ_INPUTS=$${XVTEP_FUZZ_INPUTS:-1000000} npx --no-install vitest run test/reliability $(VITEST_ARGS); \
 	  rc=$$?; node scripts/reliability-summary.mjs || rc=1; exit $$rc
 
 demo: deps

@@ -28,3 +28,15 @@ export function fuzzProfile(): { seed: number; inputs: number; maxSeconds: numbe
   const maxSeconds = Number(env.XVTEP_FUZZ_MAX_SECONDS ?? 1200);
   return { seed, inputs, maxSeconds, profile: env.XVTEP_FUZZ_INPUTS === undefined ? 'quick' : inputs >= 1_000_000 ? 'full' : 'custom' };
 }
+
+/**
+ * Size of the loss/continuity, hostile-command and soak runs: 'quick' in
+ * `make test` (CI budget: the whole reliability suite within 5 minutes),
+ * 'full' under `make reliability` (XVTEP_RELIABILITY=full: the issue's
+ * counts, the 10-minute soak).
+ */
+export function reliabilityProfile(): 'quick' | 'full' {
+  const v = process.env.XVTEP_RELIABILITY ?? 'quick';
+  if (v !== 'quick' && v !== 'full') throw new Error(`XVTEP_RELIABILITY=${v}: expected quick or full`);
+  return v;
+}
