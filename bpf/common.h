@@ -228,33 +228,6 @@ static __always_inline __be16 src_port(const struct xv_config *cfg, __u32 hash)
 	return bpf_htons((((__u64)hash * (max - min)) >> 32) + min);
 }
 
-/* Inner DSCP/ECN of the inner IP packet at `l3`, -1 if not IP. */
-static __always_inline int inner_dsfield(void *eth_start, void *data_end, int *df)
-{
-	struct ethhdr *eth = eth_start;
-
-	*df = 0;
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = (void *)(eth + 1);
-
-		if ((void *)(iph + 1) > data_end)
-			return -1;
-		*df = !!(iph->frag_off & bpf_htons(IP_DF));
-		return iph->tos;
-	}
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		if ((void *)(ip6 + 1) > data_end)
-			return -1;
-		*df = 1; /* IPv6 never fragments in flight */
-		return (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
-	}
-	return -1;
-}
-
 /* RFC 6040 normal mode, like ip_tunnel_ecn_encap(). */
 static __always_inline __u8 outer_tos(const struct xv_config *cfg, int inner)
 {
@@ -399,12 +372,14 @@ static __always_inline __u64 nh_ttl_ns(const struct xv_config *cfg)
 	return (cfg->nh_cache_ms ? cfg->nh_cache_ms : 100) * 1000000ULL;
 }
 
-static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
-				     struct xv_encap *p, __u32 *oif,
-				     struct bpf_fib_lookup *fib)
+/* *expires (if given): until when the result may be reused (0 = not cacheable). */
+static __always_inline int fib_outer_at(void *ctx, const struct xv_config *cfg,
+					struct xv_encap *p, __u32 *oif,
+					struct bpf_fib_lookup *fib, __u64 now,
+					__u64 *expires)
 {
 	struct xv_nhcache_ent *nc;
-	__u64 now = xv_now_ns(), ttl = nh_ttl_ns(cfg);
+	__u64 ttl = nh_ttl_ns(cfg);
 	__u32 idx = xv_hash3(p->daddr.w[0] ^ p->daddr.w[1],
 			     p->daddr.w[2] ^ p->daddr.w[3], p->family) &
 		    (XV_NHCACHE_SIZE - 1);
@@ -412,12 +387,17 @@ static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
 
 	nc = bpf_map_lookup_elem(&xv_nhcache, &idx);
 	if (nc && nc->valid && nc->family == p->family &&
-	    ip_eq(nc->addr, &p->daddr) && now < nc->expires_ns) {
+	    ip_eq(nc->addr, &p->daddr) && now < nc->expires_ns &&
+	    nc->expires_ns - now <= ttl) { /* filled under a longer nh_cache_ms: stale */
 		mac_copy(p->dmac, nc->dmac);
 		mac_copy(p->smac, nc->smac);
 		*oif = nc->oif;
+		if (expires)
+			*expires = nc->expires_ns;
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
+	if (expires)
+		*expires = 0;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->ifindex = cfg->underlay_ifindex;
@@ -447,6 +427,8 @@ static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
 			nc->oif = fib->ifindex;
 			nc->expires_ns = now + ttl;
 			nc->valid = 1;
+			if (expires)
+				*expires = now + ttl;
 		}
 	} else if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED) {
 		/* bpf_fib_lookup() insists on forwarding being enabled on the
@@ -458,38 +440,21 @@ static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
 	return rc;
 }
 
-/*
- * Is the frame's L4 checksum certainly complete? Frames from local
- * endpoints may be CHECKSUM_PARTIAL (checksum left to "hardware"), which
- * BPF can't see: an XDP redirect then loses that state, and an outer IPv6
- * UDP checksum computed over the bytes would be wrong once the inner one is
- * filled in. Protocols the stack always checksums in software are safe.
- */
-static __always_inline int csum_safe(struct ethhdr *eth, void *data_end)
+static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
+				     struct xv_encap *p, __u32 *oif,
+				     struct bpf_fib_lookup *fib)
 {
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = (void *)(eth + 1);
-
-		return (void *)(iph + 1) <= data_end && iph->protocol == IPPROTO_ICMP;
-	}
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		return (void *)(ip6 + 1) <= data_end && ip6->nexthdr == IPPROTO_ICMPV6;
-	}
-	return 1;
+	return fib_outer_at(ctx, cfg, p, oif, fib, xv_now_ns(), 0);
 }
 
 /* Fill the parts of xv_encap that come from config + FDB. Returns 0, or a
  * drop reason. */
-static __always_inline int encap_prepare(const struct xv_config *cfg,
-					 struct xv_encap *p, __u8 family,
-					 const void *remote, __u32 vni,
-					 void *inner, void *data_end,
-					 __u32 inner_len)
+static __always_inline int encap_prepare_ii(const struct xv_config *cfg,
+					    struct xv_encap *p, __u8 family,
+					    const void *remote, __u32 vni,
+					    const struct xv_inner *ii,
+					    __u32 inner_len)
 {
-	int dsf, df;
-
 	p->family = family;
 	p->vni = vni;
 	p->inner_len = inner_len;
@@ -504,13 +469,12 @@ static __always_inline int encap_prepare(const struct xv_config *cfg,
 		__builtin_memcpy(&p->saddr, cfg->local_ip6, 16);
 		__builtin_memcpy(&p->daddr, remote, 16);
 	}
-	dsf = inner_dsfield(inner, data_end, &df);
-	p->tos = outer_tos(cfg, dsf);
+	p->tos = outer_tos(cfg, ii->dsf);
 	p->ttl = cfg->ttl ? cfg->ttl : XV_DEFAULT_TTL;
 	if (cfg->df_policy == XV_DF_SET)
 		p->df = 1;
 	else if (cfg->df_policy == XV_DF_INHERIT)
-		p->df = df;
+		p->df = ii->df;
 	else
 		p->df = 0;
 	if (!p->df && family == XV_AF_INET) {
@@ -522,13 +486,25 @@ static __always_inline int encap_prepare(const struct xv_config *cfg,
 		if (sc)
 			p->ip_id = (__u16)(sc->ip_id++ + (bpf_get_smp_processor_id() << 11));
 	}
-	p->sport = src_port(cfg, inner_flow_hash(inner, data_end));
+	p->sport = src_port(cfg, ii->hash);
 	p->dport = cfg->udp_port;
 	/* an outer checksum over a possibly partial inner one would be wrong:
 	 * send 0 (RFC 6935) unless the inner frame is known to be complete */
 	p->zero_csum6 = cfg->udp6_zero_csum ||
-			(!cfg->ep_csum_complete && !csum_safe(inner, data_end));
+			(!cfg->ep_csum_complete && !ii->csum_safe);
 	return 0;
+}
+
+static __always_inline int encap_prepare(const struct xv_config *cfg,
+					 struct xv_encap *p, __u8 family,
+					 const void *remote, __u32 vni,
+					 void *inner, void *data_end,
+					 __u32 inner_len)
+{
+	struct xv_inner ii;
+
+	inner_parse(inner, data_end, &ii);
+	return encap_prepare_ii(cfg, p, family, remote, vni, &ii, inner_len);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -95,12 +95,13 @@ static __always_inline int xdp_endpoint(struct xdp_md *ctx, int frags)
 	struct xv_txflow *fc = 0;
 	struct xv_ep_ctx c;
 	struct xv_encap p = {};
+	struct xv_inner ii;
 	struct ethhdr *eth = data;
 	struct xv_ip remote = {}; /* all-zero until a destination is known */
 	__u32 len, ovh, mtu, oif, idx, target = 0;
-	__u64 now = 0, gen = 0;
+	__u64 now = 0, gen = 0, nh_expires;
 	__u8 family = 0;
-	int rc, cacheable = 1;
+	int rc, cacheable = 1, fc_ours = 0; /* fc holds this frame's flow */
 
 	c.cfg = get_config();
 	c.st = 0;
@@ -132,6 +133,7 @@ static __always_inline int xdp_endpoint(struct xdp_md *ctx, int frags)
 			family = fc->family;
 			__builtin_memcpy(&remote, fc->remote, 16);
 			target = remote.w[0];
+			fc_ours = 1;
 			goto forward;
 		}
 	}
@@ -185,11 +187,14 @@ static __always_inline int xdp_endpoint(struct xdp_md *ctx, int frags)
 		__builtin_memcpy(fc->remote, &remote, 16);
 		fc->gen = gen;
 		fc->stamp_ns = now;
+		fc->nh_expires_ns = 0;
 		fc->valid = 1;
+		fc_ours = 1;
 	}
 
 forward:
-	if (!c.cfg->ep_csum_complete && !csum_safe(eth, data_end))
+	inner_parse(data, data_end, &ii);
+	if (!c.cfg->ep_csum_complete && !ii.csum_safe)
 		goto to_tc;
 	if (!family) {
 		if (target == c.ifindex) {
@@ -224,17 +229,30 @@ mtu_drop:
 		count_drop(c.st, XV_DROP_MTU_EXCEEDED);
 		return XDP_DROP;
 	}
-	rc = encap_prepare(c.cfg, &p, family, &remote, c.vni, data, data_end, len);
+	rc = encap_prepare_ii(c.cfg, &p, family, &remote, c.vni, &ii, len);
 	if (rc) {
 		count_drop(c.st, rc);
 		return XDP_DROP;
 	}
-	rc = fib_outer(ctx, c.cfg, &p, &oif, &fib);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		goto to_tc; /* TC uses bpf_redirect_neigh() and counts it */
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		count_drop(c.st, XV_DROP_FIB_MISS);
-		return XDP_DROP;
+	if (fc_ours && fc && now < fc->nh_expires_ns) {
+		mac_copy(p.dmac, fc->nh_dmac);
+		mac_copy(p.smac, fc->nh_smac);
+		oif = fc->nh_oif;
+	} else {
+		/* unicast: now was read for the flow cache */
+		rc = fib_outer_at(ctx, c.cfg, &p, &oif, &fib, now, &nh_expires);
+		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+			goto to_tc; /* TC uses bpf_redirect_neigh() and counts it */
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+			count_drop(c.st, XV_DROP_FIB_MISS);
+			return XDP_DROP;
+		}
+		if (fc_ours && fc) {
+			mac_copy(fc->nh_dmac, p.dmac);
+			mac_copy(fc->nh_smac, p.smac);
+			fc->nh_oif = oif;
+			fc->nh_expires_ns = nh_expires;
+		}
 	}
 	if (bpf_xdp_adjust_head(ctx, -(int)ovh)) {
 		count_drop(c.st, XV_DROP_ENCAP_FAILED);

@@ -159,23 +159,44 @@ static __always_inline __u32 xv_hash3(__u32 a, __u32 b, __u32 c)
 }
 
 /*
- * Hash the inner frame starting at its Ethernet header. Uses L3 addresses and
- * L4 ports when present (not for non-first fragments), else the MACs.
+ * What the encap path needs from the inner frame, in one pass over its
+ * headers. hash: L3 addresses and L4 ports when present (not for non-first
+ * fragments), else the MACs. dsf: inner DSCP/ECN byte, -1 if not IP.
+ * df: IPv4 DF set, or IPv6 (never fragments in flight). csum_safe: the L4
+ * checksum is certainly complete (ICMP/ICMPv6, which the stack always
+ * checksums in software, or not IP at all): frames from local endpoints may
+ * be CHECKSUM_PARTIAL, which BPF can't see.
  */
-static __always_inline __u32 inner_flow_hash(void *data, void *data_end)
+struct xv_inner {
+	__u32 hash;
+	__s32 dsf;
+	__u8 df;
+	__u8 csum_safe;
+};
+
+static __always_inline void inner_parse(void *data, void *data_end,
+					struct xv_inner *ii)
 {
 	struct ethhdr *eth = data;
 	__u32 a, b, c = 0x9e3779b9;
 	void *l4 = 0;
 	__u8 proto = 0;
 
+	ii->dsf = -1;
+	ii->df = 0;
+	ii->csum_safe = 1;
+	ii->hash = 0;
 	if ((void *)(eth + 1) > data_end)
-		return 0;
+		return;
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = (void *)(eth + 1);
 
+		ii->csum_safe = 0;
 		if ((void *)(iph + 1) > data_end)
 			goto l2;
+		ii->dsf = iph->tos;
+		ii->df = !!(iph->frag_off & bpf_htons(IP_DF));
+		ii->csum_safe = iph->protocol == IPPROTO_ICMP;
 		a = iph->saddr;
 		b = iph->daddr;
 		proto = iph->protocol;
@@ -184,8 +205,12 @@ static __always_inline __u32 inner_flow_hash(void *data, void *data_end)
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
+		ii->csum_safe = 0;
 		if ((void *)(ip6 + 1) > data_end)
 			goto l2;
+		ii->dsf = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+		ii->df = 1;
+		ii->csum_safe = ip6->nexthdr == IPPROTO_ICMPV6;
 		a = ip6->saddr.in6_u.u6_addr32[0] ^ ip6->saddr.in6_u.u6_addr32[1] ^
 		    ip6->saddr.in6_u.u6_addr32[2] ^ ip6->saddr.in6_u.u6_addr32[3];
 		b = ip6->daddr.in6_u.u6_addr32[0] ^ ip6->daddr.in6_u.u6_addr32[1] ^
@@ -203,11 +228,12 @@ static __always_inline __u32 inner_flow_hash(void *data, void *data_end)
 		if ((void *)(ports + 1) <= data_end)
 			c ^= *ports;
 	}
-	return xv_hash3(a, b, c);
+	ii->hash = xv_hash3(a, b, c);
+	return;
 l2:
 	a = *(__u32 *)eth->h_dest ^ ((__u32)*(__u16 *)(eth->h_dest + 4) << 16);
 	b = *(__u32 *)eth->h_source ^ ((__u32)*(__u16 *)(eth->h_source + 4) << 16);
-	return xv_hash3(a, b, c ^ eth->h_proto);
+	ii->hash = xv_hash3(a, b, c ^ eth->h_proto);
 }
 
 #endif /* XVTEP_PARSE_H */

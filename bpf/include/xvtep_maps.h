@@ -438,8 +438,15 @@ struct xv_txflow {
 	__u8 remote[16];   /* remote VTEP, or target ifindex in bytes 0..3 */
 	__u64 gen;
 	__u64 stamp_ns;
+	/* the remote's outer next hop, copied from xv_nhcache with its expiry
+	 * (0 = none): a hit then skips the next-hop cache lookup too */
+	__u8 nh_dmac[6];
+	__u8 nh_smac[6];
+	__u32 nh_oif;
+	__u64 nh_expires_ns;
+	__u64 _reserved;
 };
-_Static_assert(sizeof(struct xv_txflow) == 64, "xv_txflow");
+_Static_assert(sizeof(struct xv_txflow) == 96, "xv_txflow");
 
 #define XV_LCACHE_SIZE 1024 /* power of two */
 struct xv_lcache_ent {

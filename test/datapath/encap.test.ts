@@ -258,6 +258,28 @@ describeKernel('encap: endpoint -> underlay', () => {
     expect([hex(a.data), hex(b.data), hex(c.data)]).toEqual([want, want, want]);
   });
 
+  it('next-hop cache: a neighbour change reaches cached flows once nhCacheMs has passed, not before', async () => {
+    env.configureRaw({ nhCacheMs: 40, dfPolicy: 1 });
+    const moved = '02:00:00:00:02:99';
+    const inner = inner4();
+    const want = (dmac: string, d: Buffer) => hex(outer({ inner, sport: sportOf(d), df: true, dmac }));
+    try {
+      const a = runXdp('xv_xdp_endpoint', inner); // fills the flow entry and its next hop
+      expect(hex(a.data)).toBe(want(MAC.peer, a.data));
+      env.lab.exec(env.ns, 'ip', 'neigh', 'replace', ADDR.peer4, 'lladdr', moved, 'nud', 'permanent', 'dev', 'uly0');
+      const b = runXdp('xv_xdp_endpoint', inner);
+      expect(hex(b.data)).toBe(want(MAC.peer, b.data)); // still cached: the bounded staleness nhCacheMs allows
+      await new Promise((r) => setTimeout(r, 40 + 30)); // + coarse-clock ticks
+      const c = runXdp('xv_xdp_endpoint', inner);
+      expect(hex(c.data)).toBe(want(moved, c.data));
+      const t = runTc(inner); // the TC path shares the next-hop cache
+      expect(hex(t.data)).toBe(hex(outer({ inner, sport: sportOf(t.data), df: true, dmac: moved })));
+    } finally {
+      env.lab.exec(env.ns, 'ip', 'neigh', 'replace', ADDR.peer4, 'lladdr', MAC.peer, 'nud', 'permanent', 'dev', 'uly0');
+      env.configureRaw();
+    }
+  });
+
   describe('local switching (no encap)', () => {
     it('endpoint -> endpoint: redirected unchanged, counted as local_fwd (XDP and TC)', () => {
       const f = eth(MAC.ep2c, MAC.ep1c, EtherType.IPV4, ipv4({ src: '198.51.100.1', dst: '198.51.100.3', proto: Proto.ICMP, payload: icmpEcho(1, 2, fill(56)) }));
