@@ -356,7 +356,9 @@ describeKernel('loss and continuity under hot updates, reloads and daemon SIGKIL
         await sleep(r(500)); // the data path alone, no daemon
         daemon = await L.daemon(cfgPath);
         if (!changed) expect(daemon.log(), `restart ${i}`).toMatch(/applied .*: 0 map change\(s\)/);
-        const s = await status();
+        const [s, diff] = await Promise.all([status(), L.okAsync('config', 'diff', cfgPath, '-j')]);
+        // converged: the maps (copies of VNI flags included) are what the file says
+        expect(JSON.parse(diff), `restart ${i}`).toMatchObject({ changes: 0 });
         // adopted: the same programs, and the links of interfaces in every file kept
         expect(progIds(s), `restart ${i}`).toEqual(progIds(first));
         for (const iface of ['ua', 'epa', 'epa2']) {
