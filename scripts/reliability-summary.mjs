@@ -73,8 +73,9 @@ if (s.attacker) {
 }
 
 // Loss and continuity (test/reliability/continuity.test.ts): one row per
-// scenario; every stream must lose and duplicate nothing, counters never go
-// backwards, and the lab's programs, links and pins are the same afterwards.
+// scenario; every stream must lose, duplicate and reorder nothing, counters
+// never go backwards, and the lab's programs, links and pins are the same
+// afterwards.
 const CONTINUITY_SCENARIOS = ['hot updates', 'reloads', 'SIGKILL restarts'];
 let continuityTotal;
 if (s.continuity) {
@@ -90,7 +91,7 @@ if (s.continuity) {
       const dirs = [r.up, r.down];
       const lost = dirs.reduce((a, d) => a + (d ? d.lost : 0), 0); // sent - received: includes the missing ones
       const leaked = r.census.leaks.length;
-      if (r.error || dirs.some((d) => !d || d.lost || d.missing || d.duplicated) || !r.counters || r.counters.backwards.length || leaked || !r.census.after) bad = true;
+      if (r.error || dirs.some((d) => !d || d.lost || d.missing || d.duplicated || d.outOfOrder) || !r.counters || r.counters.backwards.length || leaked || !r.census.after) bad = true;
       t.updates += r.updates.unrelated + r.updates.sameEntry + r.updates.viaCli;
       t.reloads += r.reloads;
       t.restarts += r.restarts;
