@@ -72,10 +72,58 @@ if (s.attacker) {
   bad = true;
 }
 
+// Loss and continuity (test/reliability/continuity.test.ts): one row per
+// scenario; every stream must lose, duplicate and reorder nothing, counters
+// never go backwards, and the lab's programs, links and pins are the same
+// afterwards.
+const CONTINUITY_SCENARIOS = ['hot updates', 'reloads', 'SIGKILL restarts'];
+let continuityTotal;
+if (s.continuity) {
+  const c = s.continuity;
+  console.log(`Loss and continuity — profile ${c.profile} (XVTEP_RELIABILITY), ${c.pps} datagrams/s each way, seed ${c.seed}`);
+  const dir = (d) => (d ? `${d.sent}/${d.received}/${d.lost}/${d.duplicated}` : 'no result');
+  const cnt = (k) => (r) => `${r.census.before[k]}/${r.census.after ? r.census.after[k] : '?'}`;
+  const t = { updates: 0, reloads: 0, restarts: 0, lost: 0 };
+  table(
+    ['scenario', 'updates (unrelated / same entry / CLI)', 'reloads', 'restarts', 'c→b sent/recv/lost/dup', 'b→c sent/recv/lost/dup',
+      'out of order', 'counters back', 'progs', 'links', 'pins', 'leaks', 's'],
+    c.scenarios.map((r) => {
+      const dirs = [r.up, r.down];
+      const lost = dirs.reduce((a, d) => a + (d ? d.lost : 0), 0); // sent - received: includes the missing ones
+      const leaked = r.census.leaks.length;
+      if (r.error || dirs.some((d) => !d || d.lost || d.missing || d.duplicated || d.outOfOrder) || !r.counters || r.counters.backwards.length || leaked || !r.census.after) bad = true;
+      t.updates += r.updates.unrelated + r.updates.sameEntry + r.updates.viaCli;
+      t.reloads += r.reloads;
+      t.restarts += r.restarts;
+      t.lost += lost;
+      return [r.scenario, `${r.updates.unrelated} / ${r.updates.sameEntry} / ${r.updates.viaCli}`, r.reloads, r.restarts, dir(r.up), dir(r.down),
+        dirs.map((d) => (d ? d.outOfOrder : '?')).join('/'), r.counters ? r.counters.backwards.length : '?', cnt('programs')(r), cnt('links')(r), cnt('pins')(r), leaked, r.seconds];
+    }),
+  );
+  for (const r of c.scenarios) {
+    if (r.error) console.log(`${r.scenario}: FAILED: ${r.error.split('\n')[0]}`);
+    for (const x of r.census.leaks) console.log(`${r.scenario}: leak: ${x}`);
+    for (const b of r.counters?.backwards ?? []) console.log(`${r.scenario}: counter went backwards: ${b}`);
+  }
+  const missing = CONTINUITY_SCENARIOS.filter((n) => !c.scenarios.some((r) => r.scenario === n));
+  if (missing.length) {
+    console.error(`reliability summary: continuity scenarios missing: ${missing.join(', ')}`);
+    bad = true;
+  }
+  continuityTotal = `${t.updates} updates done, ${t.reloads} reloads, ${t.restarts} restarts, ${t.lost} packets lost`;
+  console.log(`continuity: ${continuityTotal}\n`);
+} else {
+  console.error('reliability summary: no continuity section');
+  bad = true;
+}
+
+const totals = [];
 if (fuzz) {
   const tot = (k) => fuzz.programs.reduce((a, p) => a + p[k], 0);
-  console.log(`TOTAL: ${tot('inputs')} inputs tried, ${tot('invalidVerdicts')} invalid verdicts, ${tot('invalidOutputs')} invalid outputs, ` +
+  totals.push(`${tot('inputs')} inputs tried, ${tot('invalidVerdicts')} invalid verdicts, ${tot('invalidOutputs')} invalid outputs, ` +
     `${tot('counterMismatches')} counter mismatches, ${tot('oracleViolations')} oracle violations`);
 }
+if (continuityTotal) totals.push(continuityTotal);
+if (totals.length) console.log(`TOTAL: ${totals.join('; ')}`);
 console.log(bad ? 'RELIABILITY: FAILED' : 'RELIABILITY: OK');
 process.exit(bad ? 1 : 0);

@@ -175,6 +175,10 @@ export class PeerTable {
   list(): PeerRecord[] {
     return this.map.lookupBatch().map(([k]) => ({ vni: k.vni, address: addressOf(k) }));
   }
+  /** Every peer with the VNI slot and flags copied into it. */
+  listWithCopies(): Array<PeerRecord & { copy: VniInfo }> {
+    return this.map.lookupBatch().map(([k, v]) => ({ vni: k.vni, address: addressOf(k), copy: { statsSlot: v.statsSlot, flags: v.vniFlags } }));
+  }
 }
 
 export class NeighborTable {
@@ -212,6 +216,10 @@ export class EndpointTable {
   }
   list(): EndpointRecord[] {
     return this.map.lookupBatch().map(([ifindex, v]) => ({ ifindex, vni: v.vni }));
+  }
+  /** Every endpoint with the VNI slot and flags copied into it. */
+  listWithCopies(): Array<EndpointRecord & { copy: VniInfo }> {
+    return this.map.lookupBatch().map(([ifindex, v]) => ({ ifindex, vni: v.vni, copy: { statsSlot: v.statsSlot, flags: v.vniFlags } }));
   }
 }
 

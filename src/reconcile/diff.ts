@@ -54,8 +54,9 @@ const sameSettings = (a: Settings, b: Settings): boolean =>
 export function diffTables(desired: Tables, live: Tables): Diff {
   const wrap = (m: Map<number, VniSettings>) => new Map([...m].map(([vni, settings]) => [vni, { vni, settings }]));
   const vnis = change(wrap(desired.vnis), wrap(live.vnis), (a, b) => sameVni(a.settings, b.settings));
-  // xv_ep and xv_peer values carry copies of their VNI's slot and flags.
-  const rewritten = new Set(vnis.change.map((c) => c.to.vni));
+  // xv_ep and xv_peer values carry copies of their VNI's slot and flags:
+  // rewrite them when the VNI changes, or when an interrupted apply left them stale.
+  const rewritten = new Set([...vnis.change.map((c) => c.to.vni), ...[...live.staleCopies].filter((v) => desired.vnis.has(v))]);
   const endpoints = change(desired.endpoints, live.endpoints, (a, b) => a.vni === b.vni && !rewritten.has(b.vni));
   const peers = change(desired.peers, live.peers, (_a, b) => !rewritten.has(b.vni));
   const neighbors = change(desired.neighbors, live.neighbors, (a, b) => a.mac === b.mac);

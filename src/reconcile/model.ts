@@ -26,6 +26,13 @@ export interface Tables {
   flood: Map<number, FloodList>;
   /** Local endpoints per VNI in the xv_bcast inner devmap. */
   floodPorts: Map<number, number[]>;
+  /**
+   * Live only: VNIs whose slot and flags copied into xv_ep or xv_peer differ
+   * from xv_vni. Only an apply that died between writing the VNI and
+   * rewriting the copies (SIGKILL: no journal runs) leaves this behind, and
+   * a diff against the VNI alone would never see it.
+   */
+  staleCopies: Set<number>;
 }
 
 export const fdbKey = (vni: number, mac: string): string => `${vni}|${mac}`;
@@ -34,7 +41,7 @@ export const addrKey = (vni: number, address: string): string => `${vni}|${addre
 export function emptyTables(): Tables {
   return {
     settings: undefined, vnis: new Map(), endpoints: new Map(), devs: new Set(), peers: new Map(),
-    neighbors: new Map(), fdb: new Map(), flood: new Map(), floodPorts: new Map(),
+    neighbors: new Map(), fdb: new Map(), flood: new Map(), floodPorts: new Map(), staleCopies: new Set(),
   };
 }
 

@@ -11,9 +11,20 @@ export function readLive(dp: Datapath): Tables {
   const t = emptyTables();
   t.settings = dp.settings();
   t.vnis = dp.vnis.list();
-  for (const e of dp.endpoints.list()) t.endpoints.set(e.ifindex, { ifindex: e.ifindex, vni: e.vni });
+  const stale = (vni: number, copy: { statsSlot: number; flags: number }) => {
+    const s = t.vnis.get(vni);
+    const want = s && vniInfoOf(s);
+    if (!want || want.statsSlot !== copy.statsSlot || want.flags !== copy.flags) t.staleCopies.add(vni);
+  };
+  for (const e of dp.endpoints.listWithCopies()) {
+    t.endpoints.set(e.ifindex, { ifindex: e.ifindex, vni: e.vni });
+    stale(e.vni, e.copy);
+  }
   for (const [k] of dp.devs.lookupBatch()) t.devs.add(k);
-  for (const p of dp.peers.list()) t.peers.set(addrKey(p.vni, p.address), p);
+  for (const p of dp.peers.listWithCopies()) {
+    t.peers.set(addrKey(p.vni, p.address), { vni: p.vni, address: p.address });
+    stale(p.vni, p.copy);
+  }
   for (const n of dp.neighbors.list()) t.neighbors.set(addrKey(n.vni, n.ip), n);
   for (const r of dp.fdb.list()) t.fdb.set(fdbKey(r.vni, r.mac), r);
   for (const f of dp.flood.list()) t.flood.set(f.vni, f);

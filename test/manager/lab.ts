@@ -71,6 +71,18 @@ export class VtepLab {
     return r.stdout;
   }
 
+  /** ok() without blocking the event loop, so paced work and samplers keep running meanwhile. */
+  okAsync(...args: string[]): Promise<string> {
+    const proc = spawn('ip', ['netns', 'exec', this.a, process.execPath, BIN, ...args, '--pin-dir', this.pinDir], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let out = '', err = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    return new Promise((resolve, reject) => {
+      proc.once('error', reject);
+      proc.once('close', (code, sig) => (code === 0 ? resolve(out) : reject(new Error(`xvtep ${args.join(' ')} exited ${code ?? sig}: ${err.trim()}`))));
+    });
+  }
+
   json<T = unknown>(...args: string[]): T {
     return JSON.parse(this.ok(...args, '-j')) as T;
   }

@@ -60,6 +60,17 @@ describe('apply order', () => {
     expect(ops).toEqual(['setFdb 1']);
   });
 
+  it('rewrites the endpoint and peer copies of a VNI left stale by an interrupted apply, even when the VNI itself matches', () => {
+    const live = tables(42, 1, 3, [], '192.0.2.2');
+    live.staleCopies.add(42);
+    const { store, ops } = recorder();
+    applyDiff(store, diffTables(tables(42, 1, 3, [], '192.0.2.2'), live));
+    expect(ops.map((o) => o.split(' ')[0])).toEqual(['setEndpoints', 'setPeers', 'bumpGeneration']);
+    const fine = recorder();
+    applyDiff(fine.store, diffTables(tables(42, 1, 3, [], '192.0.2.2'), tables(42, 1, 3, [], '192.0.2.2')));
+    expect(fine.ops).toEqual([]);
+  });
+
   it('keeps learned entries unless their VNI goes; a static entry takes over a learned key', () => {
     const live = tables(42, 1, 3, [], '192.0.2.2');
     live.fdb.set(fdbKey(42, '02:00:00:00:00:0a'), { vni: 42, mac: '02:00:00:00:00:0a', dest: { kind: 'remote', remote: '192.0.2.2' }, static: false, updatedNs: 5 });
@@ -139,6 +150,39 @@ describeKernel('reconcile against the kernel', () => {
     expect(flagsOf()).toEqual([0, 0]);
     L.ok('attach', '-c', L.file('learn-off.json', L.config({ vnis: [{ vni: 42, endpoints: ['epa'], peers: ['192.0.2.2'], learning: false, allowUnknownPeers: true }] })));
     expect(flagsOf()).toEqual([3, 3]);
+    expect(L.lab.ping(L.c, '198.51.100.2', 2)).toBe(true);
+  });
+
+  it('after a SIGKILL between a VNI\'s new flags and their copies, the next apply finishes rewriting the copies', () => {
+    const on = L.file('torn-on.json', L.config());
+    const off = L.file('torn-off.json', L.config({ vnis: [{ vni: 42, endpoints: ['epa'], peers: ['192.0.2.2'], learning: false, allowUnknownPeers: true }] }));
+    L.ok('attach', '-c', on);
+    const copies = () => {
+      const dp = Datapath.open(L.pinDir);
+      try {
+        const ep = [...dp.endpoints.map.lookupBatch()][0]![1] as unknown as { vniFlags: number; statsSlot: number };
+        const peer = [...dp.peers.map.lookupBatch()][0]![1] as unknown as { vniFlags: number; statsSlot: number };
+        return [ep.vniFlags, peer.vniFlags, ep.statsSlot, peer.statsSlot];
+      } finally {
+        dp.close();
+      }
+    };
+    expect(copies()).toEqual([0, 0, 1, 1]);
+    // What a daemon killed by SIGKILL right after the xv_vni step of applying
+    // `off` leaves behind (no journal runs): xv_vni has the new flags, the
+    // copies in xv_ep and xv_peer still have the old ones.
+    const dp = Datapath.open(L.pinDir);
+    try {
+      dp.vnis.set(42, { ...dp.vnis.get(42)!, learning: false, allowUnknownPeers: true });
+    } finally {
+      dp.close();
+    }
+    expect(copies()).toEqual([0, 0, 1, 1]);
+    // The restarted daemon applies `off` again: xv_vni already matches it.
+    L.ok('attach', '-c', off);
+    expect(copies()).toEqual([3, 3, 1, 1]);
+    // Nothing left to do afterwards.
+    expect(JSON.parse(L.ok('config', 'diff', off, '-j'))).toMatchObject({ changes: 0 });
     expect(L.lab.ping(L.c, '198.51.100.2', 2)).toBe(true);
   });
 

@@ -7,7 +7,16 @@ import { waitFor } from './lab.js';
 
 const SCRIPT = join(root, 'test', 'manager', 'udpseq.py');
 
-export interface StreamResult { received: number; last: number; missing: number; firstMissing: number[]; duplicates: number; outOfOrder: number }
+export interface StreamResult {
+  /** Datagrams the sender handed to the kernel (also when stopped early). */
+  sent: number;
+  received: number;
+  last: number;
+  missing: number;
+  firstMissing: number[];
+  duplicates: number;
+  outOfOrder: number;
+}
 
 export interface Stream {
   done: Promise<StreamResult>;
@@ -35,9 +44,11 @@ export async function startStream(from: string, to: string, dst: string, port: n
   let stopped = false;
   const done = (async () => {
     const [txCode] = await Promise.all([tx.exit, rx.exit]);
-    if (txCode !== 0 && !stopped) throw new Error(`sender failed (${txCode}): ${tx.out()}`);
-    const line = rx.out().trim().split('\n').pop()!;
-    return JSON.parse(line) as StreamResult;
+    // The sender stops cleanly on SIGTERM too: any other exit is a failure.
+    if (txCode !== 0) throw new Error(`sender failed (${txCode}${stopped ? ', after stop' : ''}): ${tx.out()}`);
+    const lastLine = (out: string) => out.trim().split('\n').pop()!;
+    const { sent } = JSON.parse(lastLine(tx.out())) as { sent: number };
+    return { sent, ...(JSON.parse(lastLine(rx.out())) as Omit<StreamResult, 'sent'>) };
   })();
   return {
     done,

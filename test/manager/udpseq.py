@@ -1,24 +1,34 @@
 #!/usr/bin/env python3
 """Sequence-numbered UDP stream for loss tests (bounded in count and time).
 
-send DST PORT COUNT PPS      -> sends COUNT datagrams (8-byte seq + padding) at PPS
+send DST PORT COUNT PPS      -> sends COUNT datagrams (8-byte seq + padding) at PPS,
+                                stops early on SIGTERM; prints JSON {sent}
 recv PORT COUNT MAX_SECONDS  -> prints JSON {received, last, missing, duplicates, outOfOrder}
 The receiver stops at COUNT unique datagrams, 3 s after the last one, or at
 MAX_SECONDS; missing counts the numbers below the highest one seen, so a
 sender stopped early (SIGTERM) is not a loss.
 """
-import json, socket, struct, sys, time
+import json, signal, socket, struct, sys, time
 
 def send(dst, port, count, pps):
+    # What was sent is reported even when stopped, so that losing the last
+    # datagrams (which "missing" cannot see) still shows as sent - received.
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     pad = b'x' * 56
     start = time.monotonic()
+    sent = 0
     for seq in range(count):
+        if stop:
+            break
         due = start + seq / pps
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         s.sendto(struct.pack('!Q', seq) + pad, (dst, port))
+        sent += 1
+    print(json.dumps({'sent': sent}), flush=True)
 
 def recv(port, count, max_seconds):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
