@@ -18,6 +18,7 @@ import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
 import { EndpointWatcher } from './endpoints.js';
+import { NextHopKeeper } from './nexthops.js';
 import { watchFile } from './watch.js';
 
 export interface DaemonOptions {
@@ -122,6 +123,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
 
   const watcher = watchFile(o.configPath, 200, () => void reload('file change'));
   endpoints = new EndpointWatcher({ pinDir, dp, configured: () => cfg.endpoints, reload, log });
+  const nextHops = new NextHopKeeper(dp, log);
   process.off('SIGHUP', onEarlyHup);
   process.on('SIGHUP', () => void reload('SIGHUP'));
   log('ready');
@@ -134,6 +136,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       clearInterval(ageTimer);
       watcher.close();
       endpoints?.close();
+      nextHops.close();
       void chain.then(() => {
         server?.close();
         shutdown(dp, pinDir, o.detachOnExit, sig, log);

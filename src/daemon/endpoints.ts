@@ -14,14 +14,13 @@
 // when a listener's socket overflows, and `ip` may die: a scan of every name
 // every ENDPOINT_SCAN_MS bounds the detection time in those cases. Name to
 // ifindex is one ioctl, so even 4096 endpoints cost ~20 ms per scan.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { Datapath } from '../datapath/datapath.js';
 import { Attachments } from '../reconcile/attach.js';
 import { hostResolver } from '../reconcile/desired.js';
 import { readEndpointStates, writeEndpointStates, type EndpointState } from '../reconcile/state.js';
 import { alive } from './alive.js';
 import type { Log } from './bringup.js';
+import { ipMonitor, type IpMonitor } from './ipmonitor.js';
 
 export interface WatchedEndpoint {
   name: string;
@@ -29,7 +28,6 @@ export interface WatchedEndpoint {
 }
 
 export const ENDPOINT_SCAN_MS = 5000;
-const MONITOR_RESTART_MS = 5000;
 
 export interface EndpointWatcherOptions {
   pinDir: string;
@@ -58,9 +56,7 @@ export class EndpointWatcher {
   #finished = 0;
   #inflight: Promise<void> | null = null;
   #again: string | null = null;
-  #monitor: ChildProcess | null = null;
-  #monitorStarted = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
+  readonly #monitor: IpMonitor;
   #scanTimer: NodeJS.Timeout | undefined;
   #pending: Set<string> | null = null;
   #closed = false;
@@ -72,7 +68,8 @@ export class EndpointWatcher {
     this.#att = new Attachments(o.pinDir, o.dp);
     for (const e of readEndpointStates(o.pinDir)?.endpoints ?? []) if (e.state === 'missing') this.#prevMissing.set(e.name, e);
     this.sync();
-    this.#startMonitor();
+    const scanS = (o.scanMs ?? ENDPOINT_SCAN_MS) / 1000;
+    this.#monitor = ipMonitor('link', (l) => this.#onEvent(l), o.log, `endpoint changes are seen by the ${scanS} s scan`, () => this.sync());
     this.#scanTimer = setInterval(() => this.sync(), o.scanMs ?? ENDPOINT_SCAN_MS);
     this.#scanTimer.unref();
   }
@@ -220,39 +217,10 @@ export class EndpointWatcher {
     });
   }
 
-  #startMonitor(): void {
-    if (this.#closed) return;
-    // pdeathsig: a SIGKILLed daemon must not leave `ip monitor` behind (it
-    // would only notice at its next write, and keep a deleted netns alive).
-    const child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'ip', '-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#monitor = child;
-    this.#monitorStarted = Date.now();
-    let err = '';
-    createInterface({ input: child.stdout! }).on('line', (l) => this.#onEvent(l));
-    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-500)));
-    child.on('error', (e) => this.#o.log(`ip monitor link: ${e.message}`));
-    child.on('close', (code, signal) => {
-      if (this.#monitor !== child) return;
-      this.#monitor = null;
-      if (this.#closed) return;
-      const wait = Math.max(0, MONITOR_RESTART_MS - (Date.now() - this.#monitorStarted));
-      const scanS = (this.#o.scanMs ?? ENDPOINT_SCAN_MS) / 1000;
-      this.#o.log(`ip monitor link exited (${signal ?? `code ${code}`}${err.trim() ? `: ${err.trim()}` : ''}): endpoint changes are seen by the ${scanS} s scan until it restarts in ${(wait / 1000).toFixed(1)} s`);
-      this.#restartTimer = setTimeout(() => {
-        this.#startMonitor();
-        this.sync(); // events lost while it was down
-      }, wait);
-      this.#restartTimer.unref();
-    });
-  }
-
   close(): void {
     this.#closed = true;
     clearInterval(this.#scanTimer);
-    clearTimeout(this.#restartTimer);
-    const m = this.#monitor;
-    this.#monitor = null;
-    if (m && m.exitCode === null && m.signalCode === null) m.kill('SIGTERM');
+    this.#monitor.close();
   }
 }
 

@@ -3,7 +3,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { ifnameOf } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
-import { manageNeighbours } from '../datapath/attach.js';
+import { manageNeighbours } from '../datapath/nexthops.js';
 import type { Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
@@ -104,7 +104,7 @@ export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Ta
     afterAdds(j: Journal) {
       if (opts.underlay) att.ensureUnderlay(opts.underlay.iface, opts.underlay.mode, opts.underlay.family, j, hooks);
       const fresh = newFloodRemotes(desired, live);
-      if (fresh.length && desired.settings) manageNeighbours(ifnameOf(desired.settings.underlayIfindex), fresh);
+      if (fresh.length) opts.notes?.push(...manageNeighbours(fresh).notes);
       const attached = new Set(endpoints.filter((h) => h.attached).map((h) => h.ifindex));
       for (const ifindex of desired.endpoints.keys()) {
         if (attached.has(ifindex)) continue;
@@ -126,9 +126,9 @@ export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Ta
 }
 
 /**
- * Flood destinations not in any live flood list yet. Their underlay
- * neighbours are made kernel-managed (kept resolved): only one flooded copy
- * can wait for ARP/ND, the others would be skipped on a cold start.
+ * Flood destinations not in any live flood list yet. Their underlay next
+ * hops are made kernel-managed (kept resolved): only one flooded copy can
+ * wait for ARP/ND, and a flooded ARP request none (manageNeighbours).
  */
 function newFloodRemotes(desired: Tables, live: Tables): string[] {
   const had = new Set([...live.flood.values()].flatMap((f) => f.remotes));

@@ -220,7 +220,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
   it('a SIGKILLed daemon leaves no link watcher behind in the namespace', async () => {
     const d = [...L.daemons][0]!;
     const pids = () => ip('netns', 'pids', L.a).trim().split('\n').filter(Boolean);
-    expect(pids().length).toBe(2); // the daemon and its `ip monitor link`
+    expect(pids().length).toBe(3); // the daemon, its `ip monitor link` and `ip monitor route`
     d.kill('SIGKILL');
     await exited(d);
     await waitFor(() => pids().length === 0, 5000, () => `left behind in ${L.a}: ${pids().join(' ')}`);
