@@ -117,6 +117,52 @@ if (s.continuity) {
   bad = true;
 }
 
+// Issue #6 continuity: endpoint delete/re-create and underlay next hop changes
+// (test/reliability/endpoint-recreate.test.ts, underlay-change.test.ts).
+{
+  const e = s.endpointRecreate;
+  if (e) {
+    console.log('Endpoint interface deleted and re-created under xvtep run');
+    const ok = e.detectMs < e.bounds.detectMs && e.reattachMs < e.bounds.reattachMs && e.resumeAfterRecreateMs < e.bounds.reattachMs && e.otherEndpointLost === 0;
+    if (!ok) bad = true;
+    table(
+      ['gone detected (ms)', 're-attached after re-create (ms)', 'traffic back after re-create (ms)', 'other endpoint lost', 'bounds (ms)', 'ok'],
+      [[e.detectMs, e.reattachMs, e.resumeAfterRecreateMs, e.otherEndpointLost, `${e.bounds.detectMs} / ${e.bounds.reattachMs}`, ok ? 'yes' : 'NO']],
+    );
+  } else {
+    console.error('reliability summary: no endpointRecreate section');
+    bad = true;
+  }
+  const u = s.underlayChange;
+  if (u) {
+    console.log(`Underlay next hop changes mid-stream (${u.pps} datagrams/s each way; forwarding must resume within ${u.boundMs} ms)`);
+    const streams = u.scenarios.filter((r) => r.nextHopManagedMs === undefined);
+    const quiet = u.scenarios.filter((r) => r.nextHopManagedMs !== undefined);
+    table(
+      ['scenario', 'direction', 'lost', 'lost (ms)', 'longest gap (ms)', 'received', 'ok'],
+      streams.map((r) => {
+        const ok = r.lostMs < u.boundMs && r.maxGapMs < u.boundMs && r.received > 3 * u.pps;
+        if (!ok) bad = true;
+        return [r.scenario, r.direction, r.lost, r.lostMs, r.maxGapMs, r.received, ok ? 'yes' : 'NO'];
+      }),
+    );
+    for (const r of quiet) {
+      const ok = r.nextHopManagedMs < 3 * u.boundMs;
+      if (!ok) bad = true;
+      console.log(`${r.scenario}: new next hop made a managed neighbour ${r.nextHopManagedMs} ms after the route change${ok ? '' : ' (over the bound)'}`);
+    }
+    // 3 stream scenarios x 2 directions + the quiet one; fewer means a test stopped early
+    if (streams.length < 6 || quiet.length < 1) {
+      console.error(`reliability summary: underlayChange has ${streams.length} stream rows and ${quiet.length} quiet rows, expected 6 and 1`);
+      bad = true;
+    }
+    console.log();
+  } else {
+    console.error('reliability summary: no underlayChange section');
+    bad = true;
+  }
+}
+
 const totals = [];
 if (fuzz) {
   const tot = (k) => fuzz.programs.reduce((a, p) => a + p[k], 0);

@@ -14,6 +14,7 @@ import { errMessage } from '../reconcile/text.js';
 import { withPinDir } from '../reconcile/pindir.js';
 import { bringUp } from './bringup.js';
 import { sweepIntervalMs } from '../reconcile/ageing.js';
+import type { WatchedEndpoint } from './endpoints.js';
 
 export interface ApplyRequest {
   configPath: string;
@@ -31,6 +32,8 @@ export interface Summary {
   metrics: Config['metrics'];
   ageing: Array<[number, number]>;
   sweepMs: number;
+  /** Endpoint interfaces the file names, for the endpoint watcher. */
+  endpoints: WatchedEndpoint[];
 }
 
 export type ApplyReply =
@@ -39,7 +42,10 @@ export type ApplyReply =
   | { ok: false; kind: 'other'; message: string; exitCode: 1 | 2 };
 
 function summary(c: Config): Summary {
-  return { pinDir: c.state.pinDir, metrics: c.metrics, ageing: c.vnis.map((v) => [v.vni, v.ageingSeconds]), sweepMs: sweepIntervalMs(c) };
+  return {
+    pinDir: c.state.pinDir, metrics: c.metrics, ageing: c.vnis.map((v) => [v.vni, v.ageingSeconds]), sweepMs: sweepIntervalMs(c),
+    endpoints: c.vnis.flatMap((v) => v.endpoints.map((name) => ({ name, vni: v.vni }))),
+  };
 }
 
 async function apply(r: ApplyRequest): Promise<ApplyReply> {
@@ -61,7 +67,8 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   if (r.first) {
     const other = readState(cfg.state.pinDir).daemonPid;
     if (other !== process.pid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
-    const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi });
+    // A missing endpoint is not the daemon's failure: it is watched for (endpoints.ts).
+    const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
     dp.close();
     return { ok: true, changes: result.changes, warnings: result.warnings, notes: [...notes, ...result.notes], summary: summary(cfg) };
   }
@@ -73,7 +80,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
     throw e;
   }
   try {
-    const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi });
+    const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
     recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath);
     return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(cfg) };
   } catch (e) {

@@ -8,7 +8,7 @@ import { errMessage } from '../reconcile/text.js';
 
 export type Log = (msg: string) => void;
 
-export async function bringUp(cfg: Config, configPath: string | null, trigger: string, log: Log, opts: { assumePeerNapi?: boolean } = {}): Promise<{ dp: Datapath; result: ReconcileResult; created: boolean }> {
+export async function bringUp(cfg: Config, configPath: string | null, trigger: string, log: Log, opts: { assumePeerNapi?: boolean; tolerateMissingEndpoints?: boolean } = {}): Promise<{ dp: Datapath; result: ReconcileResult; created: boolean }> {
   const pinDir = cfg.state.pinDir;
   const { dp, created, notice } = await openOrCreate(pinDir, sizesOf(cfg));
   if (notice) log(notice);

@@ -17,6 +17,8 @@ import { errMessage } from '../reconcile/text.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
+import { EndpointWatcher } from './endpoints.js';
+import { NextHopKeeper } from './nexthops.js';
 import { watchFile } from './watch.js';
 
 export interface DaemonOptions {
@@ -92,9 +94,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   restartAgeing();
 
   // Reloads run one at a time; a request during a reload runs after it.
+  // After each, the endpoint watcher looks at what the reload attached.
   let chain: Promise<void> = Promise.resolve();
-  const reload = (trigger: string) => {
-    chain = chain.then(() => reloadOnce(trigger)).catch((e: unknown) => log(`reload: ${errMessage(e)}`));
+  let endpoints: EndpointWatcher | undefined;
+  const reload = (trigger: string): Promise<void> => {
+    chain = chain.then(() => reloadOnce(trigger)).catch((e: unknown) => log(`reload: ${errMessage(e)}`)).then(() => endpoints?.sync());
+    return chain;
   };
   const reloadOnce = async (trigger: string) => {
     const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi });
@@ -116,11 +121,13 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     }
   };
 
-  const watcher = watchFile(o.configPath, 200, () => reload('file change'));
+  const watcher = watchFile(o.configPath, 200, () => void reload('file change'));
+  endpoints = new EndpointWatcher({ pinDir, dp, configured: () => cfg.endpoints, reload, log });
+  const nextHops = new NextHopKeeper(dp, log);
   process.off('SIGHUP', onEarlyHup);
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  process.on('SIGHUP', () => void reload('SIGHUP'));
   log('ready');
-  if (earlyHup) reload('SIGHUP');
+  if (earlyHup) void reload('SIGHUP');
 
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
@@ -128,6 +135,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       process.removeAllListeners('SIGINT');
       clearInterval(ageTimer);
       watcher.close();
+      endpoints?.close();
+      nextHops.close();
       void chain.then(() => {
         server?.close();
         shutdown(dp, pinDir, o.detachOnExit, sig, log);

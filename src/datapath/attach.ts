@@ -102,24 +102,6 @@ export function ensureVethPeerNapi(iface: string, opts: { assumePeerNapi?: boole
 }
 
 /**
- * Keeps the underlay neighbour of every peer resolved (NTF_MANAGED, kernel
- * >= 5.16). Only one copy of a flooded frame can wait for ARP/ND through
- * bpf_redirect_neigh; without this the first broadcast after a cold start
- * reaches one unresolved peer and skips the others (counted flood_skipped).
- */
-export function manageNeighbours(iface: string, peers: readonly string[]): string[] {
-  const failed: string[] = [];
-  for (const p of peers) {
-    const r = run('ip', ['neigh', 'replace', p, 'dev', iface, 'managed']);
-    if (!r.ok) failed.push(`${p}: ${r.err}`);
-  }
-  if (failed.length) {
-    throw new BpfError('manage neighbours', constants.errno.EINVAL, `underlay ${iface}`, failed.join('; '));
-  }
-  return [...peers];
-}
-
-/**
  * A veth underlay in native XDP mode receives the sender's pending
  * checksums (CHECKSUM_PARTIAL crosses a veth, and an XDP redirect drops that
  * state): TCP then arrives with bad checksums. A NIC never does this.

@@ -6,13 +6,15 @@
 // dozen series through label hashing would not fit a 50 ms scrape.
 import type { Datapath } from '../datapath/datapath.js';
 import { DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT, LAYOUT_VERSION } from '../datapath/layout.js';
-import type { ManagerState } from '../reconcile/state.js';
+import type { EndpointStates, ManagerState } from '../reconcile/state.js';
 import { DROP0, EVENT0, RX_BYTES, RX_PACKETS, STAT_FIELDS, TX_BYTES, TX_PACKETS, countEntries, countFdb, readStatsRows } from './read.js';
 
 export interface RenderOptions {
   /** VNIs beyond this many (lowest first) are summed into vni="other". */
   maxVniSeries: number;
   state: ManagerState;
+  /** The daemon's endpoint watcher record (null: no daemon watches). */
+  endpoints: EndpointStates | null;
   version: string;
 }
 
@@ -91,6 +93,12 @@ export function renderXvtepMetrics(dp: Datapath, o: RenderOptions): string {
   for (const [m, n] of maps) out.sample('xvtep_map_entries', `map="${m}"`, n);
   out.family('xvtep_map_capacity', 'gauge', 'max_entries of each control-plane map.');
   for (const [m, , c] of maps) out.sample('xvtep_map_capacity', `map="${m}"`, c);
+
+  const watched = o.endpoints?.endpoints ?? [];
+  out.family('xvtep_endpoints_missing', 'gauge', 'Endpoint interfaces of the config that do not exist now (xvtep run attaches them when they appear).');
+  out.sample('xvtep_endpoints_missing', '', watched.filter((e) => e.state === 'missing').length);
+  out.family('xvtep_endpoint_reattachments_total', 'counter', 'Endpoints that came back (re-created interface) and were attached again by this daemon.');
+  out.sample('xvtep_endpoint_reattachments_total', '', o.endpoints?.reattachments ?? 0);
 
   const s = o.state;
   out.family('xvtep_config_reloads_total', 'counter', 'Config applies attempted (attach, reloads, SIGHUP, file changes).');

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Datapath } from '../datapath/datapath.js';
-import { readState } from '../reconcile/state.js';
+import { readEndpointStates, readState } from '../reconcile/state.js';
 import { renderXvtepMetrics } from './collector.js';
 
 export interface MetricsSource {
@@ -24,7 +24,7 @@ export function processRegistry(): Registry {
 }
 
 export async function renderAll(src: MetricsSource, reg: Registry): Promise<string> {
-  const own = renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), version: src.version });
+  const own = renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), version: src.version });
   return own + (await reg.metrics());
 }
 

@@ -4,7 +4,7 @@
 // interfaces get what, adoption of live links and their removal are here.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfError, Link, ifnameOf, xdpModeOf } from '../bpf/index.js';
+import { BpfError, Link, ifindexOf, ifnameOf, xdpModeOf } from '../bpf/index.js';
 import { attachEndpoint, attachUnderlay, linkPinName, type Attachment } from '../datapath/attach.js';
 import type { Datapath } from '../datapath/datapath.js';
 import type { Journal } from './apply.js';
@@ -130,8 +130,16 @@ export class Attachments {
 
   ensureEndpoint(iface: string, journal?: Journal): void {
     const pin = join(this.dir, linkPinName({ role: 'endpoint', iface }, 'tcx-ingress'));
-    if (this.#live(pin) !== 0) return; // adopted: no reattach, no reload
+    const live = this.#live(pin);
+    // adopted: no reattach, no reload. A live link on another ifindex belongs
+    // to an interface that was renamed away; #pinAll replaces it.
+    if (live !== 0 && live === ifindexOf(iface)) return;
     this.#pinAll(attachEndpoint(this.#dp(), iface, { assumePeerNapi: this.opts.assumePeerNapi }), journal);
+  }
+
+  /** The ifindex iface's endpoint tcx link is live on; 0 when none is pinned or it is defunct. */
+  endpointIfindex(iface: string): number {
+    return this.#live(join(this.dir, linkPinName({ role: 'endpoint', iface }, 'tcx-ingress')));
   }
 
   endpoints(): HookStatus[] {

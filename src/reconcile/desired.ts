@@ -3,7 +3,7 @@
 // exhausted) is refused here, before apply touches a single map.
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { ifindexOf } from '../bpf/index.js';
+import { BpfError, ifindexOf } from '../bpf/index.js';
 import { BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6 } from '../datapath/layout.js';
 import type { Config } from '../config/index.js';
 import { system, usage } from './errors.js';
@@ -12,6 +12,8 @@ import { ZERO_MAC, addrKey, emptyTables, fdbKey, type Settings, type Tables } fr
 /** What the manager asks of the host: interface indexes, addresses, MTUs. */
 export interface Resolver {
   ifindex(name: string): number;
+  /** null when no interface has that name (any other failure throws). */
+  lookup(name: string): number | null;
   underlayAddress(iface: string, family: 4 | 6 | null): string;
   mtu(iface: string): number;
 }
@@ -22,6 +24,14 @@ export const hostResolver: Resolver = {
       return ifindexOf(name);
     } catch (e) {
       throw system(`interface ${name}: does not exist in this network namespace (${(e as Error).message})`, e);
+    }
+  },
+  lookup(name) {
+    try {
+      return ifindexOf(name);
+    } catch (e) {
+      if (e instanceof BpfError && e.code === 'ENODEV') return null;
+      throw e;
     }
   },
   underlayAddress(iface, family) {
@@ -90,15 +100,31 @@ export function checkFloodList(vni: number, remotes: readonly string[], locals: 
   }
 }
 
-/** The map contents `cfg` asks for, given what is live (for stats slots). */
-export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number, r: Resolver = hostResolver): Tables {
+/** An endpoint the file names but the host does not have (yet, or any more). */
+export interface MissingEndpoint {
+  name: string;
+  vni: number;
+}
+
+/**
+ * The map contents `cfg` asks for, given what is live (for stats slots).
+ * A missing endpoint interface is an error, unless `missing` is given: then
+ * (for `xvtep run`, which watches for it to appear) it is left out with its
+ * flood port and static FDB entries, and listed there.
+ */
+export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number, r: Resolver = hostResolver, missing?: MissingEndpoint[]): Tables {
   const t = emptyTables();
   t.settings = settingsFromConfig(cfg, r);
   const slots = new SlotAllocator(live, statsSlots);
   cfg.vnis.forEach((v, i) => {
     const statsSlot = live.vnis.get(v.vni)?.statsSlot ?? slots.allocate(v.vni);
     t.vnis.set(v.vni, { learning: v.learning, allowUnknownPeers: v.allowUnknownPeers, proxyArp: v.proxyArp, proxyNd: v.proxyArp, statsSlot });
-    const eps = new Map(v.endpoints.map((name) => [name, r.ifindex(name)]));
+    const eps = new Map<string, number>();
+    for (const name of v.endpoints) {
+      const ifindex = missing ? r.lookup(name) : r.ifindex(name);
+      if (ifindex === null) missing!.push({ name, vni: v.vni });
+      else eps.set(name, ifindex);
+    }
     for (const ifindex of eps.values()) {
       t.endpoints.set(ifindex, { ifindex, vni: v.vni });
       t.devs.add(ifindex);
@@ -111,6 +137,7 @@ export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number,
         if (f.kind === 'remote') extra.push(f.remote);
         continue;
       }
+      if (f.kind === 'local' && !eps.has(f.endpoint)) continue; // its endpoint is missing: back with it
       const dest = f.kind === 'remote' ? { kind: 'remote' as const, remote: f.remote } : { kind: 'local' as const, ifindex: eps.get(f.endpoint)! };
       t.fdb.set(fdbKey(v.vni, f.mac), { vni: v.vni, mac: f.mac, dest, static: true, updatedNs: 0 });
     }

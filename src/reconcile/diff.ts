@@ -1,6 +1,6 @@
 // Desired vs live: what to add, rewrite and remove in each map. Learned FDB
 // entries are the data path's, not the file's: a diff never removes one
-// unless its VNI goes away (or a static entry takes its key).
+// unless its VNI goes away, its endpoint does, or a static entry takes its key.
 import type { EndpointEntry, FdbRecord, FloodList, NeighborRecord, PeerRecord, Settings, Tables, VniSettings } from './model.js';
 
 export interface Change<V> {
@@ -60,7 +60,12 @@ export function diffTables(desired: Tables, live: Tables): Diff {
   const endpoints = change(desired.endpoints, live.endpoints, (a, b) => a.vni === b.vni && !rewritten.has(b.vni));
   const peers = change(desired.peers, live.peers, (_a, b) => !rewritten.has(b.vni));
   const neighbors = change(desired.neighbors, live.neighbors, (a, b) => a.mac === b.mac);
-  const fdb = change(desired.fdb, live.fdb, sameFdb, (r) => !r.static && desired.vnis.has(r.vni));
+  // A learned entry is kept unless its VNI goes, or it points to an endpoint
+  // that is no longer this VNI's (deleted, or gone from the host): traffic
+  // to it would be redirected into nothing until the MAC is heard again.
+  const learnedStays = (r: FdbRecord) => !r.static && desired.vnis.has(r.vni) &&
+    (r.dest.kind === 'remote' || desired.endpoints.get(r.dest.ifindex)?.vni === r.vni);
+  const fdb = change(desired.fdb, live.fdb, sameFdb, learnedStays);
   const sorted = <T extends string | number>(xs: readonly T[]) => [...xs].sort();
   const flood = change(desired.flood, live.flood, (a, b) => sameList(sorted(a.remotes), sorted(b.remotes)) && sameList(sorted(a.locals), sorted(b.locals)));
   const ports = (m: Map<number, number[]>) => new Map([...m].map(([vni, p]) => [vni, { vni, ports: p }]));

@@ -7,8 +7,8 @@
 // A config reload makes the maps equal to the file again: static entries,
 // VNIs, peers and flood destinations added here and not in the file are
 // removed by the next reload (`xvtep config diff` shows them first).
-import { UpdateFlag, ifnameOf, parseIP } from '../bpf/index.js';
-import { manageNeighbours } from '../datapath/attach.js';
+import { UpdateFlag, parseIP } from '../bpf/index.js';
+import { manageNeighbours } from '../datapath/nexthops.js';
 import type { Datapath } from '../datapath/datapath.js';
 import { type FdbDest } from '../datapath/tables.js';
 import { checkFloodList, SlotAllocator } from './desired.js';
@@ -55,8 +55,8 @@ export function fdbSet(dp: Datapath, vni: number, mac: string, dest: FdbDest, mo
   if (before) dp.bumpGeneration();
 }
 
-/** `fdb append 00:00:00:00:00:00 vni N dst IP`: one more flood destination. */
-export function fdbAppend(dp: Datapath, vni: number, mac: string, remote: string): void {
+/** `fdb append 00:00:00:00:00:00 vni N dst IP`: one more flood destination; returns notes for the operator. */
+export function fdbAppend(dp: Datapath, vni: number, mac: string, remote: string): string[] {
   requireVni(dp, vni);
   if (mac !== ZERO_MAC) throw usage(`append adds flood destinations (MAC ${ZERO_MAC}); an FDB entry has one destination: use add or replace`);
   checkRemoteFamily(dp, remote);
@@ -64,9 +64,9 @@ export function fdbAppend(dp: Datapath, vni: number, mac: string, remote: string
   if (f.remotes.includes(remote)) throw system(`fdb ${ZERO_MAC} vni ${vni} dst ${remote}: EEXIST (already a flood destination)`);
   const next = { ...f, remotes: [...f.remotes, remote] };
   checkFloodList(vni, next.remotes, next.locals, 'append');
-  const underlay = dp.settings()?.underlayIfindex;
-  if (underlay) manageNeighbours(ifnameOf(underlay), [remote]);
+  const notes = dp.settings() ? manageNeighbours([remote]).notes : [];
   dp.flood.set(next);
+  return notes;
 }
 
 /** `fdb del MAC vni N [dst IP]`. */

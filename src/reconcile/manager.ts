@@ -3,11 +3,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import { ifnameOf } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
-import { manageNeighbours } from '../datapath/attach.js';
+import { manageNeighbours } from '../datapath/nexthops.js';
 import type { Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
-import { desiredFromConfig, hostResolver, type Resolver } from './desired.js';
+import { desiredFromConfig, hostResolver, type MissingEndpoint, type Resolver } from './desired.js';
 import { changeCount, diffTables, type Diff } from './diff.js';
 import { system, usage } from './errors.js';
 import type { Tables } from './model.js';
@@ -97,17 +97,25 @@ export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Ta
   // with 1000 endpoints and nothing to attach must stay cheap.
   const hooks = att.list();
   const endpoints = hooks.filter((h) => h.role === 'endpoint');
+  // Interfaces (re)attached in this apply: a pin of the same name seen
+  // before is the one they replaced (the interface was re-created), not one to remove.
+  const ensured = new Set<string>();
   applyDiff(storeOf(dp), diff, {
     afterAdds(j: Journal) {
       if (opts.underlay) att.ensureUnderlay(opts.underlay.iface, opts.underlay.mode, opts.underlay.family, j, hooks);
       const fresh = newFloodRemotes(desired, live);
-      if (fresh.length && desired.settings) manageNeighbours(ifnameOf(desired.settings.underlayIfindex), fresh);
+      if (fresh.length) opts.notes?.push(...manageNeighbours(fresh).notes);
       const attached = new Set(endpoints.filter((h) => h.attached).map((h) => h.ifindex));
-      for (const ifindex of desired.endpoints.keys()) if (!attached.has(ifindex)) att.ensureEndpoint(ifnameOf(ifindex), j);
+      for (const ifindex of desired.endpoints.keys()) {
+        if (attached.has(ifindex)) continue;
+        const iface = ifnameOf(ifindex);
+        att.ensureEndpoint(iface, j);
+        ensured.add(iface);
+      }
     },
     beforeRemovals(j: Journal) {
       for (const h of endpoints) {
-        if (h.attached && desired.endpoints.has(h.ifindex)) continue;
+        if ((h.attached && desired.endpoints.has(h.ifindex)) || ensured.has(h.iface)) continue;
         att.removeEndpoint(h.iface);
         if (h.attached) j.record(`reattach endpoint ${h.iface}`, () => att.ensureEndpoint(h.iface));
       }
@@ -118,9 +126,9 @@ export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Ta
 }
 
 /**
- * Flood destinations not in any live flood list yet. Their underlay
- * neighbours are made kernel-managed (kept resolved): only one flooded copy
- * can wait for ARP/ND, the others would be skipped on a cold start.
+ * Flood destinations not in any live flood list yet. Their underlay next
+ * hops are made kernel-managed (kept resolved): only one flooded copy can
+ * wait for ARP/ND, and a flooded ARP request none (manageNeighbours).
  */
 function newFloodRemotes(desired: Tables, live: Tables): string[] {
   const had = new Set([...live.flood.values()].flatMap((f) => f.remotes));
@@ -132,15 +140,30 @@ export interface ReconcileResult {
   changes: number;
   warnings: string[];
   notes: string[];
+  /** Endpoints left out because their interface does not exist (only with tolerateMissingEndpoints). */
+  missing: MissingEndpoint[];
+}
+
+export interface ReconcileOptions {
+  dryRun?: boolean;
+  resolver?: Resolver;
+  assumePeerNapi?: boolean;
+  /**
+   * xvtep run: an endpoint interface that does not exist is left out (and
+   * reported in `missing`) instead of failing the apply; the daemon watches
+   * for it and reconciles again when it appears. attach keeps the error.
+   */
+  tolerateMissingEndpoints?: boolean;
 }
 
 /** Config → live maps: validate everything, diff against the kernel, apply. */
-export function reconcileConfig(dp: Datapath, cfg: Config, opts: { dryRun?: boolean; resolver?: Resolver; assumePeerNapi?: boolean } = {}): ReconcileResult {
+export function reconcileConfig(dp: Datapath, cfg: Config, opts: ReconcileOptions = {}): ReconcileResult {
   const tm = timer();
   const live = readLive(dp);
   tm('readLive');
   const resolver = opts.resolver ?? hostResolver;
-  const desired = desiredFromConfig(cfg, live, dp.stats.info.maxEntries, resolver);
+  const missing: MissingEndpoint[] = [];
+  const desired = desiredFromConfig(cfg, live, dp.stats.info.maxEntries, resolver, opts.tolerateMissingEndpoints ? missing : undefined);
   tm('desired');
   const warnings = checkCapacity(dp, cfg, desired);
   const notes: string[] = [];
@@ -150,7 +173,7 @@ export function reconcileConfig(dp: Datapath, cfg: Config, opts: { dryRun?: bool
     dryRun: opts.dryRun, notes, assumePeerNapi: opts.assumePeerNapi, underlay: { iface: cfg.underlay.interface, mode: cfg.underlay.xdpMode, family },
   });
   tm('converge');
-  return { diff, changes: changeCount(diff), warnings, notes };
+  return { diff, changes: changeCount(diff), warnings, notes, missing };
 }
 
 /** Detaches every program and removes every pin and the state file. */

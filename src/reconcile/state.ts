@@ -74,4 +74,51 @@ export function recordResult(pinDir: string, r: Omit<ReloadResult, 'at'>, config
 
 export function removeState(pinDir: string): void {
   rmSync(statePath(pinDir), { force: true });
+  rmSync(endpointStatesPath(pinDir), { force: true });
+}
+
+/**
+ * What `xvtep run` knows about each endpoint interface of the file, kept in
+ * its own file next to the state: only the daemon's main thread writes it,
+ * while the state file is also written by the apply worker, and two writers
+ * of one read-modify-write file would lose updates.
+ */
+export interface EndpointState {
+  name: string;
+  vni: number;
+  /** attached: since the daemon started (or the file added it); reattached: came back after it was missing. */
+  state: 'attached' | 'missing' | 'reattached';
+  /** The interface index attached, null while missing. */
+  ifindex: number | null;
+  /** When it went missing, or came back (ISO time); null when attached from the start. */
+  since: string | null;
+  /** The index it had before it went missing. */
+  lostIfindex: number | null;
+}
+
+export interface EndpointStates {
+  daemonPid: number;
+  /** Times an endpoint came back and was attached again, since the daemon started. */
+  reattachments: number;
+  endpoints: EndpointState[];
+}
+
+export function endpointStatesPath(pinDir: string): string {
+  return statePath(pinDir).replace(/\.json$/, '.endpoints.json');
+}
+
+export function readEndpointStates(pinDir: string): EndpointStates | null {
+  try {
+    return JSON.parse(readFileSync(endpointStatesPath(pinDir), 'utf8')) as EndpointStates;
+  } catch {
+    return null;
+  }
+}
+
+export function writeEndpointStates(pinDir: string, s: EndpointStates): void {
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o755 });
+  const path = endpointStatesPath(pinDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
+  renameSync(tmp, path);
 }

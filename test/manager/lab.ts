@@ -24,7 +24,8 @@ export class VtepLab {
   readonly tmp: string;
   readonly daemons = new Set<ChildProcess>();
 
-  constructor(tag: string, opts: { vxlanOnB?: boolean; ipv6?: boolean } = {}) {
+  /** directUnderlay: false leaves a and b unconnected (no ua/ub, no vxlan0) for labs that build their own underlay. */
+  constructor(tag: string, opts: { vxlanOnB?: boolean; ipv6?: boolean; directUnderlay?: boolean } = {}) {
     this.lab = new Lab(tag);
     this.bpffs = new TempBpffs();
     this.pinDir = this.bpffs.path('a');
@@ -35,12 +36,13 @@ export class VtepLab {
     // ipv6: false silences the overlay (no DAD/RS/MLD through the tunnel) so
     // map snapshots stay still.
     this.c = l.host('c', { ipv6: opts.ipv6 });
-    l.link(this.a, 'ua', this.b, 'ub', '192.0.2.1/24', '192.0.2.2/24');
+    const direct = opts.directUnderlay !== false;
+    if (direct) l.link(this.a, 'ua', this.b, 'ub', '192.0.2.1/24', '192.0.2.2/24');
     l.link(this.a, 'epa', this.c, 'ca');
     l.exec(this.c, 'ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'ca');
     l.exec(this.c, 'ip', 'link', 'set', 'ca', 'mtu', '1450');
     l.exec(this.c, 'ethtool', '-K', 'ca', 'gro', 'on');
-    if (opts.vxlanOnB !== false) {
+    if (direct && opts.vxlanOnB !== false) {
       l.exec(this.b, 'ip', 'link', 'add', 'vxlan0', 'type', 'vxlan', 'id', '42', 'dstport', '4789', 'remote', '192.0.2.1', 'local', '192.0.2.2', 'dev', 'ub');
       if (opts.ipv6 === false) l.exec(this.b, 'sysctl', '-qw', 'net.ipv6.conf.vxlan0.disable_ipv6=1');
       l.exec(this.b, 'ip', 'addr', 'add', '198.51.100.2/24', 'dev', 'vxlan0');

@@ -16,6 +16,9 @@ export interface StreamResult {
   firstMissing: number[];
   duplicates: number;
   outOfOrder: number;
+  /** Longest time between two consecutive arrivals, and when (epoch ms) the arrival that ended it came. */
+  maxGapMs: number;
+  maxGapEndMs: number | null;
 }
 
 export interface Stream {
@@ -35,10 +38,15 @@ function run(ns: string, args: string[]): { proc: ChildProcess; out: () => strin
   return { proc, out: () => out, exit };
 }
 
-/** Starts a receiver in `to`, then a sender in `from`; resolves with the receiver's count. */
-export async function startStream(from: string, to: string, dst: string, port: number, count: number, pps: number): Promise<Stream> {
-  const maxSeconds = count / pps + 15;
-  const rx = run(to, ['recv', String(port), String(count), String(maxSeconds)]);
+/**
+ * Starts a receiver in `to`, then a sender in `from`; resolves with the
+ * receiver's count. idleSeconds: how long the receiver waits for more after
+ * the last datagram (default 3; longer for streams across an outage).
+ */
+export async function startStream(from: string, to: string, dst: string, port: number, count: number, pps: number, opts: { idleSeconds?: number } = {}): Promise<Stream> {
+  const idle = opts.idleSeconds ?? 3;
+  const maxSeconds = count / pps + 12 + idle;
+  const rx = run(to, ['recv', String(port), String(count), String(maxSeconds), String(idle)]);
   await waitFor(() => rx.out().includes('listening'), 10_000, () => `receiver did not start: ${rx.out()}`);
   const tx = run(from, ['send', dst, String(port), String(count), String(pps)]);
   let stopped = false;

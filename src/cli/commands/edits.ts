@@ -60,7 +60,7 @@ export function registerFdb(program: Command): void {
       const mac = macArg(macText, 'fdb append');
       const vni = vniArg(one(kw, 'vni'), 'fdb append');
       const dst = ipArg(one(kw, 'dst'), 'fdb append dst');
-      await withDp(o, (dp) => fdbAppend(dp, vni, mac, dst));
+      for (const n of await withDp(o, (dp) => fdbAppend(dp, vni, mac, dst))) note(n);
     });
   withTarget(fdb.command('del <mac> [args...]').description('delete an entry: del MAC vni N [dst IP]'), { json: false })
     .action(async (macText: string, words: string[], o: Opts) => {

@@ -4,8 +4,10 @@ import { ifnameOf } from '../../bpf/index.js';
 import { LAYOUT_VERSION } from '../../datapath/layout.js';
 import { Attachments } from '../../reconcile/attach.js';
 import { loadedCapacity, openPinned } from '../../reconcile/manager.js';
+import { hostResolver } from '../../reconcile/desired.js';
 import { readState } from '../../reconcile/state.js';
 import { alive } from '../../daemon/alive.js';
+import { liveEndpointStates } from '../../daemon/endpoints.js';
 import { countEntries, countFdb } from '../../metrics/read.js';
 import { printJson, resolveTarget, table, withTarget } from '../target.js';
 
@@ -17,6 +19,40 @@ const name = (ifindex: number) => {
     return `ifindex ${ifindex}`;
   }
 };
+
+type EndpointStatus = { name: string; vni: number; ifindex: number | null; state: 'attached' | 'reattached' | 'missing' | 'not attached'; since: string | null };
+
+/**
+ * Each endpoint as the kernel has it now: the running daemon's list (names
+ * from the file, including missing ones, with when they went or came back),
+ * plus any xv_ep row it does not cover (attach without a daemon, CLI edits).
+ */
+function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; vni: number }>, hooks: ReturnType<Attachments['list']>): EndpointStatus[] {
+  const tcx = new Map(hooks.filter((h) => h.role === 'endpoint' && h.hook === 'tcx-ingress' && h.attached).map((h) => [h.iface, h.ifindex]));
+  const inMaps = new Map(rows.map((r) => [r.ifindex, r.vni]));
+  const derive = (name: string, ifindex: number | null): EndpointStatus['state'] =>
+    ifindex === null ? 'missing' : tcx.get(name) === ifindex && inMaps.has(ifindex) ? 'attached' : 'not attached';
+  const out: EndpointStatus[] = [];
+  const covered = new Set<number>();
+  for (const e of liveEndpointStates(pinDir)?.endpoints ?? []) {
+    const ifindex = hostResolver.lookup(e.name);
+    let state = derive(e.name, ifindex);
+    if (state === 'attached' && e.state === 'reattached' && e.ifindex === ifindex) state = 'reattached';
+    if (ifindex !== null) covered.add(ifindex);
+    out.push({ name: e.name, vni: e.vni, ifindex, state, since: state === e.state ? e.since : null });
+  }
+  for (const r of rows) {
+    if (covered.has(r.ifindex)) continue;
+    let iface: string | null = null;
+    try {
+      iface = ifnameOf(r.ifindex);
+    } catch {
+      // the row outlived its interface
+    }
+    out.push({ name: iface ?? `ifindex ${r.ifindex}`, vni: r.vni, ifindex: iface === null ? null : r.ifindex, state: iface === null ? 'missing' : derive(iface, r.ifindex), since: null });
+  }
+  return out.sort((a, b) => a.vni - b.vni || a.name.localeCompare(b.name));
+}
 
 export function collectStatus(pinDir: string) {
   const dp = openPinned(pinDir);
@@ -44,6 +80,7 @@ export function collectStatus(pinDir: string) {
       pinDir, layoutVersion: LAYOUT_VERSION,
       underlay: settings ? { iface: name(settings.underlayIfindex), ifindex: settings.underlayIfindex, address: settings.localAddress, port: settings.port, mtu: settings.underlayMtu } : null,
       interfaces: hooks.map((h) => ({ iface: h.iface, ifindex: h.ifindex, role: h.role, hook: h.hook, progId: h.progId, linkId: h.linkId, attached: h.attached, xdpMode: h.xdpMode ?? null })),
+      endpoints: endpointStatus(pinDir, eps, hooks),
       vnis, maps,
       config: { path: state.configPath, generation: state.generation, reloads: state.reloads, reloadFailures: state.reloadFailures, lastReload: state.lastReload },
       daemon: { pid: alive(state.daemonPid) ? state.daemonPid : null },
@@ -67,6 +104,11 @@ export function registerStatus(program: Command): void {
       out += `daemon:    ${s.daemon.pid ? `running, pid ${s.daemon.pid}` : 'not running (the data path runs from its pins)'}\n\n`;
       out += table([['IFACE', 'IFINDEX', 'ROLE', 'HOOK', 'PROG', 'LINK', 'XDP MODE', 'STATE'],
         ...s.interfaces.map((i) => [i.iface, String(i.ifindex), i.role, i.hook, String(i.progId ?? '-'), String(i.linkId ?? '-'), i.xdpMode ?? '-', i.attached ? 'attached' : 'DEFUNCT'])]);
+      if (s.endpoints.length) {
+        const stateText = (e: (typeof s.endpoints)[number]) =>
+          e.state === 'missing' ? `MISSING${e.since ? ` since ${e.since}` : ''}` : e.state === 'reattached' ? `re-attached at ${e.since}` : e.state === 'not attached' ? 'NOT ATTACHED' : 'attached';
+        out += '\n' + table([['ENDPOINT', 'VNI', 'IFINDEX', 'STATE'], ...s.endpoints.map((e) => [e.name, String(e.vni), e.ifindex === null ? '-' : String(e.ifindex), stateText(e)])]);
+      }
       out += '\n' + table([['VNI', 'SLOT', 'LEARNING', 'PROXY', 'UNKNOWN PEERS', 'ENDPOINTS', 'PEERS'],
         ...s.vnis.map((v) => [String(v.vni), String(v.statsSlot), v.learning ? 'on' : 'off', v.proxyArp ? 'on' : 'off', v.allowUnknownPeers ? 'allow' : 'drop', v.endpoints.join(',') || '-', v.peers.join(',') || '-'])]);
       out += '\n' + table([['MAP', 'ENTRIES', 'CAPACITY', 'FILL'],
