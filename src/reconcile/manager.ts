@@ -1,7 +1,7 @@
 // The manager's operations on one pinned instance: open or create the data
 // path, converge it to a config (or to an edited copy of itself), detach.
-import { existsSync, rmSync } from 'node:fs';
-import { ifnameOf } from '../bpf/index.js';
+import { existsSync } from 'node:fs';
+import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/attach.js';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
@@ -48,7 +48,7 @@ export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promis
     dp.pin(pinDir);
   } catch (e) {
     dp.close();
-    rmSync(pinDir, { recursive: true, force: true });
+    Datapath.unpin(pinDir);
     throw e;
   }
   return { dp, created: true, notice };
@@ -165,17 +165,24 @@ export function reconcileConfig(dp: Datapath, cfg: Config, opts: { dryRun?: bool
   return { diff, changes: changeCount(diff), warnings, notes };
 }
 
-/** Detaches every program and removes every pin and the state file. */
-export function detachAll(pinDir: string): { links: number; removed: boolean } {
-  let links = 0;
-  if (existsSync(pinDir)) {
-    // Attachments only needs the data path to attach; detaching works from pins alone,
-    // so a pinned instance of another layout version can still be removed.
-    links = new Attachments(pinDir).removeAll();
-    rmSync(pinDir, { recursive: true, force: true });
+/**
+ * Detaches every program and removes every pin and the state file. Only
+ * xvtep's own pins go (Datapath.unpin): `--pin-dir` pointing at the wrong
+ * directory must never delete what else is there.
+ */
+export function detachAll(pinDir: string): { links: number; left: string[] } {
+  assertPinDirAccess(pinDir);
+  if (!existsSync(pinDir)) {
+    removeState(pinDir);
+    return { links: 0, left: [] };
   }
+  if (!isBpffs(pinDir)) throw system(`${pinDir}: not on a bpffs, so it holds no xvtep pins; nothing removed`);
+  // Attachments only needs the data path to attach; detaching works from pins alone,
+  // so a pinned instance of another layout version can still be removed.
+  const links = new Attachments(pinDir).removeAll();
+  const left = Datapath.unpin(pinDir);
   removeState(pinDir);
-  return { links, removed: links > 0 || !existsSync(pinDir) };
+  return { links, left };
 }
 
 
