@@ -61,8 +61,10 @@ test: deps
 
 # Hostile packets, full profile: 1,000,000 fuzz inputs per program (override
 # with XVTEP_FUZZ_INPUTS / XVTEP_FUZZ_SEED), the malformed corpus and the
-# attacker namespace, then the summary table. `make test` runs the same files
-# in the quick profile (50,000 inputs per program).
+# attacker namespace; every generated hostile config and command line; the
+# 10-minute soak; then the summary table. `make test` runs the same files
+# in the quick profile (50,000 inputs per program, a sample of the hostile
+# cases, a 45 s soak).
 reliability: deps
 	@$(MAKE) --no-print-directory build
 	@rm -f build/reliability-summary.json

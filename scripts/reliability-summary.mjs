@@ -163,6 +163,52 @@ if (s.continuity) {
   }
 }
 
+// ---- hostile configs and commands, soak (test/reliability/hostile-config.test.ts, soak.test.ts) ----
+if (s.hostile) {
+  const h = s.hostile;
+  console.log(`Hostile configs and commands (${h.profile} profile, seed ${h.seed}, XVTEP_HOSTILE_SEED): ${h.generated} generated ` +
+    `(${h.generatedFiles} files, ${h.generatedCommands} command lines), ${h.run} run`);
+  let changed = 0, failed = 0;
+  table(
+    ['kind', 'category', 'run', 'exit 1', 'exit 2', 'maps changed', 'failed'],
+    Object.entries(h.byCategory).sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => {
+      changed += c.mapsChanged;
+      failed += c.failed;
+      return [c.kind, k.slice(k.indexOf(': ') + 2), c.run, c.exit1, c.exit2, c.mapsChanged, c.failed];
+    }),
+  );
+  const mf = h.mapFull ?? {};
+  console.log(`running daemon: ${h.daemon.run} broken files reloaded, ${h.daemon.refusedAndReported} refused and reported in status, ${h.daemon.mapsChanged} changed the maps`);
+  for (const p of h.daemon.problems ?? []) console.log(`  FAILED daemon reload ${p}`);
+  console.log(`map filled during apply: ${mf.fillBefore ?? '?'}/${mf.capacity ?? '?'} FDB entries, +${mf.staticAdds ?? '?'} static: ` +
+    `rolled back ${mf.rolledBack ? 'yes' : 'NO'}, reported ${mf.reported ? 'yes' : 'NO'}, traffic after ${mf.trafficAfter ? 'yes' : 'NO'}, live edit into the full map exit ${mf.liveEditRefused ?? '?'}`);
+  for (const f of h.failures ?? []) console.log(`  FAILED ${f}`);
+  console.log(`hostile cases: ${changed} changed the maps (must be 0), ${failed} failed (must be 0)\n`);
+  if (changed || failed || h.daemon.run === 0 || h.daemon.refusedAndReported !== h.daemon.run || h.daemon.mapsChanged || !mf.rolledBack || !mf.reported || !mf.trafficAfter || mf.liveEditRefused !== 2) bad = true;
+} else {
+  console.error('reliability summary: no hostile section');
+  bad = true;
+}
+
+if (s.soak) {
+  const k = s.soak;
+  const mb = (kb) => (kb / 1024).toFixed(1);
+  console.log(`Soak (${k.profile} profile, seed ${k.seed}): ${k.seconds} s after ${k.warmupSeconds} s warm-up, ${k.updates} live updates (${k.cliEdits} by CLI), ${k.reloads} reloads`);
+  table(['daemon', 'start', 'end', 'max', 'allowed'], [
+    ['RSS (MB)', mb(k.rssKb.start), mb(k.rssKb.end), mb(k.rssKb.max), `end <= start + ${mb(k.rssKb.slack)}`],
+    ['open fds', k.fds.start, k.fds.end, k.fds.max, 'end = start'],
+  ]);
+  table(['stream', 'sent', 'received', 'lost', 'duplicates'], k.streams.map((x) => [x.dir, x.sent, x.received, x.lost, x.duplicates]));
+  const lost = k.streams.reduce((a, x) => a + x.lost + x.duplicates, 0);
+  const fdGrowth = k.fds.end - k.fds.start;
+  console.log(`soak must-be-zero: ${lost} lost or duplicated, ${k.logErrors} errors in the daemon log, ${fdGrowth} fds grown, ` +
+    `${k.countersBackwards} counters went backwards (${k.counterSamples} samples); RSS grew ${mb(k.rssKb.end - k.rssKb.start)} MB\n`);
+  if (lost || k.logErrors || fdGrowth || k.countersBackwards || k.rssKb.end > k.rssKb.start + k.rssKb.slack) bad = true;
+} else {
+  console.error('reliability summary: no soak section');
+  bad = true;
+}
+
 const totals = [];
 if (fuzz) {
   const tot = (k) => fuzz.programs.reduce((a, p) => a + p[k], 0);
@@ -170,6 +216,8 @@ if (fuzz) {
     `${tot('counterMismatches')} counter mismatches, ${tot('oracleViolations')} oracle violations`);
 }
 if (continuityTotal) totals.push(continuityTotal);
+if (s.hostile) totals.push(`${s.hostile.run} hostile configs/commands run`);
+if (s.soak) totals.push(`soak ${s.soak.seconds} s with ${s.soak.updates} updates and ${s.soak.reloads} reloads`);
 if (totals.length) console.log(`TOTAL: ${totals.join('; ')}`);
 console.log(bad ? 'RELIABILITY: FAILED' : 'RELIABILITY: OK');
 process.exit(bad ? 1 : 0);

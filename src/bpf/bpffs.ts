@@ -1,6 +1,6 @@
 // Pins live on a bpffs. Checking first turns the kernel's bare EPERM into a
 // message that says what is wrong and how to fix it.
-import { mkdirSync, unlinkSync, existsSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { constants } from 'node:os';
 import { BPF_FS_MAGIC } from './constants.js';
@@ -21,6 +21,37 @@ export function assertBpffs(dir: string): void {
   }
   if (!isBpffs(dir)) {
     throw new BpfError('pin', constants.errno.EPERM, dir, `not on a bpffs: mount one with \`mount -t bpf bpf ${dir}\``);
+  }
+}
+
+const rootOnlyHint =
+  'the pins are root\'s (directories mode 0700): run xvtep as root (it needs CAP_BPF and CAP_NET_ADMIN)';
+
+/**
+ * Whether `path` exists, where a directory on the way that this user may not
+ * enter is an EACCES naming the privilege: existsSync would answer "no" and
+ * turn a permission problem into "nothing pinned here".
+ */
+export function pinExists(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.F_OK);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    if (code === 'EACCES' || code === 'EPERM') throw new BpfError('open', constants.errno.EACCES, path, rootOnlyHint, { cause: e });
+    throw e;
+  }
+}
+
+/** A pin directory this user can list and enter, else EACCES naming the privilege. */
+export function assertPinDirAccess(dir: string): void {
+  try {
+    accessSync(dir, fsConstants.R_OK | fsConstants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new BpfError('open', constants.errno.EACCES, dir, rootOnlyHint, { cause: e });
+    if (code !== 'ENOENT') throw e;
   }
 }
 

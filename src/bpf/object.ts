@@ -119,7 +119,7 @@ export class ObjectSpec {
       if (typeof ne.errno !== 'number') throw e;
       const program = failedProgram(ne.libbpfLog ?? '');
       if (ne.log) throw new VerifierError(`load ${this.name}`, ne.errno, program, ne.log, ne.libbpfLog ?? '');
-      const err = wrapNative(e, program ? `program ${program}` : this.name, `load ${this.name}`) as BpfError;
+      const err = wrapNative(e, program ? `program ${program}` : `BPF object ${this.name}`, 'load') as BpfError;
       if (!err.hint && ne.libbpfLog) throw new BpfError(err.op, err.errno, err.object, lastLines(ne.libbpfLog, 2), { cause: e });
       throw err;
     }

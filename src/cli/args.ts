@@ -1,5 +1,6 @@
 // `bridge fdb`-style keyword arguments: `vni 42 dst 192.0.2.2 dev veth0`.
 import { isIP } from 'node:net';
+import { describeValue, overlayAddressProblem, underlayAddressProblem } from '../config/index.js';
 import { UsageError } from './errors.js';
 
 export type KeywordSpec = Record<string, 'value' | 'multi'>;
@@ -9,7 +10,7 @@ export function parseKeywords(words: readonly string[], spec: KeywordSpec, what:
   for (let i = 0; i < words.length; i++) {
     const k = words[i]!;
     const kind = spec[k];
-    if (!kind) throw new UsageError(`${what}: unexpected "${k}" (expected one of: ${Object.keys(spec).join(', ')})`);
+    if (!kind) throw new UsageError(`${what}: unexpected ${describeValue(k)} (expected one of: ${Object.keys(spec).join(', ')})`);
     const v = words[++i];
     if (v === undefined) throw new UsageError(`${what}: "${k}" needs a value`);
     const prev = out.get(k) ?? [];
@@ -25,22 +26,31 @@ export function one(m: Map<string, string[]>, k: string): string | undefined {
 
 export function vniArg(v: string | undefined, what: string): number {
   if (v === undefined) throw new UsageError(`${what}: "vni N" is required`);
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 16777215) throw new UsageError(`${what}: vni "${v}" is not 1..16777215`);
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 16777215) throw new UsageError(`${what}: vni ${describeValue(v)} is not 1..16777215`);
   return Number(v);
 }
 
 const MAC_RE = /^([0-9a-f]{2})([:-])[0-9a-f]{2}(\2[0-9a-f]{2}){4}$/i;
 
 export function macArg(v: string | undefined, what: string, opts: { unicast?: boolean } = {}): string {
-  if (v === undefined || !MAC_RE.test(v)) throw new UsageError(`${what}: "${v ?? ''}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+  if (v === undefined || !MAC_RE.test(v)) throw new UsageError(`${what}: ${describeValue(v ?? '')} is not a MAC address (aa:bb:cc:dd:ee:ff)`);
   const mac = v.toLowerCase().replace(/-/g, ':');
   if (opts.unicast && (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new UsageError(`${what}: ${mac} is a multicast MAC`);
   return mac;
 }
 
-/** Canonical text of an address (RFC 5952 for IPv6), as the maps render it. */
-export function ipArg(v: string | undefined, what: string): string {
-  if (v === undefined || isIP(v) === 0) throw new UsageError(`${what}: "${v ?? ''}" is not an IP address`);
+/**
+ * Canonical text of an address (RFC 5952 for IPv6), as the maps render it.
+ * `use` applies the config file's rules to what is being added: a VTEP
+ * (peer, FDB or flood destination) must be routable unicast, a neighbor
+ * unicast; deletions take any address so a bad entry can always be removed.
+ */
+export function ipArg(v: string | undefined, what: string, use: 'vtep' | 'neighbor' | 'any' = 'any'): string {
+  if (v === undefined || isIP(v) === 0) throw new UsageError(`${what}: ${describeValue(v ?? '')} is not an IP address`);
+  // node:net takes fe80::1%eth0; a zone means nothing in a map key
+  if (v.includes('%')) throw new UsageError(`${what}: ${describeValue(v)} has a zone index (%...); give the address alone`);
+  const problem = use === 'vtep' ? underlayAddressProblem(v) : use === 'neighbor' ? overlayAddressProblem(v) : null;
+  if (problem) throw new UsageError(`${what}: ${problem}`);
   if (isIP(v) === 4) return v;
   return new URL(`http://[${v}]/`).hostname.slice(1, -1);
 }
@@ -49,5 +59,5 @@ export function onOffArg(v: string | undefined, what: string, dflt: boolean): bo
   if (v === undefined) return dflt;
   if (v === 'on') return true;
   if (v === 'off') return false;
-  throw new UsageError(`${what}: "${v}" must be on or off`);
+  throw new UsageError(`${what}: ${describeValue(v)} must be on or off`);
 }

@@ -16,7 +16,8 @@ export function buildProgram(): Command {
     .description('VXLAN tunnel endpoint with an eBPF/XDP data path')
     .version(VERSION)
     .showHelpAfterError(false)
-    .configureOutput({ outputError: (s, write) => write(`xvtep: ${s.replace(/^error: /, '').trim()}\n`) })
+    // commander adds hints on lines of their own ("(Did you mean --vni?)"); an error is one line
+    .configureOutput({ outputError: (s, write) => write(`xvtep: ${s.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ')}\n`) })
     .exitOverride();
   registerAttach(program);
   registerRun(program);

@@ -26,7 +26,7 @@ export async function resolveTarget(o: TargetOptions): Promise<{ pinDir: string;
     const config = withPinDir(await loadConfigFile(o.config), o.pinDir);
     return { pinDir: config.state.pinDir, config };
   }
-  return { pinDir: o.pinDir ? checkPinDir(o.pinDir) : DEFAULT_PIN_DIR };
+  return { pinDir: o.pinDir !== undefined ? checkPinDir(o.pinDir) : DEFAULT_PIN_DIR };
 }
 
 export const ASSUME_HELP = 'endpoint veth peers live in namespaces xvtep cannot enter (containers) and have GRO or XDP on: attach without checking';

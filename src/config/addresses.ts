@@ -2,6 +2,7 @@
 // addresses, MAC addresses, Linux interface names and listen endpoints. Pure
 // functions; "problem" helpers return a human message or null.
 import { isIP } from 'node:net';
+import { describeValue } from './describe.js';
 
 export type IpFamily = 4 | 6;
 
@@ -126,7 +127,7 @@ const KIND_TEXT: Record<Exclude<IpKind, 'unicast'>, string> = {
  */
 export function underlayAddressProblem(value: string): string | null {
   const ip = parseIp(value);
-  if (!ip) return `${JSON.stringify(value)} is not an IP address`;
+  if (!ip) return `${describeValue(value)} is not an IP address`;
   if (ip.kind !== 'unicast') return `${value} is ${KIND_TEXT[ip.kind]}; a VTEP address must be routable unicast`;
   return null;
 }
@@ -134,7 +135,7 @@ export function underlayAddressProblem(value: string): string | null {
 /** Overlay neighbor addresses: any unicast, link-local included (ND needs fe80::). */
 export function overlayAddressProblem(value: string): string | null {
   const ip = parseIp(value);
-  if (!ip) return `${JSON.stringify(value)} is not an IP address`;
+  if (!ip) return `${describeValue(value)} is not an IP address`;
   if (ip.kind !== 'unicast' && ip.kind !== 'link-local') {
     return `${value} is ${KIND_TEXT[ip.kind]}; a neighbor address must be unicast`;
   }
@@ -157,7 +158,7 @@ export function isMulticastMac(mac: string): boolean {
 
 export function macSyntaxProblem(value: string): string | null {
   return normalizeMac(value) === null
-    ? `${JSON.stringify(value)} is not a MAC address (expected six hex pairs such as 02:00:00:00:00:01)`
+    ? `${describeValue(value)} is not a MAC address (expected six hex pairs such as 02:00:00:00:00:01)`
     : null;
 }
 
@@ -182,7 +183,7 @@ export function neighborMacProblem(value: string): string | null {
 
 /** The kernel's dev_valid_name(): 1..15 bytes (IFNAMSIZ 16 with NUL), not "." or "..", no '/', ':' or whitespace. */
 export function interfaceNameProblem(value: string): string | null {
-  const shown = JSON.stringify(value);
+  const shown = describeValue(value);
   if (value.length === 0) return 'an interface name cannot be empty';
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > 15) return `${shown} is not an interface name: ${bytes} bytes, the kernel allows at most 15`;
@@ -204,7 +205,7 @@ const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z
 
 /** `host:port` or `[v6]:port`; the unspecified addresses are fine here (listen on all). */
 export function parseListen(value: string): ListenAddress | string {
-  const shown = JSON.stringify(value);
+  const shown = describeValue(value);
   const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(value);
   const plain = bracketed ? null : /^([^:]*):([^:]*)$/.exec(value);
   if (!bracketed && !plain) {
@@ -216,16 +217,16 @@ export function parseListen(value: string): ListenAddress | string {
   let host: string;
   if (bracketed) {
     const ip = parseIp(hostText);
-    if (!ip || ip.family !== 6) return `${shown}: ${JSON.stringify(hostText)} in brackets is not an IPv6 address`;
+    if (!ip || ip.family !== 6) return `${shown}: ${describeValue(hostText)} in brackets is not an IPv6 address`;
     host = ip.text;
   } else if (parseIp(hostText)) {
     host = hostText;
   } else if (HOSTNAME_RE.test(hostText)) {
     host = hostText.toLowerCase();
   } else {
-    return `${shown}: ${JSON.stringify(hostText)} is neither an IP address nor a host name`;
+    return `${shown}: ${describeValue(hostText)} is neither an IP address nor a host name`;
   }
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-  if (!(port >= 1 && port <= 65535)) return `${shown}: port ${JSON.stringify(portText)} is not in 1..65535`;
+  if (!(port >= 1 && port <= 65535)) return `${shown}: port ${describeValue(portText)} is not in 1..65535`;
   return { host, port };
 }

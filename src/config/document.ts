@@ -5,6 +5,20 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
 import type { ConfigIssue } from './errors.js';
 import type { LocateRequest, Locator, Position } from './issues.js';
 import { scanJson, type JsonSpot } from './json-scan.js';
+import { describeValue } from './describe.js';
+import { YAML_MAX_BYTES } from './limits.js';
+
+/**
+ * Parser messages quote the text they stumbled on; from a binary or huge
+ * file that can be kilobytes of anything. One short line is enough.
+ */
+function clip(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  const line = (message.split('\n')[0] ?? message).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+}
+
+export const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
 
 export type SourceFormat = 'yaml' | 'json';
 
@@ -25,6 +39,9 @@ const MAX_ALIASES = 100; // a config has no use for alias bombs
 export function readDocument(input: string, format: SourceFormat): DocumentResult {
   const text = input.startsWith('\uFEFF') ? input.slice(1) : input;
   if (text.trim() === '') return fail({ path: '', message: 'the file is empty' });
+  if (format === 'yaml' && text.length > YAML_MAX_BYTES) {
+    return fail({ path: '', message: `${mib(text.length)} of YAML is more than the ${mib(YAML_MAX_BYTES)} the YAML parser is given; write a config this large as JSON (a .json file)` });
+  }
   return format === 'json' ? readJson(text) : readYaml(text);
 }
 
@@ -68,15 +85,19 @@ function readYaml(text: string): DocumentResult {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
   // Warnings (unresolved tags, odd directives) mean the data is not what the
   // author wrote; a config file has no reason to produce any.
-  const problems = [...doc.errors, ...doc.warnings];
+  // After the first syntax error the parser is guessing: what follows it is
+  // noise (a binary file gives dozens). Duplicate keys are each real.
+  const all = [...doc.errors, ...doc.warnings];
+  const syntax = all.filter((e) => e.code !== 'DUPLICATE_KEY');
+  const problems = syntax.length > 0 ? syntax.slice(0, 1) : all;
   if (problems.length > 0) {
     return fail(
       ...problems.map((e) => {
         const { line, col } = lines.linePos(e.pos[0]);
         const message =
           e.code === 'DUPLICATE_KEY'
-            ? `duplicate key ${JSON.stringify(keyAt(text, e.pos[0]))}`
-            : `invalid YAML: ${e.message}`;
+            ? `duplicate key ${describeValue(keyAt(text, e.pos[0]))}`
+            : `invalid YAML: ${clip(e.message)}`;
         return { path: '', message, line, column: col };
       }),
     );
@@ -85,7 +106,7 @@ function readYaml(text: string): DocumentResult {
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (e) {
-    return fail({ path: '', message: `invalid YAML: ${(e as Error).message}` });
+    return fail({ path: '', message: `invalid YAML: ${clip((e as Error).message)}` });
   }
   if (data === null || data === undefined) return fail({ path: '', message: 'the file is empty' });
   return { ok: true, data, locate: yamlLocator(doc, text) };
@@ -145,7 +166,7 @@ function readJson(text: string): DocumentResult {
   if (scan && scan.duplicates.length > 0) {
     const at = positionsIn(text);
     return fail(
-      ...scan.duplicates.map((d) => ({ path: '', message: `duplicate key ${JSON.stringify(d.key)}`, ...at(d.offset) })),
+      ...scan.duplicates.map((d) => ({ path: '', message: `duplicate key ${describeValue(d.key)}`, ...at(d.offset) })),
     );
   }
   if (data === null) return fail({ path: '', message: 'the file is empty' });
@@ -172,5 +193,5 @@ function jsonSyntaxIssue(text: string, raw: string): ConfigIssue {
     const doc = parseDocument(text, { prettyErrors: false, schema: 'json' });
     offset = doc.errors[0]?.pos[0] ?? text.length;
   }
-  return { path: '', message: `invalid JSON: ${detail}`, ...positionsIn(text)(offset) };
+  return { path: '', message: `invalid JSON: ${clip(detail)}`, ...positionsIn(text)(offset) };
 }

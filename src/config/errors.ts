@@ -1,5 +1,6 @@
 // How configuration problems are reported: one issue per problem, each naming
 // where in the file it is, so a user can fix them all in one pass.
+import { describeValue } from './describe.js';
 
 export interface ConfigIssue {
   /** Where in the document, e.g. `vnis[1].fdb[3].mac`; '' for the document as a whole. */
@@ -20,7 +21,7 @@ export function formatPath(path: readonly PathSegment[]): string {
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
     else if (IDENT_RE.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
+    else out += `[${describeValue(seg)}]`;
   }
   return out;
 }

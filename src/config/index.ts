@@ -16,8 +16,10 @@ export type {
 } from './types.js';
 export { CONFIG_DEFAULTS } from './types.js';
 export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } from './errors.js';
-export { loadConfigFile, parseConfig, unwrapConfig, validateConfig, type ConfigResult, type ParseOptions } from './load.js';
+export { loadConfigFile, readConfigText, parseConfig, unwrapConfig, validateConfig, type ConfigResult, type ParseOptions } from './load.js';
 export { configFromFlags, quickFormDocument, type QuickFlags } from './flags.js';
 export { detectFormat, type SourceFormat } from './document.js';
 export type { ConfigInput } from './schema.js';
 export { CAPACITY_MAX, VNI_MAX } from './limits.js';
+export { interfaceNameProblem, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
+export { describeValue } from './describe.js';

@@ -1,7 +1,8 @@
 // Entry points: text or a file or an already-parsed object → Config or issues.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { capacityOverflows } from './capacity.js';
-import { detectFormat, readDocument, type SourceFormat } from './document.js';
+import { detectFormat, mib, readDocument, type SourceFormat } from './document.js';
+import { CONFIG_MAX_BYTES } from './limits.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { configErrorMap, issuesFromZod, placeIssues, type Locator } from './issues.js';
 import { normalizeConfig } from './normalize.js';
@@ -43,19 +44,62 @@ export function unwrapConfig(result: ConfigResult, source: string): Config {
   throw new ConfigError(source, result.errors);
 }
 
-/** Reads, parses and validates a config file; throws ConfigError for unreadable or invalid files. */
-export async function loadConfigFile(path: string, options: ParseOptions = {}): Promise<Config> {
-  let text: string;
+/**
+ * Strict UTF-8: a lenient decode would turn a stray byte into U+FFFD inside a
+ * name or address and the file would mean something its author never wrote.
+ */
+function decodeUtf8(buf: Buffer, path: string): string {
   try {
-    text = await readFile(path, 'utf8');
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    const at = firstInvalidUtf8(buf);
+    let line = 1, lineStart = 0;
+    for (let i = buf.indexOf(10); i !== -1 && i < at; i = buf.indexOf(10, i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    throw new ConfigError(path, [{
+      path: '', line, column: at - lineStart + 1,
+      message: `not UTF-8 text (byte 0x${(buf[at] ?? 0).toString(16).padStart(2, '0')} at offset ${at}); a config file is YAML or JSON in UTF-8`,
+    }]);
+  }
+}
+
+/** Offset of the first byte that does not belong to a well-formed UTF-8 sequence. */
+function firstInvalidUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0 || i + n >= b.length) return i;
+    for (let k = 1; k <= n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return i;
+    // overlongs, surrogates and code points above U+10FFFF
+    if ((c === 0xe0 && b[i + 1]! < 0xa0) || (c === 0xed && b[i + 1]! > 0x9f) || (c === 0xf0 && b[i + 1]! < 0x90) || (c === 0xf4 && b[i + 1]! > 0x8f)) return i;
+    i += n + 1;
+  }
+  return b.length;
+}
+
+/** The text of a config file; ConfigError (naming the file) when it cannot or should not be read. */
+export async function readConfigText(path: string): Promise<string> {
+  const cannot = (why: string) => new ConfigError(path, [{ path: '', message: `cannot read config: ${why}` }]);
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw cannot('is a directory, not a file (EISDIR)');
+    if (st.size > CONFIG_MAX_BYTES) throw cannot(`${mib(st.size)} is more than the ${mib(CONFIG_MAX_BYTES)} a config file may have`);
+    return decodeUtf8(await readFile(path), path);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const err = e as NodeJS.ErrnoException;
     const why =
       err.code === 'ENOENT' ? 'no such file'
       : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied'
       : err.code === 'EISDIR' ? 'is a directory, not a file'
       : err.message;
-    throw new ConfigError(path, [{ path: '', message: `cannot read config: ${why}${err.code ? ` (${err.code})` : ''}` }]);
+    throw cannot(`${why}${err.code ? ` (${err.code})` : ''}`);
   }
-  return unwrapConfig(parseConfig(text, path, options), path);
+}
+
+/** Reads, parses and validates a config file; throws ConfigError for unreadable or invalid files. */
+export async function loadConfigFile(path: string, options: ParseOptions = {}): Promise<Config> {
+  return unwrapConfig(parseConfig(await readConfigText(path), path, options), path);
 }

@@ -3,7 +3,7 @@
 // aborted; see schema.ts), so every value is re-checked here and skipped when
 // invalid: its own error is already reported.
 import type { z } from 'zod';
-import { normalizeMac, parseIp, ZERO_MAC, type IpAddress } from './addresses.js';
+import { interfaceNameProblem, normalizeMac, parseIp, ZERO_MAC, type IpAddress } from './addresses.js';
 import { formatPath, type PathSegment } from './errors.js';
 import { MTU_MIN_V6, VNI_MAX } from './limits.js';
 import type { RawConfig, RawFdbEntry, RawUnderlay, RawVni } from './schema.js';
@@ -23,7 +23,8 @@ function at(ctx: Ctx, relative: PathSegment[]): string {
 }
 
 export function underlayRules(u: RawUnderlay, ctx: Ctx): void {
-  if (isNumber(u.srcPortMin) && isNumber(u.srcPortMax) && u.srcPortMin > u.srcPortMax) {
+  const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+  if (isPort(u.srcPortMin) && isPort(u.srcPortMax) && u.srcPortMin > u.srcPortMax) {
     report(ctx, ['srcPortMin'], `srcPortMin ${u.srcPortMin} is greater than srcPortMax ${u.srcPortMax}`);
   }
 }
@@ -61,7 +62,7 @@ export function vniRules(v: RawVni, ctx: Ctx): void {
   const fdbKeys = new Map<string, number>();
   v.fdb.forEach((e, i) => {
     const mac = normalizeMac(e.mac);
-    if (isString(e.endpoint) && !endpoints.has(e.endpoint)) {
+    if (isString(e.endpoint) && interfaceNameProblem(e.endpoint) === null && !endpoints.has(e.endpoint)) {
       report(ctx, ['fdb', i, 'endpoint'], `${e.endpoint} is not an endpoint of VNI ${v.vni} (endpoints: ${[...endpoints.keys()].join(', ')})`);
     }
     if (mac === null) return;

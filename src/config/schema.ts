@@ -62,7 +62,7 @@ const isTos = (v: unknown): v is number | 'inherit' => v === 'inherit' || (Numbe
 const tos = leaf(isTos, 'inherit or an integer 0..255');
 
 function pinDirProblem(value: string): string | null {
-  if (!posix.isAbsolute(value)) return `${JSON.stringify(value)} is not an absolute path`;
+  if (!posix.isAbsolute(value)) return `${describeValue(value)} is not an absolute path`;
   if (value.includes('\0')) return 'a path cannot contain NUL';
   if (posix.normalize(value) === '/') return 'the pin directory cannot be / itself';
   return null;

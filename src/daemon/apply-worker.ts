@@ -5,9 +5,9 @@
 // and the daemon keeps only a small summary. The worker opens the pinned
 // maps itself (fds are per process, pins are shared).
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
+import { ConfigError, type Config } from '../config/index.js';
 import { ManagerError } from '../reconcile/errors.js';
-import { openPinned, reconcileConfig } from '../reconcile/manager.js';
+import { loadForApply, openPinned, reconcileConfig } from '../reconcile/manager.js';
 import { readState, recordResult } from '../reconcile/state.js';
 import { alive } from './alive.js';
 import { errMessage } from '../reconcile/text.js';
@@ -51,7 +51,7 @@ function summary(c: Config): Summary {
 async function apply(r: ApplyRequest): Promise<ApplyReply> {
   let cfg: Config;
   try {
-    cfg = withPinDir(await loadConfigFile(r.configPath), r.pinDir);
+    cfg = withPinDir(await loadForApply(r.configPath), r.pinDir);
     if (r.expectPinDir !== undefined && cfg.state.pinDir !== r.expectPinDir) {
       throw new ConfigError(r.configPath, [{ path: 'state.pinDir', message: `cannot change while running (${r.expectPinDir} -> ${cfg.state.pinDir}); restart xvtep run` }]);
     }

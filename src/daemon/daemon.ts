@@ -152,7 +152,7 @@ function shutdown(dp: Datapath, pinDir: string, detach: boolean, sig: string, lo
   dp.close();
   if (detach) {
     const r = detachAll(pinDir);
-    log(`${sig}: detached ${r.links} link(s) and removed ${pinDir}`);
+    log(`${sig}: detached ${r.links} link(s) and removed ${r.left.length ? `xvtep's pins from ${pinDir} (other files stay)` : pinDir}`);
     return;
   }
   if (readState(pinDir).daemonPid === process.pid) updateState(pinDir, (s) => {

@@ -2,13 +2,13 @@
 // table, and the few operations that touch several maps at once (flood
 // ports, statistics slots, the cache generation). Policy — what to put in
 // the maps and when — belongs to reconcile; this layer only does it right.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, sumPerCpu, u32, u64n,
+  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
   type Collection, type MapBase,
 } from '../bpf/index.js';
 import {
@@ -143,7 +143,35 @@ export class Datapath {
 
   /** Whether pinDir holds pinned xvtep state. */
   static isPinned(pinDir: string): boolean {
-    return existsSync(join(pinDir, 'maps', MapName.config));
+    return pinExists(join(pinDir, 'maps', MapName.config));
+  }
+
+  /**
+   * Removes what pin() creates under pinDir (every xv_* pin in maps/ and
+   * progs/, then those directories and pinDir once empty) and nothing else:
+   * a pin directory given by mistake — a home directory, a bpffs root other
+   * programs pin into — keeps what is not xvtep's. Links are Attachments'
+   * to remove first. Returns the paths left in place.
+   */
+  static unpin(pinDir: string): string[] {
+    const left: string[] = [];
+    const rmdirIfEmpty = (dir: string) => {
+      try {
+        rmdirSync(dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') left.push(...readdirSync(dir).map((n) => join(dir, n)));
+        else if (code !== 'ENOENT') throw e;
+      }
+    };
+    for (const sub of ['maps', 'progs']) {
+      const dir = join(pinDir, sub);
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir)) if (name.startsWith('xv_')) unlinkSync(join(dir, name));
+    }
+    for (const sub of ['maps', 'progs', 'links']) rmdirIfEmpty(join(pinDir, sub));
+    if (left.length === 0) rmdirIfEmpty(pinDir);
+    return left;
   }
 
   /** Pins every control-plane map and every program under pinDir (a bpffs). */

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { BpfError, ifindexOf } from '../bpf/index.js';
 import { BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6 } from '../datapath/layout.js';
-import type { Config } from '../config/index.js';
-import { system, usage } from './errors.js';
+import type { Config, ConfigIssue } from '../config/index.js';
+import { ManagerError, system, usage } from './errors.js';
 import { ZERO_MAC, addrKey, emptyTables, fdbKey, type Settings, type Tables } from './model.js';
 
 /** What the manager asks of the host: interface indexes, addresses, MTUs. */
@@ -49,10 +49,23 @@ export const hostResolver: Resolver = {
 
 export const FDB_REFRESH_MS = 1000;
 
+/**
+ * Host lookups name the place in the file that asked for them
+ * (`vnis[1].endpoints[0]: interface nope0 does not exist ...`).
+ */
+function at<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ManagerError && !e.message.startsWith(`${path}:`)) throw new ManagerError(`${path}: ${e.message}`, e.exitCode, { cause: e });
+    throw e;
+  }
+}
+
 export function settingsFromConfig(cfg: Config, r: Resolver): Settings {
   const u = cfg.underlay;
   return {
-    underlayIfindex: r.ifindex(u.interface),
+    underlayIfindex: at('underlay.interface', () => r.ifindex(u.interface)),
     port: u.port,
     localAddress: u.address ?? r.underlayAddress(u.interface, u.family),
     underlayMtu: u.mtu ?? r.mtu(u.interface),
@@ -92,12 +105,34 @@ export class SlotAllocator {
   }
 }
 
-export function checkFloodList(vni: number, remotes: readonly string[], locals: readonly number[], where: string): void {
+function floodListProblem(vni: number, remotes: readonly string[], locals: number): string | null {
   const v4 = remotes.filter((a) => !a.includes(':')).length, v6 = remotes.length - v4;
-  if (v4 > BUM_MAX_REMOTE4 || v6 > BUM_MAX_REMOTE6 || locals.length > BUM_MAX_LOCAL) {
-    throw usage(`${where}: VNI ${vni} floods to ${v4} IPv4 and ${v6} IPv6 VTEPs and ${locals.length} endpoints; ` +
-      `the data path replicates to at most ${BUM_MAX_REMOTE4}, ${BUM_MAX_REMOTE6} and ${BUM_MAX_LOCAL}`);
-  }
+  if (v4 <= BUM_MAX_REMOTE4 && v6 <= BUM_MAX_REMOTE6 && locals <= BUM_MAX_LOCAL) return null;
+  return `VNI ${vni} floods to ${v4} IPv4 and ${v6} IPv6 VTEPs and ${locals} endpoints; ` +
+    `the data path replicates to at most ${BUM_MAX_REMOTE4}, ${BUM_MAX_REMOTE6} and ${BUM_MAX_LOCAL}`;
+}
+
+export function checkFloodList(vni: number, remotes: readonly string[], locals: readonly number[], where: string): void {
+  const problem = floodListProblem(vni, remotes, locals.length);
+  if (problem) throw usage(`${where}: ${problem}`);
+}
+
+/** Flood destinations of one VNI in the file: its peers and its 00:00:00:00:00:00 remotes. */
+function floodRemotes(v: Config['vnis'][number]): string[] {
+  const extra = v.fdb.flatMap((f) => (f.mac === ZERO_MAC && f.kind === 'remote' ? [f.remote] : []));
+  return [...new Set([...v.peers, ...extra])];
+}
+
+/**
+ * What the data path cannot take whatever the host looks like (the fixed
+ * flood-list sizes), so that `config check`, which touches nothing, already
+ * refuses what an apply would.
+ */
+export function dataPathIssues(cfg: Config): ConfigIssue[] {
+  return cfg.vnis.flatMap((v, i) => {
+    const problem = floodListProblem(v.vni, floodRemotes(v), v.endpoints.length);
+    return problem ? [{ path: `vnis[${i}]`, message: problem }] : [];
+  });
 }
 
 /** An endpoint the file names but the host does not have (yet, or any more). */
@@ -120,28 +155,24 @@ export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number,
     const statsSlot = live.vnis.get(v.vni)?.statsSlot ?? slots.allocate(v.vni);
     t.vnis.set(v.vni, { learning: v.learning, allowUnknownPeers: v.allowUnknownPeers, proxyArp: v.proxyArp, proxyNd: v.proxyArp, statsSlot });
     const eps = new Map<string, number>();
-    for (const name of v.endpoints) {
-      const ifindex = missing ? r.lookup(name) : r.ifindex(name);
+    v.endpoints.forEach((name, j) => {
+      const ifindex = missing ? r.lookup(name) : at(`vnis[${i}].endpoints[${j}]`, () => r.ifindex(name));
       if (ifindex === null) missing!.push({ name, vni: v.vni });
       else eps.set(name, ifindex);
-    }
+    });
     for (const ifindex of eps.values()) {
       t.endpoints.set(ifindex, { ifindex, vni: v.vni });
       t.devs.add(ifindex);
     }
     for (const address of v.peers) t.peers.set(addrKey(v.vni, address), { vni: v.vni, address });
     for (const n of v.neighbors) t.neighbors.set(addrKey(v.vni, n.ip), { vni: v.vni, ip: n.ip, mac: n.mac });
-    const extra: string[] = [];
     for (const f of v.fdb) {
-      if (f.mac === ZERO_MAC) {
-        if (f.kind === 'remote') extra.push(f.remote);
-        continue;
-      }
+      if (f.mac === ZERO_MAC) continue; // a flood destination: floodRemotes()
       if (f.kind === 'local' && !eps.has(f.endpoint)) continue; // its endpoint is missing: back with it
       const dest = f.kind === 'remote' ? { kind: 'remote' as const, remote: f.remote } : { kind: 'local' as const, ifindex: eps.get(f.endpoint)! };
       t.fdb.set(fdbKey(v.vni, f.mac), { vni: v.vni, mac: f.mac, dest, static: true, updatedNs: 0 });
     }
-    const remotes = [...new Set([...v.peers, ...extra])];
+    const remotes = floodRemotes(v);
     const locals = [...eps.values()];
     checkFloodList(v.vni, remotes, locals, `vnis[${i}]`);
     t.flood.set(v.vni, { vni: v.vni, remotes, locals });

@@ -37,6 +37,14 @@ function checkRemoteFamily(dp: Datapath, remote: string): void {
   }
 }
 
+function ifaceText(ifindex: number): string {
+  try {
+    return ifnameOf(ifindex);
+  } catch {
+    return `ifindex ${ifindex}`;
+  }
+}
+
 export type FdbMode = 'add' | 'replace';
 
 /** `fdb add|replace MAC vni N dst IP|dev IFINDEX`: one map write. */
@@ -44,7 +52,10 @@ export function fdbSet(dp: Datapath, vni: number, mac: string, dest: FdbDest, mo
   requireVni(dp, vni);
   if (mac === ZERO_MAC) throw usage(`${ZERO_MAC} is the flood entry: use \`xvtep fdb append ${ZERO_MAC} vni ${vni} dst IP\``);
   if (dest.kind === 'remote') checkRemoteFamily(dp, dest.remote);
-  else if (dp.endpoints.get(dest.ifindex) !== vni) throw usage(`dev: ifindex ${dest.ifindex} is not an endpoint of VNI ${vni}`);
+  else if (dp.endpoints.get(dest.ifindex) !== vni) {
+    const owner = dp.endpoints.get(dest.ifindex);
+    throw usage(`dev ${ifaceText(dest.ifindex)}: not an endpoint of VNI ${vni}${owner === undefined ? '' : ` (it belongs to VNI ${owner})`}`);
+  }
   const rec: FdbRecord = { vni, mac, dest, static: true, updatedNs: 0 };
   const before = dp.fdb.get(vni, mac);
   if (mode === 'add' && before) {

@@ -1,19 +1,31 @@
 // The manager's operations on one pinned instance: open or create the data
 // path, converge it to a config (or to an edited copy of itself), detach.
-import { existsSync, rmSync } from 'node:fs';
-import { ifnameOf } from '../bpf/index.js';
+import { existsSync } from 'node:fs';
+import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
-import type { Config } from '../config/index.js';
+import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
-import { desiredFromConfig, hostResolver, type MissingEndpoint, type Resolver } from './desired.js';
+import { dataPathIssues, desiredFromConfig, hostResolver, type MissingEndpoint, type Resolver } from './desired.js';
 import { changeCount, diffTables, type Diff } from './diff.js';
 import { system, usage } from './errors.js';
 import type { Tables } from './model.js';
 import { preparePinDir } from './pindir.js';
 import { removeState } from './state.js';
 import { readLive, storeOf } from './store.js';
+
+/**
+ * A config file as attach and the daemon apply it: the file's own rules plus
+ * what the data path cannot take (dataPathIssues), all reported against the
+ * file exactly as `config check` reports them.
+ */
+export async function loadForApply(path: string): Promise<Config> {
+  const cfg = await loadConfigFile(path);
+  const issues = dataPathIssues(cfg);
+  if (issues.length) throw new ConfigError(path, issues);
+  return cfg;
+}
 
 export interface Opened {
   dp: Datapath;
@@ -36,7 +48,7 @@ export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promis
     dp.pin(pinDir);
   } catch (e) {
     dp.close();
-    rmSync(pinDir, { recursive: true, force: true });
+    Datapath.unpin(pinDir);
     throw e;
   }
   return { dp, created: true, notice };
@@ -176,17 +188,24 @@ export function reconcileConfig(dp: Datapath, cfg: Config, opts: ReconcileOption
   return { diff, changes: changeCount(diff), warnings, notes, missing };
 }
 
-/** Detaches every program and removes every pin and the state file. */
-export function detachAll(pinDir: string): { links: number; removed: boolean } {
-  let links = 0;
-  if (existsSync(pinDir)) {
-    // Attachments only needs the data path to attach; detaching works from pins alone,
-    // so a pinned instance of another layout version can still be removed.
-    links = new Attachments(pinDir).removeAll();
-    rmSync(pinDir, { recursive: true, force: true });
+/**
+ * Detaches every program and removes every pin and the state file. Only
+ * xvtep's own pins go (Datapath.unpin): `--pin-dir` pointing at the wrong
+ * directory must never delete what else is there.
+ */
+export function detachAll(pinDir: string): { links: number; left: string[] } {
+  assertPinDirAccess(pinDir);
+  if (!existsSync(pinDir)) {
+    removeState(pinDir);
+    return { links: 0, left: [] };
   }
+  if (!isBpffs(pinDir)) throw system(`${pinDir}: not on a bpffs, so it holds no xvtep pins; nothing removed`);
+  // Attachments only needs the data path to attach; detaching works from pins alone,
+  // so a pinned instance of another layout version can still be removed.
+  const links = new Attachments(pinDir).removeAll();
+  const left = Datapath.unpin(pinDir);
   removeState(pinDir);
-  return { links, removed: links > 0 || !existsSync(pinDir) };
+  return { links, left };
 }
 
 

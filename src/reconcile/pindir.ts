@@ -35,6 +35,6 @@ export function checkPinDir(dir: string): string {
 
 /** The config with --pin-dir applied (it wins over the file's state.pinDir). */
 export function withPinDir(cfg: Config, pinDir: string | undefined): Config {
-  if (!pinDir) return cfg;
+  if (pinDir === undefined) return cfg;
   return Object.freeze({ ...cfg, state: Object.freeze({ pinDir: checkPinDir(pinDir) }) });
 }

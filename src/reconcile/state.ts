@@ -48,10 +48,11 @@ function fresh(pinDir: string): ManagerState {
 
 /** Atomic replace: a reader sees the old file or the new one. */
 export function writeState(s: ManagerState): void {
-  mkdirSync(STATE_DIR, { recursive: true, mode: 0o755 });
+  // Root's only, like the pins: it names the config file and the last error.
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
   const path = statePath(s.pinDir);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, path);
 }
 

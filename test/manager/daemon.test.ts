@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { VtepLab, exited, waitFor } from './lab.js';
+import { metricValue } from './metrics.js';
 
 interface Status {
   interfaces: Array<{ iface: string; progId: number; linkId: number }>;
@@ -15,10 +16,6 @@ interface Status {
   daemon: { pid: number | null };
 }
 
-export function metricValue(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}} ` : `${name} `));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
-}
 
 describeKernel('xvtep run', () => {
   let L: VtepLab;

@@ -1,6 +1,7 @@
 // xvtep attach: load, attach, fill the maps, pin everything, exit.
 import type { Command } from 'commander';
-import { ConfigError, configFromFlags, loadConfigFile, type Config } from '../../config/index.js';
+import { ConfigError, configFromFlags, type Config } from '../../config/index.js';
+import { loadForApply } from '../../reconcile/manager.js';
 import { bringUp } from '../../daemon/bringup.js';
 import { UsageError } from '../errors.js';
 import { ASSUME_HELP, note, withPinDir, withTarget } from '../target.js';
@@ -32,7 +33,7 @@ export interface QuickOptions {
 export async function configOf(o: QuickOptions): Promise<{ cfg: Config; path: string | null }> {
   const quick = o.underlay !== undefined || o.vni !== undefined || o.endpoint.length > 0 || o.peer.length > 0 || o.address !== undefined || o.port !== undefined;
   if (o.config && quick) throw new UsageError('give either -c FILE or the quick-form flags (--underlay, --vni, ...), not both');
-  if (o.config) return { cfg: withPinDir(await loadConfigFile(o.config), o.pinDir), path: o.config };
+  if (o.config) return { cfg: withPinDir(await loadForApply(o.config), o.pinDir), path: o.config };
   if (!quick) throw new UsageError('nothing to attach: give -c FILE, or --underlay IFACE --vni N --endpoint IFACE [--peer ADDR]');
   if (o.underlay === undefined) throw new UsageError('--underlay: required by the quick form');
   if (o.vni === undefined) throw new UsageError('--vni: required by the quick form');

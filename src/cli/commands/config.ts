@@ -1,26 +1,20 @@
 // xvtep config check|diff.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, parseConfig } from '../../config/index.js';
+import { ConfigError, parseConfig, readConfigText } from '../../config/index.js';
 import { diffLines } from '../../reconcile/describe.js';
+import { dataPathIssues } from '../../reconcile/desired.js';
 import { changeCount } from '../../reconcile/diff.js';
 import { openPinned, reconcileConfig } from '../../reconcile/manager.js';
 import { printJson, withPinDir } from '../target.js';
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
-  }
-}
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('check a config file, or show what a reload would change');
   config.command('check <file>').description('validate FILE; every error is printed with its path in the file')
     .option('-j, --json', 'JSON output')
-    .action((file: string, o: { json?: boolean }) => {
-      const r = parseConfig(readText(file), file);
+    .action(async (file: string, o: { json?: boolean }) => {
+      const parsed = parseConfig(await readConfigText(file), file);
+      const more = parsed.ok ? dataPathIssues(parsed.config) : [];
+      const r = more.length ? { ok: false as const, errors: more } : parsed;
       if (o.json) {
         printJson(r.ok ? { ok: true, file, vnis: r.config.vnis.length } : { ok: false, file, issues: r.errors });
         if (!r.ok) process.exitCode = 1;
@@ -32,9 +26,11 @@ export function registerConfig(program: Command): void {
   config.command('diff <file>').description('the map changes a reload with FILE would make (against the live maps)')
     .option('--pin-dir <dir>', 'pinned state directory (default: the file\'s state.pinDir)')
     .option('-j, --json', 'JSON output')
-    .action((file: string, o: { json?: boolean; pinDir?: string }) => {
-      const r = parseConfig(readText(file), file);
+    .action(async (file: string, o: { json?: boolean; pinDir?: string }) => {
+      const r = parseConfig(await readConfigText(file), file);
       if (!r.ok) throw new ConfigError(file, r.errors);
+      const more = dataPathIssues(r.config);
+      if (more.length) throw new ConfigError(file, more);
       const cfg = withPinDir(r.config, o.pinDir);
       const dp = openPinned(cfg.state.pinDir);
       try {

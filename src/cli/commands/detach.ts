@@ -12,6 +12,7 @@ export function registerDetach(program: Command): void {
       const daemon = readState(pinDir).daemonPid;
       if (daemon !== null && alive(daemon)) note(`warning: xvtep run (pid ${daemon}) still serves ${pinDir}; stop it too (it would re-attach on its next reload)`);
       const r = detachAll(pinDir);
-      note(`detached ${r.links} link(s), removed ${pinDir}`);
+      note(r.left.length === 0 ? `detached ${r.links} link(s), removed ${pinDir}`
+        : `detached ${r.links} link(s), removed xvtep's pins; left ${pinDir} with what is not xvtep's: ${r.left.slice(0, 5).join(', ')}${r.left.length > 5 ? ', ...' : ''}`);
     });
 }

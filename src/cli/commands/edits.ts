@@ -1,6 +1,7 @@
 // Live edits of the pinned maps: fdb, vni, peer, neigh (bridge/ip wording).
 import type { Command } from 'commander';
 import { ifindexOf, ifnameOf } from '../../bpf/index.js';
+import { interfaceNameProblem } from '../../config/index.js';
 import type { Datapath } from '../../datapath/datapath.js';
 import { fdbAppend, fdbDel, fdbFlush, fdbSet, neighDel, neighSet, peerAdd, peerDel, vniAdd, vniDel, type FlushWhich } from '../../reconcile/edits.js';
 import { openPinned } from '../../reconcile/manager.js';
@@ -23,6 +24,8 @@ async function withDp<T>(o: Opts, fn: (dp: Datapath, pinDir: string) => T): Prom
 }
 
 function ifindexArg(name: string, what: string): number {
+  const bad = interfaceNameProblem(name);
+  if (bad) throw new UsageError(`${what}: ${bad}`);
   try {
     return ifindexOf(name);
   } catch {
@@ -50,7 +53,7 @@ export function registerFdb(program: Command): void {
         const dst = one(kw, 'dst'), dev = one(kw, 'dev');
         if ((dst === undefined) === (dev === undefined)) throw new UsageError(`${what}: give exactly one of "dst IP" (remote VTEP) or "dev IFACE" (local endpoint)`);
         if (mac !== ZERO_MAC && (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new UsageError(`${what}: ${mac} is a multicast MAC`);
-        const dest = dst !== undefined ? { kind: 'remote' as const, remote: ipArg(dst, what) } : { kind: 'local' as const, ifindex: ifindexArg(dev!, what) };
+        const dest = dst !== undefined ? { kind: 'remote' as const, remote: ipArg(dst, what, 'vtep') } : { kind: 'local' as const, ifindex: ifindexArg(dev!, what) };
         await withDp(o, (dp) => fdbSet(dp, vni, mac, dest, mode));
       });
   }
@@ -59,7 +62,7 @@ export function registerFdb(program: Command): void {
       const kw = parseKeywords(words, { vni: 'value', dst: 'value' }, 'fdb append');
       const mac = macArg(macText, 'fdb append');
       const vni = vniArg(one(kw, 'vni'), 'fdb append');
-      const dst = ipArg(one(kw, 'dst'), 'fdb append dst');
+      const dst = ipArg(one(kw, 'dst'), 'fdb append dst', 'vtep');
       for (const n of await withDp(o, (dp) => fdbAppend(dp, vni, mac, dst))) note(n);
     });
   withTarget(fdb.command('del <mac> [args...]').description('delete an entry: del MAC vni N [dst IP]'), { json: false })
@@ -145,7 +148,7 @@ export function registerPeer(program: Command): void {
       .action(async (addr: string, words: string[], o: Opts) => {
         const kw = parseKeywords(words, { vni: 'value' }, `peer ${op}`);
         const n = vniArg(one(kw, 'vni'), `peer ${op}`);
-        const a = ipArg(addr, `peer ${op}`);
+        const a = ipArg(addr, `peer ${op}`, op === 'add' ? 'vtep' : 'any');
         await withDp(o, (dp, pinDir) => (op === 'add' ? peerAdd : peerDel)(dp, pinDir, n, a));
       });
   }
@@ -167,7 +170,7 @@ export function registerNeigh(program: Command): void {
       .action(async (ipText: string, words: string[], o: Opts) => {
         const what = `neigh ${mode}`;
         const kw = parseKeywords(words, { lladdr: 'value', vni: 'value' }, what);
-        const ip = ipArg(ipText, what);
+        const ip = ipArg(ipText, what, 'neighbor');
         const mac = macArg(one(kw, 'lladdr'), `${what} lladdr`, { unicast: true });
         if (mac === ZERO_MAC) throw new UsageError(`${what}: lladdr must not be ${ZERO_MAC}`);
         const n = vniArg(one(kw, 'vni'), what);
