@@ -7,7 +7,7 @@
 // A config reload makes the maps equal to the file again: static entries,
 // VNIs, peers and flood destinations added here and not in the file are
 // removed by the next reload (`xvtep config diff` shows them first).
-import { UpdateFlag, parseIP } from '../bpf/index.js';
+import { UpdateFlag, ifnameOf, parseIP } from '../bpf/index.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
 import type { Datapath } from '../datapath/datapath.js';
 import { type FdbDest } from '../datapath/tables.js';
