@@ -143,8 +143,11 @@ export abstract class MapBase<K> {
   /** Raw batch walk: calls back with each chunk of keys and values bytes. */
   protected walkRaw(chunk: number, del: boolean, cb: (keys: Buffer, values: Buffer, n: number) => void): boolean {
     const ks = this.info.keySize;
-    const keys = Buffer.alloc(ks * chunk);
-    const values = Buffer.alloc(this.valueBytes * chunk);
+    // No bigger than the map, and not zeroed: the kernel fills what cb reads
+    // (a scrape walks several maps; 8 MB of zeroes each time add up).
+    chunk = Math.max(1, Math.min(chunk, this.info.maxEntries));
+    const keys = Buffer.allocUnsafeSlow(ks * chunk);
+    const values = Buffer.allocUnsafeSlow(this.valueBytes * chunk);
     // Hash maps return a bucket cursor, arrays a key: room for both.
     let inTok: Buffer | null = null as Buffer | null;
     let outTok: Buffer = Buffer.alloc(Math.max(ks, 8));
@@ -450,6 +453,25 @@ export class PerCpuMap<K = Buffer, V = Buffer> extends MapBase<K> {
       const v = this.get(k);
       if (v !== undefined) yield [k, v];
     }
+  }
+
+  /**
+   * Every entry as raw bytes, a chunk at a time: keys packed at the key
+   * size, each value as every possible CPU's slot at `stride` bytes apart
+   * (`valueBytes` per entry). For readers that sum without decoding.
+   */
+  forEachBatch(cb: (keys: Buffer, values: Buffer, count: number) => void, opts: BatchOptions = {}): void {
+    if (this.walkRaw(opts.chunk ?? 4096, false, cb)) return;
+    const k = Buffer.alloc(this.info.keySize), v = Buffer.alloc(this.valueBytes);
+    for (const key of this.keys()) {
+      this.keyCodec.encode(key, k, 0);
+      if (call(this.label, () => native.mapLookup(this.fd, k, v, 0))) cb(k, v, 1);
+    }
+  }
+
+  /** Bytes of one entry's value in forEachBatch: every possible CPU's slot. */
+  get entryValueBytes(): number {
+    return this.valueBytes;
   }
 
   lookupBatch(opts: BatchOptions = {}): Array<[K, V[]]> {
