@@ -57,6 +57,9 @@ export abstract class MapBase<K> {
   protected readonly keyScratch: Buffer;
   protected readonly valueScratch: Buffer;
   #batch: boolean | undefined;
+  /** Batch walk buffers, kept for the next walk of this map (a daemon walks the same maps every scrape). */
+  #walkBufs: { keys: Buffer; values: Buffer } | undefined;
+  #walking = false;
 
   protected constructor(
     protected readonly handle: FdHandle,
@@ -143,11 +146,28 @@ export abstract class MapBase<K> {
   /** Raw batch walk: calls back with each chunk of keys and values bytes. */
   protected walkRaw(chunk: number, del: boolean, cb: (keys: Buffer, values: Buffer, n: number) => void): boolean {
     const ks = this.info.keySize;
-    // No bigger than the map, and not zeroed: the kernel fills what cb reads
-    // (a scrape walks several maps; 8 MB of zeroes each time add up).
+    // No bigger than the map, not zeroed (the kernel fills what cb reads),
+    // and reused by the next walk unless cb walks this map again meanwhile:
+    // a scrape walks several maps, and fresh megabytes each time stay in
+    // the allocator's arenas (RSS) long after.
     chunk = Math.max(1, Math.min(chunk, this.info.maxEntries));
-    const keys = Buffer.allocUnsafeSlow(ks * chunk);
-    const values = Buffer.allocUnsafeSlow(this.valueBytes * chunk);
+    const reuse = !this.#walking;
+    let bufs = reuse ? this.#walkBufs : undefined;
+    if (!bufs || bufs.keys.length < ks * chunk || bufs.values.length < this.valueBytes * chunk) {
+      bufs = { keys: Buffer.allocUnsafeSlow(ks * chunk), values: Buffer.allocUnsafeSlow(this.valueBytes * chunk) };
+      if (reuse) this.#walkBufs = bufs;
+    }
+    const { keys, values } = bufs;
+    if (reuse) this.#walking = true;
+    try {
+      return this.#walk(chunk, del, keys, values, cb);
+    } finally {
+      if (reuse) this.#walking = false;
+    }
+  }
+
+  #walk(chunk: number, del: boolean, keys: Buffer, values: Buffer, cb: (keys: Buffer, values: Buffer, n: number) => void): boolean {
+    const ks = this.info.keySize;
     // Hash maps return a bucket cursor, arrays a key: room for both.
     let inTok: Buffer | null = null as Buffer | null;
     let outTok: Buffer = Buffer.alloc(Math.max(ks, 8));

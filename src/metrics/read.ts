@@ -10,25 +10,32 @@ import { DROP_SLOTS, EVENT_SLOTS } from '../datapath/layout.js';
 export const STAT_FIELDS = 4 + DROP_SLOTS + EVENT_SLOTS;
 export const RX_PACKETS = 0, RX_BYTES = 1, TX_PACKETS = 2, TX_BYTES = 3, DROP0 = 4, EVENT0 = 4 + DROP_SLOTS;
 
-/** Every xv_stats row summed over CPUs, by slot. */
-export function readStatsRows(dp: Datapath): Map<number, Float64Array> {
-  const rows = new Map<number, Float64Array>();
+/** Every xv_stats row summed over CPUs, slot n at n * STAT_FIELDS: one array, no object per row. */
+export function readStatsSums(dp: Datapath): Float64Array {
   const stats = dp.stats, stride = stats.stride, cpus = stats.cpus, entry = stats.entryValueBytes;
+  const sums = new Float64Array(stats.info.maxEntries * STAT_FIELDS);
   stats.forEachBatch((keys, values, n) => {
     // 32-bit words (host order, like every codec here), not readUInt32LE
     // calls: 4096 rows x 36 counters x every CPU.
     const bytes = (values.byteOffset & 3) === 0 ? values : new Uint8Array(values); // a copy starts aligned
     const w = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
     for (let i = 0; i < n; i++) {
-      const sum = new Float64Array(STAT_FIELDS);
+      const row = keys.readUInt32LE(i * 4) * STAT_FIELDS;
       for (let c = 0; c < cpus; c++) {
         const o = (i * entry + c * stride) >> 2;
         // Counters stay far below 2^53 in practice; lo + hi * 2^32 avoids BigInt.
-        for (let f = 0; f < STAT_FIELDS; f++) sum[f]! += w[o + 2 * f]! + w[o + 2 * f + 1]! * 4294967296;
+        for (let f = 0; f < STAT_FIELDS; f++) sums[row + f]! += w[o + 2 * f]! + w[o + 2 * f + 1]! * 4294967296;
       }
-      rows.set(keys.readUInt32LE(i * 4), sum);
     }
   }, { chunk: Math.max(64, Math.floor((8 << 20) / entry)) }); // ~8 MB per syscall, whatever the CPU count
+  return sums;
+}
+
+/** Every xv_stats row summed over CPUs, by slot. */
+export function readStatsRows(dp: Datapath): Map<number, Float64Array> {
+  const sums = readStatsSums(dp);
+  const rows = new Map<number, Float64Array>();
+  for (let slot = 0; slot * STAT_FIELDS < sums.length; slot++) rows.set(slot, sums.subarray(slot * STAT_FIELDS, (slot + 1) * STAT_FIELDS));
   return rows;
 }
 

@@ -23,9 +23,10 @@ export function processRegistry(): Registry {
   return reg;
 }
 
-export async function renderAll(src: MetricsSource, reg: Registry): Promise<string> {
+/** One scrape: the xvtep families (bytes, written as rendered) and prom-client's process families. */
+export async function renderAll(src: MetricsSource, reg: Registry): Promise<{ own: Buffer; process: string }> {
   const own = renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), version: src.version });
-  return own + (await reg.metrics());
+  return { own, process: await reg.metrics() };
 }
 
 export function startMetricsServer(src: MetricsSource, host: string, port: number): Promise<Server> {
@@ -41,7 +42,11 @@ export function startMetricsServer(src: MetricsSource, host: string, port: numbe
       return;
     }
     renderAll(src, reg).then(
-      (body) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body),
+      ({ own, process: rest }) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': own.length + Buffer.byteLength(rest) });
+        res.write(own);
+        res.end(rest);
+      },
       (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`scrape failed: ${(e as Error).message}\n`),
     );
   });
