@@ -1,10 +1,11 @@
-// One config apply (the daemon's start and every reload) in a worker
-// thread. Parsing and diffing 100k FDB entries allocates a few hundred MB of
-// short-lived objects; in the daemon's own heap V8 would keep most of those
-// pages committed long after, so they live and die in a separate isolate
-// and the daemon keeps only a small summary. The worker opens the pinned
-// maps itself (fds are per process, pins are shared).
-import { parentPort, workerData } from 'node:worker_threads';
+// One config apply (the daemon's start and every reload) in a short-lived
+// child process. Parsing and diffing 100k FDB entries allocates a few
+// hundred MB of short-lived objects; neither the daemon's heap nor a worker
+// thread's (its malloc arena outlives the thread) gives those pages back, so
+// the daemon stayed at ~200 MB after one reload. A process returns all of it
+// on exit, and the daemon keeps only the small summary it is sent. The child
+// opens the pinned maps itself (fds are per process, pins are shared) and
+// inherits the daemon's network and mount namespaces.
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
 import { ManagerError } from '../reconcile/errors.js';
 import { openPinned, reconcileConfig } from '../reconcile/manager.js';
@@ -23,6 +24,8 @@ export interface ApplyRequest {
   first: boolean;
   /** For reloads: the pin dir the daemon serves (it cannot move). */
   expectPinDir?: string;
+  /** The daemon asking: another live daemon on the pin dir is refused, this one is not. */
+  daemonPid: number;
   assumePeerNapi?: boolean;
 }
 
@@ -60,7 +63,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   const log = (m: string) => notes.push(m);
   if (r.first) {
     const other = readState(cfg.state.pinDir).daemonPid;
-    if (other !== process.pid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
+    if (other !== r.daemonPid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
     const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi });
     dp.close();
     return { ok: true, changes: result.changes, warnings: result.warnings, notes: [...notes, ...result.notes], summary: summary(cfg) };
@@ -84,12 +87,16 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   }
 }
 
-if (parentPort) {
-  apply(workerData as ApplyRequest).then(
-    (reply) => parentPort!.postMessage(reply),
-    (e: unknown) => parentPort!.postMessage({
+/** The argument runApply() forks this file with: only then does it wait for a request. */
+export const APPLY_CHILD_ARG = '--xvtep-apply-child';
+
+// One request in, one reply out, then exit (whatever handle an apply might leave open).
+if (process.send && process.argv[2] === APPLY_CHILD_ARG) {
+  const send = (reply: ApplyReply) => process.send!(reply, () => process.exit(0));
+  process.once('message', (req: ApplyRequest) => {
+    apply(req).then(send, (e: unknown) => send({
       ok: false, kind: 'other', message: errMessage(e),
       exitCode: e instanceof ManagerError ? e.exitCode : e instanceof ConfigError ? 1 : 2,
-    } satisfies ApplyReply),
-  );
+    }));
+  });
 }
