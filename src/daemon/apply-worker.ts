@@ -6,6 +6,8 @@
 // on exit, and the daemon keeps only the small summary it is sent. The child
 // opens the pinned maps itself (fds are per process, pins are shared) and
 // inherits the daemon's network and mount namespaces.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
 import { ManagerError } from '../reconcile/errors.js';
 import { openPinned, reconcileConfig } from '../reconcile/manager.js';
@@ -87,11 +89,9 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   }
 }
 
-/** The argument runApply() forks this file with: only then does it wait for a request. */
-export const APPLY_CHILD_ARG = '--xvtep-apply-child';
-
-// One request in, one reply out, then exit (whatever handle an apply might leave open).
-if (process.send && process.argv[2] === APPLY_CHILD_ARG) {
+// Forked by runApply() as the main module: one request in, one reply out, then
+// exit (whatever handle an apply might leave open). Imported anywhere else, nothing.
+if (process.send && process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const send = (reply: ApplyReply) => process.send!(reply, () => process.exit(0));
   process.once('message', (req: ApplyRequest) => {
     apply(req).then(send, (e: unknown) => send({

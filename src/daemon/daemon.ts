@@ -7,7 +7,7 @@
 import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/index.js';
+import { ConfigError } from '../config/errors.js';
 import { Datapath } from '../datapath/datapath.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { DEFAULT_AGEING_S } from '../reconcile/ageing.js';
@@ -16,7 +16,7 @@ import { ManagerError } from '../reconcile/errors.js';
 import { readState, recordResult, updateState } from '../reconcile/state.js';
 import { errMessage } from '../reconcile/text.js';
 import { VERSION } from '../version.js';
-import { APPLY_CHILD_ARG, type ApplyReply, type ApplyRequest, type Summary } from './apply-worker.js';
+import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
 import { watchFile } from './watch.js';
 
@@ -30,12 +30,14 @@ export interface DaemonOptions {
 
 const stderrLog: Log = (m) => process.stderr.write(`xvtep: ${m}\n`);
 
+// Only forked, never imported here: the daemon itself never parses a config,
+// so zod and yaml (~14 MB) stay out of its memory.
 const applyWorker = fileURLToPath(new URL('./apply-worker.js', import.meta.url));
 
 function runApply(req: Omit<ApplyRequest, 'daemonPid'>): Promise<ApplyReply> {
   return new Promise((resolve, reject) => {
     // stdout/stderr shared with the daemon, as a worker thread's were.
-    const child = fork(applyWorker, [APPLY_CHILD_ARG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(applyWorker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let reply: ApplyReply | undefined;
     child.once('message', (m: ApplyReply) => (reply = m));
     child.once('error', reject);
