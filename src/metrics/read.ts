@@ -10,10 +10,14 @@ import { DROP_SLOTS, EVENT_SLOTS } from '../datapath/layout.js';
 export const STAT_FIELDS = 4 + DROP_SLOTS + EVENT_SLOTS;
 export const RX_PACKETS = 0, RX_BYTES = 1, TX_PACKETS = 2, TX_BYTES = 3, DROP0 = 4, EVENT0 = 4 + DROP_SLOTS;
 
-/** Every xv_stats row summed over CPUs, slot n at n * STAT_FIELDS: one array, no object per row. */
-export function readStatsSums(dp: Datapath): Float64Array {
+/**
+ * Every xv_stats row summed over CPUs, slot n at n * STAT_FIELDS: one array,
+ * no object per row. `reuse`, when it has the right size, is zeroed and filled.
+ */
+export function readStatsSums(dp: Datapath, reuse?: Float64Array): Float64Array {
   const stats = dp.stats, stride = stats.stride, cpus = stats.cpus, entry = stats.entryValueBytes;
-  const sums = new Float64Array(stats.info.maxEntries * STAT_FIELDS);
+  const size = stats.info.maxEntries * STAT_FIELDS;
+  const sums = reuse?.length === size ? reuse.fill(0) : new Float64Array(size);
   stats.forEachBatch((keys, values, n) => {
     // 32-bit words (host order, like every codec here), not readUInt32LE
     // calls: 4096 rows x 36 counters x every CPU.

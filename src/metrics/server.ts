@@ -23,8 +23,8 @@ export function processRegistry(): Registry {
   return reg;
 }
 
-/** One scrape: the xvtep families (bytes, written as rendered) and prom-client's process families. */
-export async function renderAll(src: MetricsSource, reg: Registry): Promise<{ own: Buffer; process: string }> {
+/** One scrape: the xvtep families (chunks of bytes, written as rendered) and prom-client's process families. */
+export async function renderAll(src: MetricsSource, reg: Registry): Promise<{ own: Buffer[]; process: string }> {
   const own = renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), version: src.version });
   return { own, process: await reg.metrics() };
 }
@@ -43,8 +43,9 @@ export function startMetricsServer(src: MetricsSource, host: string, port: numbe
     }
     renderAll(src, reg).then(
       ({ own, process: rest }) => {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': own.length + Buffer.byteLength(rest) });
-        res.write(own);
+        const length = own.reduce((n, b) => n + b.length, 0) + Buffer.byteLength(rest);
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': length });
+        for (const b of own) res.write(b);
         res.end(rest);
       },
       (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`scrape failed: ${(e as Error).message}\n`),
