@@ -92,6 +92,10 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
 // Forked by runApply() as the main module: one request in, one reply out, then
 // exit (whatever handle an apply might leave open). Imported anywhere else, nothing.
 if (process.send && process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // A stop meant for the daemon reaches its whole group too (systemd's
+  // control-group kill, Ctrl-C): an apply cut short there would skip its
+  // rollback. The daemon waits for the apply before it exits; SIGKILL still ends it.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
   const send = (reply: ApplyReply) => process.send!(reply, () => process.exit(0));
   process.once('message', (req: ApplyRequest) => {
     apply(req).then(send, (e: unknown) => send({

@@ -39,12 +39,15 @@ function runApply(req: Omit<ApplyRequest, 'daemonPid'>): Promise<ApplyReply> {
     // stdout/stderr shared with the daemon, as a worker thread's were.
     const child = fork(applyWorker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let reply: ApplyReply | undefined;
+    let failed: Error | undefined;
     child.once('message', (m: ApplyReply) => (reply = m));
-    child.once('error', reject);
+    child.once('error', (e) => (failed ??= e)); // 'close' follows and reports it
     // 'close', not 'exit': it comes after the IPC channel, so after the reply.
     child.once('close', (code, signal) => {
       if (reply) return resolve(reply);
-      const message = `config apply worker exited with ${signal ? `signal ${signal}` : `code ${code}`} and no answer`;
+      const ran = signal !== null || (code !== null && code >= 0); // else it never started
+      const message = !ran && failed ? `config apply worker: ${errMessage(failed)}`
+        : `config apply worker exited with ${signal ? `signal ${signal}` : `code ${code}`} and no answer`;
       // A process can die where a thread could not (the OOM killer, a kill):
       // a reload lost that way counts as failed in status and metrics too.
       if (req.expectPinDir) {
@@ -56,7 +59,8 @@ function runApply(req: Omit<ApplyRequest, 'daemonPid'>): Promise<ApplyReply> {
       }
       reject(new ManagerError(message, 2));
     });
-    child.send({ ...req, daemonPid: process.pid } satisfies ApplyRequest);
+    // A child that dies before it reads this fails the write (EPIPE); 'close' reports the death.
+    child.send({ ...req, daemonPid: process.pid } satisfies ApplyRequest, (e) => (failed ??= e ?? undefined));
   });
 }
 

@@ -106,6 +106,38 @@ describeKernel('xvtep run', () => {
     expect(status().config.reloadFailures).toBe(before.reloadFailures + 1);
   });
 
+  it('a running apply finishes through SIGTERM, SIGINT and SIGHUP (a stop sent to the whole group)', async () => {
+    const before = status().config;
+    const pid = status().daemon.pid!;
+    const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    // Signals it handles (SigCgt bit n-1). Node itself catches SIGINT and SIGTERM from its first
+    // instruction; SIGHUP only once the apply process installed its handlers, before any map write.
+    const catches = (p: number, sig: number) => {
+      try {
+        const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? '0';
+        return (BigInt(`0x${mask}`) >> BigInt(sig - 1)) & 1n ? true : false;
+      } catch {
+        return false; // gone
+      }
+    };
+    // 20,000 entries: an apply long enough to be signalled while it runs
+    const hex = (n: number) => n.toString(16).padStart(2, '0');
+    const fdb = Array.from({ length: 20_000 }, (_, i) => ({ mac: `02:ee:00:${hex(i >> 8)}:${hex(i & 255)}:01`, remote: '192.0.2.2' }));
+    saveByRename(L.config({ metricsPort: port, vnis: [{ vni: 42, endpoints: ['epa'], peers: ['192.0.2.2'], fdb }] }));
+    let child: number | undefined;
+    await waitFor(() => (child = children()[0]) !== undefined, 10_000, () => 'no apply process appeared after the file changed');
+    const end = Date.now() + 10_000;
+    while (!catches(child!, 1) && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+    expect(catches(child!, 1), 'the apply process never got past start-up').toBe(true);
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.kill(child!, sig);
+    await waitStatus((x) => x.config.reloads === before.reloads + 1, 'the reload');
+    const after = status().config;
+    expect(after, after.lastReload.error).toMatchObject({ reloadFailures: before.reloadFailures, generation: before.generation + 1, lastReload: { ok: true, trigger: 'file change' } });
+    expect(metricValue(scrape(), 'xvtep_fdb_entries', 'type="static"')).toBeGreaterThanOrEqual(20_000);
+    saveByRename(L.config({ metricsPort: port }));
+    await waitStatus((x) => x.config.reloads === before.reloads + 2 && x.config.lastReload.ok, 'the default config again');
+  });
+
   it('a broken file is refused, reported in status and metrics, and the old state keeps serving', async () => {
     const before = status().config;
     saveByRename('{"underlay": {"interface": "ua"}, "vnis": [{"vni": 0, "endpoints": ["epa"]}]}');
