@@ -86,8 +86,8 @@ bench-binding: deps
 	node bench/binding.mjs
 
 bench-manager: deps
-	@$(MAKE) --no-print-directory build
-	node bench/manager.mjs
+	@$(MAKE) --no-print-directory build bench-bpf
+	node bench/manager.mjs $(BENCH_ARGS)
 
 # Kernel VXLAN vs xvtep vs the XDP ceiling, same lab, same run (bench/README.md).
 # Needs root; writes bench/results/<date>.{json,md,svg}. BENCH_ARGS passes options.

@@ -4,17 +4,17 @@
 //   node bench/run.mjs [--quick] [--only=pps,cost,tcp,latency,control,scaling] [--out=DIR]
 // (make bench / make bench-quick build everything first.) See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { ObjectSpec, TestRunFlag, u32, xdpContext } from '../dist/bpf/index.js';
+import { ObjectSpec, u32 } from '../dist/bpf/index.js';
 import { T, BUILD, buildLab, kernelMode, bareMode, ceilingMode, sinkOn, sleep } from './lib/topo.mjs';
 import { setupXvtep } from './lib/xvtep.mjs';
 import { DROP_REASONS, EVENTS } from '../dist/datapath/layout.js';
 import { innerFrame, vxlanFrame, OFF } from './lib/packets.mjs';
 import { summary, pairedRatio, rotate } from './lib/stats.mjs';
 import { writeReport } from './lib/report.mjs';
-import { XVTEP, nsLinkLines, mountBpffs, runInNetns } from './lib/manager.mjs';
-import { openPinned, detachAll } from '../dist/reconcile/index.js';
+import { generators } from './lib/gen.mjs';
+import { measureManager } from './lib/manager.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -38,7 +38,6 @@ const R = {
   date: new Date().toISOString(), quick, host: { kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model },
   config: C, xvtepVia: null, xvtepCounters: {}, pps: {}, cost: {}, tcp: {}, latency: {}, control: {}, scaling: [], errors: [],
 };
-const LIVE = TestRunFlag.XDP_LIVE_FRAMES;
 
 // ---------------------------------------------------------------- frames
 const decapInner = (smac = T.remote.mac) => innerFrame({ dmac: T.sink.mac, smac, src: T.remote.ip, dst: T.sink.ip });
@@ -62,26 +61,7 @@ async function use(mode) {
 }
 
 // ---------------------------------------------------------------- generators
-const gens = new Map();
-async function genProgram(nflows, byteOff, portOff) {
-  const key = `${nflows}/${byteOff}/${portOff}`;
-  if (!gens.has(key)) {
-    const spec = ObjectSpec.open(`${BUILD}bench/gen.bpf.o`, `gen${gens.size}`);
-    spec.setConstant('gen_nflows', u32, nflows).setConstant('gen_byte_off', u32, byteOff).setConstant('gen_port_off', u32, portOff);
-    const coll = await spec.load();
-    closers.push(() => coll.close());
-    gens.set(key, coll.program('gen'));
-  }
-  return gens.get(key);
-}
-
-async function liveRun(prog, frame, ns, ifindex, n) {
-  const w0 = process.hrtime.bigint();
-  const r = await prog.testRunAsync({
-    data: frame, ctx: xdpContext({ dataLength: frame.length, ingressIfindex: ifindex }), repeat: n, flags: LIVE, batchSize: 64, netns: lab.netns(ns),
-  });
-  return { wall: Number(process.hrtime.bigint() - w0) / 1e9, duration: r.duration };
-}
+const { genProgram, liveRun } = generators(lab, closers);
 
 const sinkS = await sinkOn(lab, env.sink, 's0');
 const sinkG = await sinkOn(lab, env.gen, 'g0');
@@ -332,98 +312,7 @@ try {
       // xvtep's own mode off: the manager attaches its own programs on u0/e0.
       current?.down();
       current = undefined;
-      const bpfRoot = `/run/xvtb${process.pid}-bpf`;
-      const unmount = mountBpffs(bpfRoot);
-      process.once('exit', unmount); // also on SIGINT/SIGTERM (lab.mjs exits)
-      const stateDir = `/tmp/xvtb${process.pid}-state`;
-      const env0 = { XVTEP_STATE_DIR: stateDir };
-      const M = (R.control.manager = { sizes: C.mgr });
-      try {
-        // (a) `xvtep fdb add` in the VTEP ns -> first packet forwarded by the entry
-        await guarded('control manager fdb add', async () => {
-          sinkG.attach();
-          sinkS.attach();
-          const pinDir = `${bpfRoot}/lab`;
-          const cfg = `${stateDir}/lab.json`;
-          mkdirSync(stateDir, { recursive: true });
-          // no peers: no flood list, so the unknown MAC reaches nothing until its entry exists
-          writeFileSync(cfg, JSON.stringify({
-            underlay: { interface: T.uly.if, address: T.uly.ip, mtu: 1500 },
-            vnis: [{ vni: T.vni, endpoints: [T.ep.if], peers: [], fdb: [{ mac: T.sink.mac, endpoint: T.ep.if }, { mac: T.remote.mac, remote: T.gen.ip }] }],
-            metrics: { enabled: false }, state: { pinDir },
-          }));
-          const xv = (...a) => ['netns', 'exec', env.vtep, process.execPath, XVTEP, ...a];
-          const att = spawnSync('ip', xv('attach', '-c', cfg), { encoding: 'utf8', env: { ...process.env, ...env0 }, timeout: 60_000 });
-          if (att.status !== 0) throw new Error(`xvtep attach: ${att.stderr.trim()}`);
-          const X = '02:b2:00:00:00:02';
-          const frame = innerFrame({ dmac: X, smac: '02:b0:00:00:02:00', src: T.sink.ip, dst: T.remote.ip });
-          const prog = await genProgram(1, 0, 0);
-          const mdp = openPinned(pinDir);
-          const trials = [];
-          try {
-            // Node + CLI start-up floor: the same command that fails at once (unknown VNI)
-            const floor = [];
-            for (let i = 0; i < 3; i++) {
-              const a = process.hrtime.bigint();
-              spawnSync('ip', xv('fdb', 'add', X, 'vni', '99', 'dst', T.gen.ip, '--pin-dir', pinDir), { env: { ...process.env, ...env0 } });
-              floor.push(Number(process.hrtime.bigint() - a) / 1e6);
-            }
-            M.cliFailFastMs = floor;
-            for (let r = 0; r < C.mgr.addTrials; r++) {
-              mdp.fdb.delete(T.vni, X);
-              const run = liveRun(prog, frame, env.sink, env.ifx.s0, 3_000_000);
-              let genDone = false;
-              run.then(() => (genDone = true), () => (genDone = true));
-              await sleep(150);
-              const base = sinkG.packets();
-              await sleep(50);
-              const leaked = sinkG.packets() - base;
-              const a = process.hrtime.bigint();
-              const child = spawn('ip', xv('fdb', 'add', X, 'vni', String(T.vni), 'dst', T.gen.ip, '--pin-dir', pinDir), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env0 } });
-              let exitAt = 0n, code = null, err = '';
-              child.stderr.on('data', (b) => (err += b));
-              const exited = new Promise((res) => child.once('exit', (c) => { exitAt = process.hrtime.bigint(); code = c; res(); }));
-              let c = 0n;
-              const until = Date.now() + 5000;
-              while (Date.now() < until && !genDone) {
-                if (sinkG.packets() > base + leaked) {
-                  c = process.hrtime.bigint();
-                  break;
-                }
-                await sleep(1); // yields: the CLI child and the generator thread need the 2 CPUs
-              }
-              await exited;
-              await run;
-              if (code !== 0) throw new Error(`xvtep fdb add: exit ${code}: ${err.trim()}`);
-              trials.push({ firstPacketMs: c ? Number(c - a) / 1e6 : null, cliExitMs: Number(exitAt - a) / 1e6, leakedBefore: leaked, generatorEndedFirst: !c && genDone });
-            }
-          } finally {
-            mdp.close();
-            M.addToFirstPacket = trials;
-            spawnSync('ip', xv('detach', '--pin-dir', pinDir), { env: { ...process.env, ...env0 }, timeout: 30_000 });
-          }
-          log(`control manager: xvtep fdb add -> first packet ${summary(trials.map((x) => x.firstPacketMs)).median?.toFixed(1)} ms (CLI fail-fast floor ${summary(M.cliFailFastMs).median?.toFixed(1)} ms)`);
-        });
-        // (b) apply, (c) daemon RSS + scrape: a namespace of their own (ua + N bridges as endpoints)
-        const mns = lab.host('mgr');
-        lab.batch(mns, nsLinkLines(C.mgr.vnis).slice(1));
-        const pinDir = `${bpfRoot}/mgr`;
-        await guarded('control manager apply', async () => {
-          M.apply = runInNetns(mns, { what: 'apply', pinDir, vnis: C.mgr.vnis, fdb: C.mgr.fdb }, { env: env0 });
-          log(`control manager: apply ${C.mgr.fdb} FDB / ${C.mgr.vnis} VNIs: parse+validate ${M.apply.parseAndValidateMs} ms + reconcile ${M.apply.reconcileMs} ms`);
-        });
-        await guarded('control manager daemon', async () => {
-          // adopts what apply left pinned (no re-attach of the endpoints)
-          const r = runInNetns(mns, { what: 'daemon', pinDir, tmp: stateDir, vnis: C.mgr.vnis, fdb: C.mgr.fdb, scrapeVnis: C.mgr.scrapeVnis, scrapes: C.mgr.scrapes, idleWaitMs: C.mgr.idleWaitMs }, { env: env0 });
-          M.daemon = r.daemon;
-          M.scrape = r.scrape;
-          log(`control manager: scrape ${r.scrape?.vnis} VNIs median ${r.scrape?.medianMs} ms, daemon RSS idle ${r.daemon.rssIdleMB} MB, after reload ${r.daemon.rssAfterScrapeAndReloadMB} MB`);
-        });
-        try { detachAll(pinDir); } catch {}
-      } finally {
-        unmount();
-        rmSync(stateDir, { recursive: true, force: true });
-      }
+      R.control.manager = await measureManager({ env, genProgram, liveRun, sinkG, sinkS, sizes: C.mgr, log, guarded });
     });
   }
 

@@ -7,6 +7,8 @@ const cell = (xs, d = 2) => {
   const s = summary(xs);
   return s.n ? `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})` : 'pending';
 };
+/** `xvtep fdb add` trial: first packet relative to the command's exit (negative: before it), null without a packet. */
+const exitToFirst = (x) => (Number.isFinite(x.firstPacketMs) ? x.firstPacketMs - x.cliExitMs : null);
 const ratio = (a, b, d = 2) => {
   const s = pairedRatio(a ?? [], b ?? []);
   return s.n ? `${f(s.median, d)}× (${f(s.min, d)}–${f(s.max, d)})` : '—';
@@ -47,9 +49,13 @@ export function targets(R) {
       `parse+validate ${f(a.parseAndValidateMs, 0)} ms, reconcile ${f(a.reconcileMs, 0)} ms${R.quick && a.vnis !== 1000 ? ` (quick: ${a.vnis} VNIs, not 1,000)` : ''}`);
   }
   if (M?.addToFirstPacket?.length) {
-    const v = summary(M.addToFirstPacket.map((x) => x.firstPacketMs)).median;
-    add('manager: `xvtep fdb add` → first packet forwarded', v === null ? null : `${f(v, 1)} ms`, '≤ 5 ms', v !== null && v <= 5,
-      `median; includes the CLI's Node start-up (fail-fast floor ${f(summary(M.cliFailFastMs ?? []).median, 1)} ms)`);
+    // "visible to the data path within 5 ms of the command returning": every trial, so the worst one.
+    const t = M.addToFirstPacket, missing = t.filter((x) => exitToFirst(x) === null).length;
+    const s = summary(t.map(exitToFirst));
+    const worst = missing ? null : s.max;
+    add('manager: `xvtep fdb add` exit → first packet forwarded', worst === null ? (missing ? `no packet in ${missing} trial(s)` : null) : `${f(worst, 1)} ms`, '≤ 5 ms', worst !== null && worst <= 5,
+      `worst of ${t.length} trials, median ${f(s.median, 1)} ms (negative: forwarding before the command returned; ~1 ms resolution); ` +
+      `whole command ${f(summary(t.map((x) => x.cliExitMs)).median, 1)} ms, CLI start-up floor ${f(summary(M.cliFailFastMs ?? []).median, 1)} ms`);
   }
   if (M?.scrape) {
     add(`manager: GET /metrics with ${M.scrape.vnis} VNIs`, `${f(M.scrape.medianMs, 1)} ms`, '≤ 50 ms', M.scrape.medianMs <= 50, `median; p90 ${f(M.scrape.p90Ms, 1)} ms over ${M.scrape.scrapes}`);
@@ -117,40 +123,7 @@ export function markdown(R) {
     for (const [k, v] of Object.entries(R.cost)) L.push(`| ${k} | ${cell(v, 1)} | ${f(summary(v).median - floor, 1)} | ${k.startsWith('floor') ? '—' : f(summary(v).median - redir, 1)} |`);
     L.push('');
   }
-  if (Object.keys(R.control).length) {
-    const c = R.control, M = c.manager ?? {};
-    const sz = M.sizes;
-    L.push(`## Control plane (datapath level: src/datapath; manager level: \`xvtep\` CLI/daemon and src/reconcile${R.quick && sz ? `; quick: ${sz.vnis} VNIs for the apply, ${sz.scrapes} scrapes` : ''})`, '');
-    L.push('| measure | value |', '|---|---|');
-    if (c.fdbApply) {
-      const s = summary(c.fdbApply.seconds);
-      L.push(`| apply ${c.fdbApply.entries.toLocaleString('en')} FDB entries (one batch, Datapath.fdb.setMany) | ${f(s.median * 1000, 1)} ms (${f(s.min * 1000, 1)}–${f(s.max * 1000, 1)}), ${f(c.fdbApply.entries / s.median / 1e6, 2)} M entries/s |`);
-    }
-    if (M.apply) {
-      const a = M.apply;
-      L.push(`| manager: apply a config of ${a.fdbEntries.toLocaleString('en')} FDB entries over ${a.vnis.toLocaleString('en')} VNIs (parseConfig + reconcileConfig) | total ${f(a.totalMs, 0)} ms = parse+validate ${f(a.parseAndValidateMs, 0)} ms + reconcile/apply ${f(a.reconcileMs, 0)} ms; no-change reload ${f(a.noChangeReloadMs, 0)} ms; (first attach of ${a.vnis} endpoints ${f(a[`firstAttach${a.vnis}EndpointsMs`] / 1000, 1)} s, not in the total) |`);
-    } else if (c.fdbApply) L.push('| manager: apply 100k FDB entries (config → reconcile) | not measured (see Errors) |');
-    if (c.addToFirstPacket) {
-      L.push(`| one FDB entry add → first packet forwarded by it (encap, generator running; Datapath.fdb.set in-process) | ${cell(c.addToFirstPacket.map((x) => x.firstPacketUs), 0)} µs (map update alone ${cell(c.addToFirstPacket.map((x) => x.addUs), 1)} µs) |`);
-    }
-    if (M.addToFirstPacket?.length) {
-      const t = M.addToFirstPacket;
-      const ended = t.filter((x) => x.generatorEndedFirst).length;
-      L.push(`| manager: \`xvtep fdb add\` (CLI process in the VTEP ns) → first packet forwarded by the entry (encap, generator running, no flood list) | ${cell(t.map((x) => x.firstPacketMs), 1)} ms over ${t.length} trials; CLI exit ${cell(t.map((x) => x.cliExitMs), 1)} ms; CLI start-up floor (same command failing at once) ${cell(M.cliFailFastMs ?? [], 1)} ms${ended ? `; ${ended} trial(s) without a packet` : ''}; leaked before add ${t.reduce((s, x) => s + x.leakedBefore, 0)} |`);
-    } else if (c.addToFirstPacket) L.push('| manager: `xvtep fdb add` → first packet | not measured (see Errors) |');
-    if (c.scrapeMs) {
-      L.push(`| read all stats rows with ${c.vnis} VNIs (${c.scrapeRows} slots, Datapath.readAllStats) | ${cell(c.scrapeMs, 2)} ms |`);
-    }
-    if (M.scrape) {
-      const s = M.scrape;
-      L.push(`| manager: Prometheus scrape (HTTP GET /metrics, \`xvtep run\`) with ${s.vnis.toLocaleString('en')} VNIs (${s.vniSeries} per-VNI series, ${(s.bytes / 1024).toFixed(0)} KiB) | median ${f(s.medianMs, 1)} ms, p90 ${f(s.p90Ms, 1)} ms, max ${f(s.maxMs, 1)} ms over ${s.scrapes} scrapes |`);
-    } else if (c.scrapeMs) L.push('| manager: Prometheus scrape with 4,096 VNIs | not measured (see Errors) |');
-    if (M.daemon) {
-      const d = M.daemon;
-      L.push(`| manager: \`xvtep run\` RSS with ${d.fdbEntries.toLocaleString('en')} FDB entries / ${d.vnis} VNIs | idle ${d.rssIdleMB} MB; after the scrapes and one reload (SIGHUP, ${d.reloadMs} ms) ${d.rssAfterScrapeAndReloadMB} MB; peak (VmHWM) ${d.peakMB} MB; start-up adopting the pins ${f(d.startupMs / 1000, 1)} s |`);
-    } else if (c.scrapeMs) L.push('| manager: daemon RSS | not measured (see Errors) |');
-    L.push('');
-  }
+  if (Object.keys(R.control).length) L.push(...controlSection(R));
   if (R.scaling.length) {
     L.push(`## FDB scaling (xvtep; decap at ${R.config.scaleFlows} flows defeats the per-CPU flow and learning caches)`, '');
     L.push(`| static FDB entries | entries after (incl. learned) | decap ns/packet (1 flow) | encap ns/packet (1 flow) | decap Mpps (${R.config.scaleFlows} flows) |`, '|---|---|---|---|---|');
@@ -159,19 +132,63 @@ export function markdown(R) {
     }
     L.push('');
   }
-  const tg = targets(R);
-  if (tg.length) {
-    L.push('## Targets', '', '| target | measured | goal | result | note |', '|---|---|---|---|---|');
-    for (const t of tg) L.push(`| ${t.name} | ${t.value ?? '—'} | ${t.goal} | ${t.value === null ? 'pending' : t.pass ? 'PASS' : 'MISS'} | ${t.note} |`);
-    L.push('');
-  }
-  if (R.errors.length) {
-    L.push('## Errors', '');
-    for (const e of R.errors) L.push(`- ${e.scenario}: ${String(e.error).split('\n')[0]}`);
-    L.push('');
-  }
+  L.push(...targetsSection(R), ...errorsSection(R));
   return L.join('\n');
 }
+
+/** The control-plane table (datapath and manager rows that were measured), as Markdown lines. */
+export function controlSection(R) {
+  const L = [];
+  const c = R.control, M = c.manager ?? {};
+  const sz = M.sizes;
+  L.push(`## Control plane (datapath level: src/datapath; manager level: \`xvtep\` CLI/daemon and src/reconcile${R.quick && sz ? `; quick: ${sz.vnis} VNIs for the apply, ${sz.scrapes} scrapes` : ''})`, '');
+  L.push('| measure | value |', '|---|---|');
+  if (c.fdbApply) {
+    const s = summary(c.fdbApply.seconds);
+    L.push(`| apply ${c.fdbApply.entries.toLocaleString('en')} FDB entries (one batch, Datapath.fdb.setMany) | ${f(s.median * 1000, 1)} ms (${f(s.min * 1000, 1)}–${f(s.max * 1000, 1)}), ${f(c.fdbApply.entries / s.median / 1e6, 2)} M entries/s |`);
+  }
+  if (M.apply) {
+    const a = M.apply;
+    L.push(`| manager: apply a config of ${a.fdbEntries.toLocaleString('en')} FDB entries over ${a.vnis.toLocaleString('en')} VNIs (parseConfig + reconcileConfig) | total ${f(a.totalMs, 0)} ms = parse+validate ${f(a.parseAndValidateMs, 0)} ms + reconcile/apply ${f(a.reconcileMs, 0)} ms; no-change reload ${f(a.noChangeReloadMs, 0)} ms; (first attach of ${a.vnis} endpoints ${f(a[`firstAttach${a.vnis}EndpointsMs`] / 1000, 1)} s, not in the total) |`);
+  } else if (c.manager) L.push('| manager: apply 100k FDB entries (config → reconcile) | not measured (see Errors) |');
+  if (c.addToFirstPacket) {
+    L.push(`| one FDB entry add → first packet forwarded by it (encap, generator running; Datapath.fdb.set in-process) | ${cell(c.addToFirstPacket.map((x) => x.firstPacketUs), 0)} µs (map update alone ${cell(c.addToFirstPacket.map((x) => x.addUs), 1)} µs) |`);
+  }
+  if (M.addToFirstPacket?.length) {
+    const t = M.addToFirstPacket;
+    const ended = t.filter((x) => x.generatorEndedFirst).length;
+    L.push(`| manager: \`xvtep fdb add\` (CLI process in the VTEP ns) → first packet forwarded by the entry (encap, generator running, no flood list) | from the command's exit ${cell(t.map(exitToFirst), 1)} ms (negative: forwarding before it returned); from its start ${cell(t.map((x) => x.firstPacketMs), 1)} ms; whole command ${cell(t.map((x) => x.cliExitMs), 1)} ms; CLI start-up floor (same command failing at once) ${cell(M.cliFailFastMs ?? [], 1)} ms; ${t.length} trials${ended ? `, ${ended} without a packet` : ''}; leaked before add ${t.reduce((s, x) => s + x.leakedBefore, 0)} |`);
+  } else if (c.manager) L.push('| manager: `xvtep fdb add` → first packet | not measured (see Errors) |');
+  if (c.scrapeMs) {
+    L.push(`| read all stats rows with ${c.vnis} VNIs (${c.scrapeRows} slots, Datapath.readAllStats) | ${cell(c.scrapeMs, 2)} ms |`);
+  }
+  if (M.scrape) {
+    const s = M.scrape;
+    L.push(`| manager: Prometheus scrape (HTTP GET /metrics, \`xvtep run\`) with ${s.vnis.toLocaleString('en')} VNIs (${s.vniSeries} per-VNI series, ${(s.bytes / 1024).toFixed(0)} KiB) | median ${f(s.medianMs, 1)} ms, p90 ${f(s.p90Ms, 1)} ms, max ${f(s.maxMs, 1)} ms over ${s.scrapes} scrapes |`);
+  } else if (c.manager) L.push('| manager: Prometheus scrape with 4,096 VNIs | not measured (see Errors) |');
+  if (M.daemon) {
+    const d = M.daemon;
+    L.push(`| manager: \`xvtep run\` RSS with ${d.fdbEntries.toLocaleString('en')} FDB entries / ${d.vnis} VNIs | idle ${d.rssIdleMB} MB; after the scrapes and one reload (SIGHUP, ${d.reloadMs} ms) ${d.rssAfterScrapeAndReloadMB} MB; peak (VmHWM) ${d.peakMB} MB; start-up adopting the pins ${f(d.startupMs / 1000, 1)} s |`);
+  } else if (c.manager) L.push('| manager: daemon RSS | not measured (see Errors) |');
+  L.push('');
+  return L;
+}
+
+/** The targets table, as Markdown lines (none when nothing was measured). */
+export function targetsSection(R) {
+  const tg = targets(R);
+  if (!tg.length) return [];
+  const L = ['## Targets', '', '| target | measured | goal | result | note |', '|---|---|---|---|---|'];
+  for (const t of tg) L.push(`| ${t.name} | ${t.value ?? '—'} | ${t.goal} | ${t.value === null ? 'pending' : t.pass ? 'PASS' : 'MISS'} | ${t.note} |`);
+  L.push('');
+  return L;
+}
+
+export function errorsSection(R) {
+  if (!R.errors.length) return [];
+  return ['## Errors', '', ...R.errors.map((e) => `- ${e.scenario}: ${String(e.error).split('\n')[0]}`), ''];
+}
+
 
 const COLORS = { kernel: '#8c8c8c', xvtep: '#2b6cb0', ceiling: '#b7d4ef', bare: '#b7d4ef' };
 

@@ -57,6 +57,9 @@ export abstract class MapBase<K> {
   protected readonly keyScratch: Buffer;
   protected readonly valueScratch: Buffer;
   #batch: boolean | undefined;
+  /** Batch walk buffers, kept for the next walk of this map (a daemon walks the same maps every scrape). */
+  #walkBufs: { keys: Buffer; values: Buffer } | undefined;
+  #walking = false;
 
   protected constructor(
     protected readonly handle: FdHandle,
@@ -143,8 +146,28 @@ export abstract class MapBase<K> {
   /** Raw batch walk: calls back with each chunk of keys and values bytes. */
   protected walkRaw(chunk: number, del: boolean, cb: (keys: Buffer, values: Buffer, n: number) => void): boolean {
     const ks = this.info.keySize;
-    const keys = Buffer.alloc(ks * chunk);
-    const values = Buffer.alloc(this.valueBytes * chunk);
+    // No bigger than the map, not zeroed (the kernel fills what cb reads),
+    // and reused by the next walk unless cb walks this map again meanwhile:
+    // a scrape walks several maps, and fresh megabytes each time stay in
+    // the allocator's arenas (RSS) long after.
+    chunk = Math.max(1, Math.min(chunk, this.info.maxEntries));
+    const reuse = !this.#walking;
+    let bufs = reuse ? this.#walkBufs : undefined;
+    if (!bufs || bufs.keys.length < ks * chunk || bufs.values.length < this.valueBytes * chunk) {
+      bufs = { keys: Buffer.allocUnsafeSlow(ks * chunk), values: Buffer.allocUnsafeSlow(this.valueBytes * chunk) };
+      if (reuse) this.#walkBufs = bufs;
+    }
+    const { keys, values } = bufs;
+    if (reuse) this.#walking = true;
+    try {
+      return this.#walk(chunk, del, keys, values, cb);
+    } finally {
+      if (reuse) this.#walking = false;
+    }
+  }
+
+  #walk(chunk: number, del: boolean, keys: Buffer, values: Buffer, cb: (keys: Buffer, values: Buffer, n: number) => void): boolean {
+    const ks = this.info.keySize;
     // Hash maps return a bucket cursor, arrays a key: room for both.
     let inTok: Buffer | null = null as Buffer | null;
     let outTok: Buffer = Buffer.alloc(Math.max(ks, 8));
@@ -163,6 +186,28 @@ export abstract class MapBase<K> {
       inTok = outTok;
       outTok = t;
     }
+  }
+
+  /**
+   * Deletes `n` keys already encoded (packed at the key size), in one batch
+   * where the map type has it: for encoders faster than the generic codecs.
+   */
+  deleteBatchRaw(keys: Buffer, n: number): number {
+    const ks = this.info.keySize;
+    if (keys.length < ks * n) throw new RangeError(`${n} keys of ${ks} bytes do not fit ${keys.length} bytes`);
+    if (n === 0) return 0;
+    if (this.batchSupported()) {
+      try {
+        const done = call(this.label, () => native.mapDeleteBatch(this.fd, keys, n));
+        this.batchWorked();
+        return done;
+      } catch (e) {
+        if (this.batchSupported(e)) throw e;
+      }
+    }
+    let done = 0;
+    for (let i = 0; i < n; i++) if (call(this.label, () => native.mapDelete(this.fd, keys.subarray(i * ks, (i + 1) * ks)))) done++;
+    return done;
   }
 
   deleteBatch(keys: K[], opts: BatchOptions = {}): number {
@@ -292,6 +337,31 @@ export class BpfMap<K = Buffer, V = Buffer> extends MapBase<K> {
     return all;
   }
 
+  /**
+   * Writes `n` entries already encoded (keys and values packed at their
+   * sizes), in one batch where the map type has it: for encoders faster than
+   * the generic codecs.
+   */
+  updateBatchRaw(keys: Buffer, values: Buffer, n: number, flags: UpdateFlagValue = UpdateFlag.ANY): number {
+    const ks = this.info.keySize, vs = this.info.valueSize;
+    if (keys.length < ks * n || values.length < vs * n) throw new RangeError(`${n} entries do not fit ${keys.length} key and ${values.length} value bytes`);
+    if (n === 0) return 0;
+    if (this.batchSupported()) {
+      try {
+        const done = call(this.label, () => native.mapUpdateBatch(this.fd, keys, values, n, flags));
+        this.batchWorked();
+        return done;
+      } catch (e) {
+        if (this.batchSupported(e)) throw e;
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const k = keys.subarray(i * ks, (i + 1) * ks), v = values.subarray(i * vs, (i + 1) * vs);
+      call(this.label, () => native.mapUpdate(this.fd, k, v, flags));
+    }
+    return n;
+  }
+
   updateBatch(entries: ReadonlyArray<readonly [K, V]>, flags: UpdateFlagValue = UpdateFlag.ANY, opts: BatchOptions = {}): number {
     const chunk = Math.min(opts.chunk ?? 65536, Math.max(entries.length, 1));
     const ks = this.info.keySize, vs = this.info.valueSize;
@@ -403,6 +473,25 @@ export class PerCpuMap<K = Buffer, V = Buffer> extends MapBase<K> {
       const v = this.get(k);
       if (v !== undefined) yield [k, v];
     }
+  }
+
+  /**
+   * Every entry as raw bytes, a chunk at a time: keys packed at the key
+   * size, each value as every possible CPU's slot at `stride` bytes apart
+   * (`valueBytes` per entry). For readers that sum without decoding.
+   */
+  forEachBatch(cb: (keys: Buffer, values: Buffer, count: number) => void, opts: BatchOptions = {}): void {
+    if (this.walkRaw(opts.chunk ?? 4096, false, cb)) return;
+    const k = Buffer.alloc(this.info.keySize), v = Buffer.alloc(this.valueBytes);
+    for (const key of this.keys()) {
+      this.keyCodec.encode(key, k, 0);
+      if (call(this.label, () => native.mapLookup(this.fd, k, v, 0))) cb(k, v, 1);
+    }
+  }
+
+  /** Bytes of one entry's value in forEachBatch: every possible CPU's slot. */
+  get entryValueBytes(): number {
+    return this.valueBytes;
   }
 
   lookupBatch(opts: BatchOptions = {}): Array<[K, V[]]> {

@@ -2,7 +2,7 @@
 // (state.pinDir) or --pin-dir, else the default. --pin-dir wins over the
 // file so one config can serve several lab hosts.
 import type { Command } from 'commander';
-import { loadConfigFile, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { DEFAULT_PIN_DIR, checkPinDir, withPinDir } from '../reconcile/pindir.js';
 
 export { withPinDir };
@@ -23,6 +23,8 @@ export function withTarget(cmd: Command, opts: { json?: boolean } = {}): Command
 
 export async function resolveTarget(o: TargetOptions): Promise<{ pinDir: string; config?: Config }> {
   if (o.config) {
+    // Only with -c: the config module (zod, yaml) is most of a CLI's start-up.
+    const { loadConfigFile } = await import('../config/load.js');
     const config = withPinDir(await loadConfigFile(o.config), o.pinDir);
     return { pinDir: config.state.pinDir, config };
   }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { describeExpected, describeValue } from './describe.js';
 import { formatPath, type ConfigIssue, type PathSegment } from './errors.js';
+import { ZodLongList } from './long-list.js';
 
 export const configErrorMap: z.ZodErrorMap = (issue, ctx) => {
   switch (issue.code) {
@@ -23,7 +24,7 @@ function keysAt(schema: z.ZodTypeAny, path: readonly PathSegment[]): string[] | 
   let s: z.ZodTypeAny | undefined = unwrap(schema);
   for (const seg of path) {
     if (s instanceof z.ZodObject) s = (s.shape as Record<string, z.ZodTypeAny>)[String(seg)];
-    else if (s instanceof z.ZodArray) s = s.element as z.ZodTypeAny;
+    else if (s instanceof z.ZodArray || s instanceof ZodLongList) s = s.element as z.ZodTypeAny;
     else return null;
     if (!s) return null;
     s = unwrap(s);

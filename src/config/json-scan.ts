@@ -33,51 +33,64 @@ export function scanJson(text: string, paths: ReadonlyArray<readonly PathSegment
   }
   const duplicates: { key: string; offset: number }[] = [];
   let i = 0;
+  // Character codes, not one-character strings: the scan visits every byte of
+  // files that run to megabytes.
+  const at = (n: number) => text.charCodeAt(n);
+  const SPACE = 32, LF = 10, CR = 13, TAB = 9, QUOTE = 34, BACKSLASH = 92, COMMA = 44;
+  const OPEN_OBJ = 123, CLOSE_OBJ = 125, OPEN_ARR = 91, CLOSE_ARR = 93;
 
   const ws = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+    for (let c = at(i); c === SPACE || c === LF || c === CR || c === TAB; c = at(++i));
   };
   const string = (): string => {
     const start = i++;
     let escaped = false;
-    while (text[i] !== '"') i += text[i] === '\\' ? ((escaped = true), 2) : 1;
+    for (let c = at(i); c !== QUOTE; c = at(i)) {
+      if (c === BACKSLASH) {
+        escaped = true;
+        i += 2;
+      } else i++;
+    }
     i++;
-    const raw = text.slice(start, i);
-    return escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+    return escaped ? (JSON.parse(text.slice(start, i)) as string) : text.slice(start + 1, i - 1);
   };
   const value = (want: Want | undefined): void => {
     ws();
     if (want) want.valueOffset = i;
-    const c = text[i];
-    if (c === '{') {
+    const c = at(i);
+    if (c === OPEN_OBJ) {
       i++;
-      const seen = new Set<string>();
-      for (ws(); text[i] !== '}'; ws()) {
+      // Most objects have a handful of keys: a short list beats a Set per
+      // object; past that, a Set keeps huge objects linear.
+      const few: string[] = [];
+      let many: Set<string> | undefined;
+      for (ws(); at(i) !== CLOSE_OBJ; ws()) {
         const keyOffset = i;
         const key = string();
-        if (seen.has(key)) duplicates.push({ key, offset: keyOffset });
-        seen.add(key);
+        if (many ? many.has(key) : few.includes(key)) duplicates.push({ key, offset: keyOffset });
+        else if (many) many.add(key);
+        else if (few.push(key) > 16) many = new Set(few);
         const child = want?.children.get(key);
         if (child) child.keyOffset = keyOffset;
         ws();
         i++; // ':'
         value(child);
         ws();
-        if (text[i] === ',') i++;
+        if (at(i) === COMMA) i++;
       }
       i++;
-    } else if (c === '[') {
+    } else if (c === OPEN_ARR) {
       i++;
-      for (let index = 0; (ws(), text[i] !== ']'); index++) {
+      for (let index = 0; (ws(), at(i) !== CLOSE_ARR); index++) {
         value(want?.children.get(String(index)));
         ws();
-        if (text[i] === ',') i++;
+        if (at(i) === COMMA) i++;
       }
       i++;
-    } else if (c === '"') {
+    } else if (c === QUOTE) {
       string();
     } else {
-      while (i < text.length && !',]} \n\r\t'.includes(text[i] as string)) i++;
+      for (let d = c; i < text.length && d !== COMMA && d !== CLOSE_ARR && d !== CLOSE_OBJ && d !== SPACE && d !== LF && d !== CR && d !== TAB; d = at(++i));
     }
   };
 

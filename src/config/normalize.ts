@@ -31,12 +31,14 @@ function vni(v: RawVni): VniConfig {
     vni: v.vni,
     endpoints: [...v.endpoints],
     peers: v.peers.map((p) => ip(p).text),
-    fdb: v.fdb.map(
-      (e): FdbEntry =>
+    // Frozen here, so deepFreeze stops at the list instead of walking 100k entries.
+    fdb: Object.freeze(v.fdb.map(
+      (e): FdbEntry => Object.freeze(
         e.remote !== undefined
           ? { kind: 'remote', mac: mac(e.mac), remote: ip(e.remote).text }
           : { kind: 'local', mac: mac(e.mac), endpoint: e.endpoint ?? '' },
-    ),
+      ),
+    )),
     neighbors: v.neighbors.map((n) => {
       const addr = ip(n.ip);
       return { ip: addr.text, family: addr.family, mac: mac(n.mac) };

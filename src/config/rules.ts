@@ -29,14 +29,21 @@ export function underlayRules(u: RawUnderlay, ctx: Ctx): void {
   }
 }
 
-export function fdbEntryRules(e: RawFdbEntry, ctx: Ctx): void {
+/** The one problem of an FDB entry's own fields together, or null; also the long-list fast path's check (long-list.ts). */
+export function fdbEntryProblem(e: RawFdbEntry): { path: PathSegment[]; message: string } | null {
   if (e.remote === undefined && e.endpoint === undefined) {
-    report(ctx, [], 'an FDB entry needs either remote (a VTEP address) or endpoint (a local interface of this VNI)');
-  } else if (e.remote !== undefined && e.endpoint !== undefined) {
-    report(ctx, ['endpoint'], 'an FDB entry has either remote or endpoint, not both');
-  } else if (e.endpoint !== undefined && normalizeMac(e.mac) === ZERO_MAC) {
-    report(ctx, ['mac'], `${ZERO_MAC} is the flood destination; it takes a remote, not an endpoint`);
+    return { path: [], message: 'an FDB entry needs either remote (a VTEP address) or endpoint (a local interface of this VNI)' };
   }
+  if (e.remote !== undefined && e.endpoint !== undefined) return { path: ['endpoint'], message: 'an FDB entry has either remote or endpoint, not both' };
+  if (e.endpoint !== undefined && normalizeMac(e.mac) === ZERO_MAC) {
+    return { path: ['mac'], message: `${ZERO_MAC} is the flood destination; it takes a remote, not an endpoint` };
+  }
+  return null;
+}
+
+export function fdbEntryRules(e: RawFdbEntry, ctx: Ctx): void {
+  const p = fdbEntryProblem(e);
+  if (p) report(ctx, p.path, p.message);
 }
 
 export function vniRules(v: RawVni, ctx: Ctx): void {
@@ -91,20 +98,28 @@ interface UnderlayUse {
   readonly ip: IpAddress;
 }
 
-/** Every address the underlay sends to or from, in file order. */
-function underlayUses(c: RawConfig): UnderlayUse[] {
-  const uses: UnderlayUse[] = [];
-  const add = (path: PathSegment[], text: string | undefined) => {
-    // Non-unicast addresses already have their own error; a family complaint would be noise.
-    const ip = text === undefined ? null : parseIp(text);
-    if (ip?.kind === 'unicast') uses.push({ path, ip });
-  };
-  add(['underlay', 'address'], c.underlay.address);
-  c.vnis.forEach((v, i) => {
-    v.peers.forEach((p, j) => add(['vnis', i, 'peers', j], p));
-    v.fdb.forEach((e, j) => add(['vnis', i, 'fdb', j, 'remote'], e.remote));
-  });
-  return uses;
+// Non-unicast addresses already have their own error; a family complaint would be noise.
+function unicast(text: string | undefined): IpAddress | null {
+  const ip = text === undefined ? null : parseIp(text);
+  return ip?.kind === 'unicast' ? ip : null;
+}
+
+/** The first address the underlay sends to or from, in file order: it fixes the family. */
+function underlayReference(c: RawConfig): UnderlayUse | undefined {
+  const own = unicast(c.underlay.address);
+  if (own) return { path: ['underlay', 'address'], ip: own };
+  for (let i = 0; i < c.vnis.length; i++) {
+    const v = c.vnis[i]!;
+    for (let j = 0; j < v.peers.length; j++) {
+      const ip = unicast(v.peers[j]);
+      if (ip) return { path: ['vnis', i, 'peers', j], ip };
+    }
+    for (let j = 0; j < v.fdb.length; j++) {
+      const ip = unicast(v.fdb[j]!.remote);
+      if (ip) return { path: ['vnis', i, 'fdb', j, 'remote'], ip };
+    }
+  }
+  return undefined;
 }
 
 const familyName = (ip: IpAddress) => `IPv${ip.family}`;
@@ -135,17 +150,23 @@ export function configRules(c: RawConfig, ctx: Ctx): void {
   });
 
   // One underlay family per VTEP: the data path encapsulates with one outer
-  // header type, so the first address named fixes it for all others.
-  const [reference, ...others] = underlayUses(c);
+  // header type, so the first address named fixes it for all others. Paths
+  // are built only for the addresses that differ (a large FDB has 100k).
+  const reference = underlayReference(c);
   if (reference) {
     const fromAddress = reference.path[0] === 'underlay';
-    for (const use of others) {
-      if (use.ip.family === reference.ip.family) continue;
+    const other = (text: string | undefined, path: () => PathSegment[]) => {
+      const ip = unicast(text);
+      if (!ip || ip.family === reference.ip.family) return;
       const message = fromAddress
-        ? `${use.ip.text} is ${familyName(use.ip)} but underlay.address ${reference.ip.text} is ${familyName(reference.ip)}; a VTEP has one underlay family`
-        : `${use.ip.text} is ${familyName(use.ip)} but ${formatPath(reference.path)} ${reference.ip.text} is ${familyName(reference.ip)}; all peers and FDB remotes must share one family`;
-      report(ctx, use.path, message);
-    }
+        ? `${ip.text} is ${familyName(ip)} but underlay.address ${reference.ip.text} is ${familyName(reference.ip)}; a VTEP has one underlay family`
+        : `${ip.text} is ${familyName(ip)} but ${formatPath(reference.path)} ${reference.ip.text} is ${familyName(reference.ip)}; all peers and FDB remotes must share one family`;
+      report(ctx, path(), message);
+    };
+    c.vnis.forEach((v, i) => {
+      v.peers.forEach((p, j) => other(p, () => ['vnis', i, 'peers', j]));
+      v.fdb.forEach((e, j) => other(e.remote, () => ['vnis', i, 'fdb', j, 'remote']));
+    });
     if (reference.ip.family === 6 && isNumber(c.underlay.mtu) && c.underlay.mtu < MTU_MIN_V6) {
       report(ctx, ['underlay', 'mtu'], `MTU ${c.underlay.mtu} is below ${MTU_MIN_V6}, the IPv6 minimum, for an IPv6 underlay`);
     }

@@ -17,7 +17,8 @@ import {
 } from './addresses.js';
 import { describeExpected, describeValue } from './describe.js';
 import { CAPACITY_MAX, MTU_MIN, VNI_MAX } from './limits.js';
-import { configRules, fdbEntryRules, underlayRules, vniRules } from './rules.js';
+import { registerLeaf, strictLeavesAccept, ZodLongList } from './long-list.js';
+import { configRules, fdbEntryProblem, fdbEntryRules, underlayRules, vniRules } from './rules.js';
 import { CONFIG_DEFAULTS as D } from './types.js';
 
 /** A scalar of type T (per `is`) that also passes `problem`; T is what a valid parse yields. */
@@ -33,6 +34,7 @@ function leaf<T>(
       : problem(value);
     if (message !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
   });
+  registerLeaf(schema, (value) => value !== undefined && is(value) && problem(value) === null);
   return schema as unknown as z.ZodType<T, z.ZodTypeDef, T>;
 }
 
@@ -92,7 +94,10 @@ const fdbEntryShape = z
     endpoint: interfaceName.optional(),
   })
   .strict();
-const fdbEntrySchema = fdbEntryShape.superRefine(fdbEntryRules);
+export const fdbEntrySchema = fdbEntryShape.superRefine(fdbEntryRules);
+/** Exported for the test that holds it to zod's own verdict on each entry. */
+export const fdbEntryAccepts = strictLeavesAccept(fdbEntryShape, fdbEntryProblem);
+const fdbList = ZodLongList.create(fdbEntrySchema, fdbEntryAccepts);
 
 const neighborSchema = z
   .object({
@@ -106,7 +111,7 @@ const vniShape = z
     vni: intIn(1, VNI_MAX, 'VNI'),
     endpoints: z.array(interfaceName).min(1, 'at least one endpoint interface is required'),
     peers: z.array(underlayAddress).default([]),
-    fdb: z.array(fdbEntrySchema).default([]),
+    fdb: fdbList.default([]),
     neighbors: z.array(neighborSchema).default([]),
     learning: flag().default(D.vni.learning),
     allowUnknownPeers: flag().default(D.vni.allowUnknownPeers),

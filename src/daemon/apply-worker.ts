@@ -1,13 +1,17 @@
-// One config apply (the daemon's start and every reload) in a worker
-// thread. Parsing and diffing 100k FDB entries allocates a few hundred MB of
-// short-lived objects; in the daemon's own heap V8 would keep most of those
-// pages committed long after, so they live and die in a separate isolate
-// and the daemon keeps only a small summary. The worker opens the pinned
-// maps itself (fds are per process, pins are shared).
-import { parentPort, workerData } from 'node:worker_threads';
+// One config apply (the daemon's start and every reload) in a short-lived
+// child process. Parsing and diffing 100k FDB entries allocates a few
+// hundred MB of short-lived objects; neither the daemon's heap nor a worker
+// thread's (its malloc arena outlives the thread) gives those pages back, so
+// the daemon stayed at ~200 MB after one reload. A process returns all of it
+// on exit, and the daemon keeps only the small summary it is sent. The child
+// opens the pinned maps itself (fds are per process, pins are shared) and
+// inherits the daemon's network and mount namespaces.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, type Config } from '../config/index.js';
 import { ManagerError } from '../reconcile/errors.js';
-import { loadForApply, openPinned, reconcileConfig } from '../reconcile/manager.js';
+import { openPinned, reconcileConfig } from '../reconcile/manager.js';
+import { loadForApply } from '../reconcile/load.js';
 import { readState, recordResult } from '../reconcile/state.js';
 import { alive } from './alive.js';
 import { errMessage } from '../reconcile/text.js';
@@ -24,6 +28,8 @@ export interface ApplyRequest {
   first: boolean;
   /** For reloads: the pin dir the daemon serves (it cannot move). */
   expectPinDir?: string;
+  /** The daemon asking: another live daemon on the pin dir is refused, this one is not. */
+  daemonPid: number;
   assumePeerNapi?: boolean;
 }
 
@@ -66,7 +72,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   const log = (m: string) => notes.push(m);
   if (r.first) {
     const other = readState(cfg.state.pinDir).daemonPid;
-    if (other !== process.pid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
+    if (other !== r.daemonPid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
     // A missing endpoint is not the daemon's failure: it is watched for (endpoints.ts).
     const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
     dp.close();
@@ -91,12 +97,18 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   }
 }
 
-if (parentPort) {
-  apply(workerData as ApplyRequest).then(
-    (reply) => parentPort!.postMessage(reply),
-    (e: unknown) => parentPort!.postMessage({
+// Forked by runApply() as the main module: one request in, one reply out, then
+// exit (whatever handle an apply might leave open). Imported anywhere else, nothing.
+if (process.send && process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // A stop meant for the daemon reaches its whole group too (systemd's
+  // control-group kill, Ctrl-C): an apply cut short there would skip its
+  // rollback. The daemon waits for the apply before it exits; SIGKILL still ends it.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
+  const send = (reply: ApplyReply) => process.send!(reply, () => process.exit(0));
+  process.once('message', (req: ApplyRequest) => {
+    apply(req).then(send, (e: unknown) => send({
       ok: false, kind: 'other', message: errMessage(e),
       exitCode: e instanceof ManagerError ? e.exitCode : e instanceof ConfigError ? 1 : 2,
-    } satisfies ApplyReply),
-  );
+    }));
+  });
 }

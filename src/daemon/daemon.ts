@@ -2,17 +2,18 @@
 // reload, no counter reset), then serve metrics, reload on SIGHUP and on file
 // changes, and age learned FDB entries. Exiting leaves the data path running
 // unless --detach-on-exit; a SIGKILL leaves it running too. Every config
-// apply runs in a worker thread (apply-worker.ts) so its garbage never
-// inflates this long-lived heap.
+// apply runs in a short-lived child process (apply-worker.ts) so its garbage
+// never inflates this long-lived process.
+import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
-import { Worker } from 'node:worker_threads';
-import { ConfigError } from '../config/index.js';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../config/errors.js';
 import { Datapath } from '../datapath/datapath.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { DEFAULT_AGEING_S } from '../reconcile/ageing.js';
 import { detachAll } from '../reconcile/manager.js';
 import { ManagerError } from '../reconcile/errors.js';
-import { readState, updateState } from '../reconcile/state.js';
+import { readState, recordResult, updateState } from '../reconcile/state.js';
 import { errMessage } from '../reconcile/text.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
@@ -31,13 +32,37 @@ export interface DaemonOptions {
 
 const stderrLog: Log = (m) => process.stderr.write(`xvtep: ${m}\n`);
 
-function runApply(req: ApplyRequest): Promise<ApplyReply> {
+// Only forked, never imported here: the daemon itself never parses a config,
+// so zod and yaml (~14 MB) stay out of its memory.
+const applyWorker = fileURLToPath(new URL('./apply-worker.js', import.meta.url));
+
+function runApply(req: Omit<ApplyRequest, 'daemonPid'>): Promise<ApplyReply> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./apply-worker.js', import.meta.url), { workerData: req });
+    // stdout/stderr shared with the daemon, as a worker thread's were.
+    const child = fork(applyWorker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let reply: ApplyReply | undefined;
-    w.once('message', (m: ApplyReply) => (reply = m));
-    w.once('error', reject);
-    w.once('exit', (code) => (reply ? resolve(reply) : reject(new ManagerError(`config apply worker exited with code ${code} and no answer`, 2))));
+    let failed: Error | undefined;
+    child.once('message', (m: ApplyReply) => (reply = m));
+    child.once('error', (e) => (failed ??= e)); // 'close' follows and reports it
+    // 'close', not 'exit': it comes after the IPC channel, so after the reply.
+    child.once('close', (code, signal) => {
+      if (reply) return resolve(reply);
+      const ran = signal !== null || (code !== null && code >= 0); // else it never started
+      const message = !ran && failed ? `config apply worker: ${errMessage(failed)}`
+        : `config apply worker exited with ${signal ? `signal ${signal}` : `code ${code}`} and no answer`;
+      // A process can die where a thread could not (the OOM killer, a kill):
+      // a reload lost that way counts as failed in status and metrics too.
+      if (req.expectPinDir) {
+        try {
+          recordResult(req.expectPinDir, { ok: false, trigger: req.trigger, changes: 0, error: message });
+        } catch (e) {
+          return reject(new ManagerError(`${message}; recording it failed too: ${errMessage(e)}`, 2));
+        }
+      }
+      reject(new ManagerError(message, 2));
+    });
+    // A child that dies before it reads this fails the write (EPIPE); 'close' reports the death.
+    child.send({ ...req, daemonPid: process.pid } satisfies ApplyRequest, (e) => (failed ??= e ?? undefined));
   });
 }
 

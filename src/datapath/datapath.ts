@@ -269,12 +269,7 @@ export class Datapath {
    * is what process.hrtime reads. Returns what was removed.
    */
   ageLearned(ageingSeconds: (vni: number) => number, nowNs: bigint = process.hrtime.bigint()): FdbRecord[] {
-    const now = Number(nowNs);
-    const old = this.fdb.list().filter((r) => {
-      if (r.static) return false;
-      const age = ageingSeconds(r.vni);
-      return age > 0 && now - r.updatedNs > age * 1e9;
-    });
+    const old = this.fdb.learnedOlderThan(ageingSeconds, Number(nowNs));
     if (old.length) {
       this.fdb.deleteMany(old);
       this.bumpGeneration();

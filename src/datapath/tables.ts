@@ -1,7 +1,7 @@
 // Domain records over the data path maps: what the control plane reads and
 // writes, in the words of `bridge fdb` rather than bytes. Every read goes to
 // the kernel; nothing here caches.
-import { BpfMap, UpdateFlag, formatIPv4, formatIPv6, type UpdateFlagValue } from '../bpf/index.js';
+import { BpfMap, UpdateFlag, formatIPv4, formatIPv6, macInto, type UpdateFlagValue } from '../bpf/index.js';
 import {
   AF_INET, AF_INET6, BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6, FdbFlag, VniFlag, addrBytes, familyOf, formatAddr,
   type FdbEntryValue, type FdbKey, type VniInfo,
@@ -66,7 +66,21 @@ export class VniTable {
   list(): Map<number, VniSettings> {
     return new Map(this.map.lookupBatch().map(([k, v]) => [k, vniSettingsOf(v)]));
   }
+  /**
+   * Every VNI with its stats slot, packed as vni * SLOT_SPAN + slot, in VNI
+   * order: what a scrape needs of 4096 VNIs, without an object per VNI.
+   */
+  slotsByVni(): Float64Array {
+    const packed: number[] = [];
+    this.map.forEachBatch((keys, values, n) => {
+      for (let i = 0; i < n; i++) packed.push(keys.readUInt32LE(i * 4) * SLOT_SPAN + values.readUInt32LE(i * this.map.info.valueSize)); // statsSlot
+    });
+    return Float64Array.from(packed).sort();
+  }
 }
+
+/** Stats slots are below 2^24 (one per VNI at most); packed with a 24-bit VNI the pair stays exact in a double. */
+export const SLOT_SPAN = 2 ** 24;
 
 const NO_REMOTE = Buffer.alloc(16);
 
@@ -89,6 +103,30 @@ export function fdbRecordOf(k: FdbKey, v: FdbEntryValue): FdbRecord {
   return { vni: k.vni, mac: k.mac, dest, static: (v.flags & FdbFlag.STATIC) !== 0, updatedNs: v.updatedNs };
 }
 
+/** Entries per batch syscall when writing or deleting many. */
+const FDB_CHUNK = 65536;
+const FDB_KEY = 12, FDB_VALUE = 32;
+
+/** Key bytes of struct xv_fdb_key (fdbKeyCodec) at `o`: vni, mac, 2 bytes of padding left zero. */
+function fdbKeyInto(vni: number, mac: string, b: Buffer, o: number): void {
+  b.writeUInt32LE(vni, o);
+  macInto(mac, b, o + 4);
+}
+
+/** Value bytes of struct xv_fdb_entry (fdbEntryCodec) at `o`; padding left zero. */
+function fdbValueInto(r: Pick<FdbRecord, 'dest' | 'static' | 'updatedNs'>, b: Buffer, o: number): void {
+  const local = r.dest.kind === 'local';
+  if (local) b.writeUInt32LE((r.dest as { ifindex: number }).ifindex, o + 16);
+  else {
+    const remote = (r.dest as { remote: string }).remote;
+    addrBytes(remote).copy(b, o);
+    b[o + 20] = familyOf(remote);
+  }
+  b[o + 21] = (r.static ? FdbFlag.STATIC : 0) | (local ? FdbFlag.LOCAL : 0);
+  b.writeUInt32LE(r.updatedNs % 0x100000000, o + 24);
+  b.writeUInt32LE(Math.floor(r.updatedNs / 0x100000000), o + 28);
+}
+
 export class FdbTable {
   constructor(readonly map: BpfMap<FdbKey, FdbEntryValue>) {}
   get(vni: number, mac: string): FdbRecord | undefined {
@@ -99,40 +137,106 @@ export class FdbTable {
   set(r: FdbRecord, flags: UpdateFlagValue = UpdateFlag.ANY): void {
     this.map.set(fdbKeyOf(r.vni, r.mac), fdbValueOf(r), flags);
   }
+  /**
+   * Encoded straight into the batch buffers (xv_fdb's layout, which
+   * test/datapath/layout.test.ts holds to the codecs): a reload of 100k
+   * entries would otherwise build 300k short-lived objects on the way.
+   */
   setMany(rs: readonly FdbRecord[]): number {
-    return this.map.updateBatch(rs.map((r) => [fdbKeyOf(r.vni, r.mac), fdbValueOf(r)] as const));
+    const chunk = Math.min(FDB_CHUNK, rs.length);
+    const keys = Buffer.alloc(FDB_KEY * chunk), values = Buffer.alloc(FDB_VALUE * chunk);
+    let done = 0;
+    for (let i = 0; i < rs.length; i += chunk) {
+      const n = Math.min(chunk, rs.length - i);
+      keys.fill(0);
+      values.fill(0);
+      for (let j = 0; j < n; j++) {
+        const r = rs[i + j]!;
+        fdbKeyInto(r.vni, r.mac, keys, j * FDB_KEY);
+        fdbValueInto(r, values, j * FDB_VALUE);
+      }
+      done += this.map.updateBatchRaw(keys, values, n);
+    }
+    return done;
   }
   delete(vni: number, mac: string): boolean {
     return this.map.delete(fdbKeyOf(vni, mac));
   }
-  deleteMany(keys: ReadonlyArray<{ vni: number; mac: string }>): number {
-    return this.map.deleteBatch(keys.map((k) => fdbKeyOf(k.vni, k.mac)));
+  deleteMany(ks: ReadonlyArray<{ vni: number; mac: string }>): number {
+    const chunk = Math.min(FDB_CHUNK, ks.length);
+    const keys = Buffer.alloc(FDB_KEY * chunk);
+    let done = 0;
+    for (let i = 0; i < ks.length; i += chunk) {
+      const n = Math.min(chunk, ks.length - i);
+      keys.fill(0);
+      for (let j = 0; j < n; j++) fdbKeyInto(ks[i + j]!.vni, ks[i + j]!.mac, keys, j * FDB_KEY);
+      done += this.map.deleteBatchRaw(keys, n);
+    }
+    return done;
+  }
+  /** Static and learned entries, counted from the batch walk's bytes: a scrape needs no record per entry. */
+  counts(): { static: number; learned: number } {
+    let all = 0, st = 0;
+    this.map.forEachBatch((_keys, values, n) => {
+      all += n;
+      for (let i = 0; i < n; i++) if ((values[i * FDB_VALUE + 21]! & FdbFlag.STATIC) !== 0) st++;
+    });
+    return { static: st, learned: all - st };
   }
   /**
    * The whole table in one batch walk, decoded straight from the kernel's
    * bytes: the generic codecs cost ~3 us an entry, a third of a second at
-   * 100k entries, and reconcile and ageing read it whole.
+   * 100k entries, and reconcile reads it whole.
    */
   list(): FdbRecord[] {
     const out: FdbRecord[] = [];
+    const remotes = new Map<number, FdbDest>();
+    this.map.forEachBatch((keys, values, n) => {
+      for (let i = 0; i < n; i++) out.push(fdbRecordAt(keys, i * FDB_KEY, values, i * FDB_VALUE, remotes));
+    });
+    return out;
+  }
+  /**
+   * Learned entries not refreshed for longer than their VNI's ageing time
+   * (seconds; 0 = never), from one batch walk: only those are decoded, so a
+   * daemon sweeping 100k static entries every 30 s builds nothing for them.
+   */
+  learnedOlderThan(ageingSeconds: (vni: number) => number, nowNs: number): FdbRecord[] {
+    const out: FdbRecord[] = [];
+    const remotes = new Map<number, FdbDest>();
     this.map.forEachBatch((keys, values, n) => {
       for (let i = 0; i < n; i++) {
-        const k = i * 12, o = i * 32;
-        const flags = values[o + 21]!;
-        const dest: FdbDest = (flags & FdbFlag.LOCAL) !== 0
-          ? { kind: 'local', ifindex: values.readUInt32LE(o + 16) }
-          : { kind: 'remote', remote: values[o + 20] === AF_INET ? formatIPv4(values, o) : formatIPv6(values, o) };
-        out.push({
-          vni: keys.readUInt32LE(k),
-          mac: `${HEX[keys[k + 4]!]}:${HEX[keys[k + 5]!]}:${HEX[keys[k + 6]!]}:${HEX[keys[k + 7]!]}:${HEX[keys[k + 8]!]}:${HEX[keys[k + 9]!]}`,
-          dest,
-          static: (flags & FdbFlag.STATIC) !== 0,
-          updatedNs: values.readUInt32LE(o + 24) + values.readUInt32LE(o + 28) * 0x100000000,
-        });
+        const k = i * FDB_KEY, o = i * FDB_VALUE;
+        if ((values[o + 21]! & FdbFlag.STATIC) !== 0) continue;
+        const age = ageingSeconds(keys.readUInt32LE(k));
+        const updatedNs = values.readUInt32LE(o + 24) + values.readUInt32LE(o + 28) * 0x100000000;
+        if (age > 0 && nowNs - updatedNs > age * 1e9) out.push(fdbRecordAt(keys, k, values, o, remotes));
       }
     });
     return out;
   }
+}
+
+/**
+ * The record of the entry at key offset k and value offset o. Entries behind
+ * the same IPv4 VTEP share one frozen dest (a VTEP has few remotes, 100k entries).
+ */
+function fdbRecordAt(keys: Buffer, k: number, values: Buffer, o: number, remotes: Map<number, FdbDest>): FdbRecord {
+  const flags = values[o + 21]!;
+  let dest: FdbDest;
+  if ((flags & FdbFlag.LOCAL) !== 0) dest = { kind: 'local', ifindex: values.readUInt32LE(o + 16) };
+  else if (values[o + 20] === AF_INET) {
+    const a = values.readUInt32BE(o);
+    dest = remotes.get(a) ?? Object.freeze({ kind: 'remote' as const, remote: formatIPv4(values, o) });
+    remotes.set(a, dest);
+  } else dest = { kind: 'remote', remote: formatIPv6(values, o) };
+  return {
+    vni: keys.readUInt32LE(k),
+    mac: `${HEX[keys[k + 4]!]}:${HEX[keys[k + 5]!]}:${HEX[keys[k + 6]!]}:${HEX[keys[k + 7]!]}:${HEX[keys[k + 8]!]}:${HEX[keys[k + 9]!]}`,
+    dest,
+    static: (flags & FdbFlag.STATIC) !== 0,
+    updatedNs: values.readUInt32LE(o + 24) + values.readUInt32LE(o + 28) * 0x100000000,
+  };
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

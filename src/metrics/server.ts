@@ -23,9 +23,10 @@ export function processRegistry(): Registry {
   return reg;
 }
 
-export async function renderAll(src: MetricsSource, reg: Registry): Promise<string> {
+/** One scrape: the xvtep families (chunks of bytes, written as rendered) and prom-client's process families. */
+export async function renderAll(src: MetricsSource, reg: Registry): Promise<{ own: Buffer[]; process: string }> {
   const own = renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), version: src.version });
-  return own + (await reg.metrics());
+  return { own, process: await reg.metrics() };
 }
 
 export function startMetricsServer(src: MetricsSource, host: string, port: number): Promise<Server> {
@@ -41,7 +42,12 @@ export function startMetricsServer(src: MetricsSource, host: string, port: numbe
       return;
     }
     renderAll(src, reg).then(
-      (body) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body),
+      ({ own, process: rest }) => {
+        const length = own.reduce((n, b) => n + b.length, 0) + Buffer.byteLength(rest);
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': length });
+        for (const b of own) res.write(b);
+        res.end(rest);
+      },
       (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`scrape failed: ${(e as Error).message}\n`),
     );
   });

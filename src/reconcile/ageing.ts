@@ -3,7 +3,7 @@
 // from the config; VNIs added live with `xvtep vni add` get the kernel vxlan
 // default.
 import type { Config } from '../config/index.js';
-import { CONFIG_DEFAULTS } from '../config/index.js';
+import { CONFIG_DEFAULTS } from '../config/types.js';
 
 export const DEFAULT_AGEING_S: number = CONFIG_DEFAULTS.vni.ageingSeconds;
 

@@ -123,7 +123,11 @@ export class Attachments {
   ensureUnderlay(iface: string, mode: 'native' | 'skb', family: 4 | 6, journal?: Journal, known: HookStatus[] = this.list()): void {
     const pin = join(this.dir, linkPinName({ role: 'underlay', iface }, 'xdp'));
     const ifindex = this.#live(pin);
-    if (ifindex !== 0 && xdpModeOf(ifindex) !== xdpModeName[mode]) this.#drop(pin); // an XDP link cannot change mode
+    // The mode from `known` when it saw this link: each query dumps every
+    // interface over netlink, tens of ms with 1,000 endpoints.
+    const seen = known.find((h) => h.pin === pin && h.attached && h.ifindex === ifindex);
+    const inUse = ifindex === 0 ? undefined : seen ? seen.xdpMode : xdpModeOf(ifindex);
+    if (ifindex !== 0 && inUse !== xdpModeName[mode]) this.#drop(pin); // an XDP link cannot change mode
     if (this.#live(pin) === 0) this.#pinAll(attachUnderlay(this.#dp(), iface, mode, family), journal);
     for (const h of known) if (h.role === 'underlay' && h.iface !== iface) this.#drop(h.pin);
   }

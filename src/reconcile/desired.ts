@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import { BpfError, ifindexOf } from '../bpf/index.js';
 import { BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6 } from '../datapath/layout.js';
 import type { Config, ConfigIssue } from '../config/index.js';
+import type { FdbDest } from '../datapath/tables.js';
 import { ManagerError, system, usage } from './errors.js';
 import { ZERO_MAC, addrKey, emptyTables, fdbKey, type Settings, type Tables } from './model.js';
 
@@ -151,6 +152,13 @@ export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number,
   const t = emptyTables();
   t.settings = settingsFromConfig(cfg, r);
   const slots = new SlotAllocator(live, statsSlots);
+  // Entries behind one VTEP share a frozen dest: 100k entries name a few remotes.
+  const remoteDest = new Map<string, FdbDest>();
+  const destTo = (remote: string) => {
+    let d = remoteDest.get(remote);
+    if (!d) remoteDest.set(remote, (d = Object.freeze({ kind: 'remote' as const, remote })));
+    return d;
+  };
   cfg.vnis.forEach((v, i) => {
     const statsSlot = live.vnis.get(v.vni)?.statsSlot ?? slots.allocate(v.vni);
     t.vnis.set(v.vni, { learning: v.learning, allowUnknownPeers: v.allowUnknownPeers, proxyArp: v.proxyArp, proxyNd: v.proxyArp, statsSlot });
@@ -169,7 +177,7 @@ export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number,
     for (const f of v.fdb) {
       if (f.mac === ZERO_MAC) continue; // a flood destination: floodRemotes()
       if (f.kind === 'local' && !eps.has(f.endpoint)) continue; // its endpoint is missing: back with it
-      const dest = f.kind === 'remote' ? { kind: 'remote' as const, remote: f.remote } : { kind: 'local' as const, ifindex: eps.get(f.endpoint)! };
+      const dest = f.kind === 'remote' ? destTo(f.remote) : { kind: 'local' as const, ifindex: eps.get(f.endpoint)! };
       t.fdb.set(fdbKey(v.vni, f.mac), { vni: v.vni, mac: f.mac, dest, static: true, updatedNs: 0 });
     }
     const remotes = floodRemotes(v);

@@ -4,28 +4,16 @@ import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
-import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
-import { dataPathIssues, desiredFromConfig, hostResolver, type MissingEndpoint, type Resolver } from './desired.js';
+import { desiredFromConfig, hostResolver, type MissingEndpoint, type Resolver } from './desired.js';
 import { changeCount, diffTables, type Diff } from './diff.js';
 import { system, usage } from './errors.js';
 import type { Tables } from './model.js';
 import { preparePinDir } from './pindir.js';
 import { removeState } from './state.js';
 import { readLive, storeOf } from './store.js';
-
-/**
- * A config file as attach and the daemon apply it: the file's own rules plus
- * what the data path cannot take (dataPathIssues), all reported against the
- * file exactly as `config check` reports them.
- */
-export async function loadForApply(path: string): Promise<Config> {
-  const cfg = await loadConfigFile(path);
-  const issues = dataPathIssues(cfg);
-  if (issues.length) throw new ConfigError(path, issues);
-  return cfg;
-}
 
 export interface Opened {
   dp: Datapath;

@@ -47,6 +47,16 @@ describeKernel('per-CPU maps', () => {
       pa.setPerCpu(2, Array.from({ length: pa.cpus }, (_, i) => i + 1));
       expect(pa.get(2)).toEqual(Array.from({ length: pa.cpus }, (_, i) => i + 1));
       expect(pa.lookupBatch().find(([k]) => k === 2)![1]).toEqual(pa.get(2));
+      // raw walk: every CPU's slot of an entry at the stride, entryValueBytes per entry
+      let seen: number[] | undefined;
+      pa.forEachBatch((keys, values, n) => {
+        for (let i = 0; i < n; i++) {
+          if (keys.readUInt32LE(i * 4) !== 2) continue;
+          seen = Array.from({ length: pa.cpus }, (_, c) => values.readUInt32LE(i * pa.entryValueBytes + c * pa.stride));
+        }
+      });
+      expect(pa.entryValueBytes).toBe(pa.cpus * pa.stride);
+      expect(seen).toEqual(Array.from({ length: pa.cpus }, (_, i) => i + 1));
       const pair = struct({ a: u32, b: u16, c: u8, _pad: u8, d: u64 });
       const ph = maps.perCpuMap('t_pchash', u32, pair);
       expect(ph.stride).toBe(16);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { raw } from '../../src/bpf/index.js';
 import {
-  Datapath, addrKeyCodec, bumCodec, configCodec, epInfoCodec, fdbEntryCodec, fdbKeyCodec, neighValCodec, peerValCodec,
-  statsCodec, vniInfoCodec, type VtepSettings,
+  Datapath, addrKeyCodec, bumCodec, configCodec, epInfoCodec, fdbEntryCodec, fdbKeyCodec, fdbKeyOf, fdbValueOf, neighValCodec, peerValCodec,
+  statsCodec, vniInfoCodec, type FdbRecord, type VtepSettings,
 } from '../../src/datapath/index.js';
 import { describeKernel } from '../helpers/kernel.js';
 
@@ -65,6 +66,30 @@ describeKernel('data path layout and tables', () => {
     dp.flood.set({ vni: 7, remotes: ['192.0.2.2', '2001:db8::3', '192.0.2.4'], locals: [1] });
     expect(dp.flood.get(7)).toEqual({ vni: 7, remotes: ['192.0.2.2', '192.0.2.4', '2001:db8::3'], locals: [1] });
     expect(() => dp.flood.set({ vni: 8, remotes: Array.from({ length: 33 }, (_, i) => `192.0.2.${i + 10}`), locals: [] })).toThrow(/at most 32 IPv4/);
+  });
+
+  it('the FDB batch encoder writes the bytes the codecs write; list(), counts() and deleteMany() read and remove them', () => {
+    const recs: FdbRecord[] = [
+      { vni: 0xabcdef, mac: '02:aa:bb:cc:dd:ee', dest: { kind: 'remote', remote: '192.0.2.9' }, static: true, updatedNs: 0 },
+      { vni: 9, mac: '02:00:00:00:00:09', dest: { kind: 'remote', remote: '2001:db8::9' }, static: false, updatedNs: 2 ** 40 + 7 },
+      { vni: 9, mac: '02:00:00:00:00:0a', dest: { kind: 'local', ifindex: 77 }, static: true, updatedNs: 5 },
+      { vni: 9, mac: '02:00:00:00:00:0b', dest: { kind: 'remote', remote: '192.0.2.9' }, static: true, updatedNs: 0 },
+    ];
+    expect(dp.fdb.setMany(recs)).toBe(recs.length);
+    const bytes = dp.fdb.map.typed(raw(fdbKeyCodec.size), raw(fdbEntryCodec.size));
+    for (const r of recs) {
+      const k = Buffer.alloc(fdbKeyCodec.size), v = Buffer.alloc(fdbEntryCodec.size);
+      fdbKeyCodec.encode(fdbKeyOf(r.vni, r.mac), k, 0);
+      fdbEntryCodec.encode(fdbValueOf(r), v, 0);
+      expect(bytes.get(k)?.toString('hex'), r.mac).toBe(v.toString('hex'));
+    }
+    const mine = (rs: FdbRecord[]) => rs.filter((r) => recs.some((x) => x.vni === r.vni && x.mac === r.mac)).sort((a, b) => a.mac.localeCompare(b.mac));
+    expect(mine(dp.fdb.list())).toEqual(mine(recs));
+    const all = dp.fdb.list();
+    expect(dp.fdb.counts()).toEqual({ static: all.filter((r) => r.static).length, learned: all.filter((r) => !r.static).length });
+    expect(dp.fdb.counts().learned).toBeGreaterThan(0);
+    expect(dp.fdb.deleteMany(recs)).toBe(recs.length);
+    expect(mine(dp.fdb.list())).toEqual([]);
   });
 
   it('flood ports swap a fresh inner devmap in', () => {

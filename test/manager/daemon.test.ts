@@ -2,7 +2,7 @@
 // rename) and SIGHUP, a broken file keeps the old state and is reported,
 // ageing, SIGTERM leaves the data path, a restart adopts it (same programs,
 // counters continue), --detach-on-exit removes it.
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
@@ -39,9 +39,11 @@ describeKernel('xvtep run', () => {
 
   let firstProgIds: number[] = [];
   let rxBefore = 0;
+  let first: { log: () => string } | undefined;
 
   it('attaches, serves metrics that promtool accepts, and counts per VNI', async () => {
     const d = await L.daemon(cfgPath);
+    first = d;
     expect(L.lab.ping(L.c, '198.51.100.2', 3)).toBe(true);
     const m = scrape();
     expect(metricValue(m, 'xvtep_vni_receive_packets_total', 'vni="42"')).toBeGreaterThanOrEqual(3);
@@ -82,6 +84,57 @@ describeKernel('xvtep run', () => {
     await waitStatus((s) => s.config.reloads === before + 1 && s.config.lastReload.trigger === 'SIGHUP', 'SIGHUP reload');
   });
 
+  it('a config apply process that dies is reported as a failed reload; the daemon keeps serving and reloads again', async () => {
+    const before = status().config;
+    const pid = status().daemon.pid!;
+    const logFrom = first!.log().length;
+    // Each apply runs in a child of the daemon: kill it as soon as it exists.
+    const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    process.kill(pid, 'SIGHUP');
+    let child: number | undefined;
+    await waitFor(() => (child = children()[0]) !== undefined, 10_000, () => 'no apply process appeared after SIGHUP');
+    process.kill(child!, 'SIGKILL');
+    await waitFor(() => /reload: config apply worker exited with signal SIGKILL and no answer/.test(first!.log().slice(logFrom)), 15_000, () => `no report of the lost apply: ${first!.log().slice(logFrom)}`);
+    expect(status().config).toMatchObject({ reloads: before.reloads + 1, reloadFailures: before.reloadFailures + 1, generation: before.generation, lastReload: { ok: false, trigger: 'SIGHUP' } });
+    expect(metricValue(scrape(), 'xvtep_config_last_reload_successful')).toBe(0);
+    expect(L.lab.ping(L.c, '198.51.100.2', 2)).toBe(true);
+    process.kill(pid, 'SIGHUP');
+    await waitStatus((x) => x.config.reloads === before.reloads + 2 && x.config.lastReload.ok, 'the next reload');
+    expect(status().config.reloadFailures).toBe(before.reloadFailures + 1);
+  });
+
+  it('a running apply finishes through SIGTERM, SIGINT and SIGHUP (a stop sent to the whole group)', async () => {
+    const before = status().config;
+    const pid = status().daemon.pid!;
+    const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    // Signals it handles (SigCgt bit n-1). Node itself catches SIGINT and SIGTERM from its first
+    // instruction; SIGHUP only once the apply process installed its handlers, before any map write.
+    const catches = (p: number, sig: number) => {
+      try {
+        const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? '0';
+        return (BigInt(`0x${mask}`) >> BigInt(sig - 1)) & 1n ? true : false;
+      } catch {
+        return false; // gone
+      }
+    };
+    // 20,000 entries: an apply long enough to be signalled while it runs
+    const hex = (n: number) => n.toString(16).padStart(2, '0');
+    const fdb = Array.from({ length: 20_000 }, (_, i) => ({ mac: `02:ee:00:${hex(i >> 8)}:${hex(i & 255)}:01`, remote: '192.0.2.2' }));
+    saveByRename(L.config({ metricsPort: port, vnis: [{ vni: 42, endpoints: ['epa'], peers: ['192.0.2.2'], fdb }] }));
+    let child: number | undefined;
+    await waitFor(() => (child = children()[0]) !== undefined, 10_000, () => 'no apply process appeared after the file changed');
+    const end = Date.now() + 10_000;
+    while (!catches(child!, 1) && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+    expect(catches(child!, 1), 'the apply process never got past start-up').toBe(true);
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.kill(child!, sig);
+    await waitStatus((x) => x.config.reloads === before.reloads + 1, 'the reload');
+    const after = status().config;
+    expect(after, after.lastReload.error).toMatchObject({ reloadFailures: before.reloadFailures, generation: before.generation + 1, lastReload: { ok: true, trigger: 'file change' } });
+    expect(metricValue(scrape(), 'xvtep_fdb_entries', 'type="static"')).toBeGreaterThanOrEqual(20_000);
+    saveByRename(L.config({ metricsPort: port }));
+    await waitStatus((x) => x.config.reloads === before.reloads + 2 && x.config.lastReload.ok, 'the default config again');
+  });
+
   it('a broken file is refused, reported in status and metrics, and the old state keeps serving', async () => {
     const before = status().config;
     saveByRename('{"underlay": {"interface": "ua"}, "vnis": [{"vni": 0, "endpoints": ["epa"]}]}');
@@ -92,7 +145,7 @@ describeKernel('xvtep run', () => {
     expect(s.config.generation).toBe(before.generation);
     const m = scrape();
     expect(metricValue(m, 'xvtep_config_last_reload_successful')).toBe(0);
-    expect(metricValue(m, 'xvtep_config_reload_failures_total')).toBe(1);
+    expect(metricValue(m, 'xvtep_config_reload_failures_total')).toBe(before.reloadFailures + 1);
     expect(L.lab.ping(L.c, '198.51.100.2', 2)).toBe(true);
     saveByRename(L.config({ metricsPort: port }));
     await waitStatus((x) => x.config.lastReload.ok, 'a good reload');

@@ -1,7 +1,7 @@
 // xvtep attach: load, attach, fill the maps, pin everything, exit.
 import type { Command } from 'commander';
 import { ConfigError, configFromFlags, type Config } from '../../config/index.js';
-import { loadForApply } from '../../reconcile/manager.js';
+import { loadForApply } from '../../reconcile/load.js';
 import { bringUp } from '../../daemon/bringup.js';
 import { UsageError } from '../errors.js';
 import { ASSUME_HELP, note, withPinDir, withTarget } from '../target.js';
