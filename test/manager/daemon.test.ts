@@ -17,6 +17,18 @@ interface Status {
 }
 
 
+/** The daemon's config-apply children (it also runs `ip monitor` watchers). */
+function applyChildren(pid: number): number[] {
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return kids.filter((k) => {
+    try {
+      return readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('apply-worker');
+    } catch {
+      return false; // gone
+    }
+  });
+}
+
 describeKernel('xvtep run', () => {
   let L: VtepLab;
   let cfgPath: string;
@@ -89,7 +101,7 @@ describeKernel('xvtep run', () => {
     const pid = status().daemon.pid!;
     const logFrom = first!.log().length;
     // Each apply runs in a child of the daemon: kill it as soon as it exists.
-    const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const children = () => applyChildren(pid);
     process.kill(pid, 'SIGHUP');
     let child: number | undefined;
     await waitFor(() => (child = children()[0]) !== undefined, 10_000, () => 'no apply process appeared after SIGHUP');
@@ -106,7 +118,7 @@ describeKernel('xvtep run', () => {
   it('a running apply finishes through SIGTERM, SIGINT and SIGHUP (a stop sent to the whole group)', async () => {
     const before = status().config;
     const pid = status().daemon.pid!;
-    const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const children = () => applyChildren(pid);
     // Signals it handles (SigCgt bit n-1). Node itself catches SIGINT and SIGTERM from its first
     // instruction; SIGHUP only once the apply process installed its handlers, before any map write.
     const catches = (p: number, sig: number) => {
