@@ -143,6 +143,25 @@ export abstract class MapBase<K> {
     this.#batch ??= true;
   }
 
+  /** Writes n packed entries (values `stride` bytes apart): one batch where the map type has it, else one update each. */
+  protected writeRaw(keys: Buffer, values: Buffer, n: number, stride: number, flags: UpdateFlagValue): number {
+    if (this.batchSupported()) {
+      try {
+        const done = call(this.label, () => native.mapUpdateBatch(this.fd, keys, values, n, flags));
+        this.batchWorked();
+        return done;
+      } catch (e) {
+        if (this.batchSupported(e)) throw e;
+      }
+    }
+    const ks = this.info.keySize;
+    for (let i = 0; i < n; i++) {
+      const k = keys.subarray(i * ks, (i + 1) * ks), v = values.subarray(i * stride, (i + 1) * stride);
+      call(this.label, () => native.mapUpdate(this.fd, k, v, flags));
+    }
+    return n;
+  }
+
   /** Raw batch walk: calls back with each chunk of keys and values bytes. */
   protected walkRaw(chunk: number, del: boolean, cb: (keys: Buffer, values: Buffer, n: number) => void): boolean {
     const ks = this.info.keySize;
@@ -346,20 +365,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends MapBase<K> {
     const ks = this.info.keySize, vs = this.info.valueSize;
     if (keys.length < ks * n || values.length < vs * n) throw new RangeError(`${n} entries do not fit ${keys.length} key and ${values.length} value bytes`);
     if (n === 0) return 0;
-    if (this.batchSupported()) {
-      try {
-        const done = call(this.label, () => native.mapUpdateBatch(this.fd, keys, values, n, flags));
-        this.batchWorked();
-        return done;
-      } catch (e) {
-        if (this.batchSupported(e)) throw e;
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const k = keys.subarray(i * ks, (i + 1) * ks), v = values.subarray(i * vs, (i + 1) * vs);
-      call(this.label, () => native.mapUpdate(this.fd, k, v, flags));
-    }
-    return n;
+    return this.writeRaw(keys, values, n, vs, flags);
   }
 
   updateBatch(entries: ReadonlyArray<readonly [K, V]>, flags: UpdateFlagValue = UpdateFlag.ANY, opts: BatchOptions = {}): number {
@@ -521,20 +527,7 @@ export class PerCpuMap<K = Buffer, V = Buffer> extends MapBase<K> {
       this.keyCodec.encode(keyAt(i), keys, i * ks);
       this.#encodeAll(values, i * this.valueBytes, valueAt(i));
     }
-    if (this.batchSupported()) {
-      try {
-        const done = call(this.label, () => native.mapUpdateBatch(this.fd, keys, values, n, flags));
-        this.batchWorked();
-        return done;
-      } catch (e) {
-        if (this.batchSupported(e)) throw e;
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const k = keys.subarray(i * ks, (i + 1) * ks), v = values.subarray(i * this.valueBytes, (i + 1) * this.valueBytes);
-      call(this.label, () => native.mapUpdate(this.fd, k, v, flags));
-    }
-    return n;
+    return this.writeRaw(keys, values, n, this.valueBytes, flags);
   }
 }
 
