@@ -25,7 +25,7 @@ export function assertBpffs(dir: string): void {
 }
 
 const rootOnlyHint =
-  'the pins are root\'s (directories mode 0700): run xvtep as root (it needs CAP_BPF and CAP_NET_ADMIN)';
+  'the pins are root\'s (directories mode 0700): run as root (needs CAP_BPF and CAP_NET_ADMIN)';
 
 /**
  * Whether `path` exists, where a directory on the way that this user may not

@@ -104,14 +104,14 @@ describeKernel('security defaults', () => {
     const before = snapshotMaps(L.pinDir);
     try {
       const cases: Array<[string[], RegExp]> = [
-        [['status', '--pin-dir', L.pinDir], /run xvtep as root/],
-        [['stats', '--pin-dir', L.pinDir], /run xvtep as root/],
-        [['fdb', 'add', '02:00:00:00:00:77', 'vni', '42', 'dst', '192.0.2.9', '--pin-dir', L.pinDir], /run xvtep as root/],
-        [['attach', '--underlay', 'ua', '--vni', '42', '--endpoint', 'epa', '--pin-dir', L.pinDir], /run xvtep as root/],
+        [['status', '--pin-dir', L.pinDir], /run as root \(needs CAP_BPF and CAP_NET_ADMIN\)/],
+        [['stats', '--pin-dir', L.pinDir], /run as root \(needs CAP_BPF and CAP_NET_ADMIN\)/],
+        [['fdb', 'add', '02:00:00:00:00:77', 'vni', '42', 'dst', '192.0.2.9', '--pin-dir', L.pinDir], /run as root \(needs CAP_BPF and CAP_NET_ADMIN\)/],
+        [['attach', '--underlay', 'ua', '--vni', '42', '--endpoint', 'epa', '--pin-dir', L.pinDir], /run as root \(needs CAP_BPF and CAP_NET_ADMIN\)/],
         [['attach', '--underlay', 'ua', '--vni', '42', '--endpoint', 'epa', '--pin-dir', fresh], /needs CAP_BPF and CAP_NET_ADMIN/],
-        [['run', '-c', cfg], /run xvtep as root/],
+        [['run', '-c', cfg], /run as root \(needs CAP_BPF and CAP_NET_ADMIN\)/],
         [['run', '-c', cfg, '--pin-dir', fresh], /needs CAP_BPF and CAP_NET_ADMIN/],
-        [['detach', '--pin-dir', L.pinDir], /run xvtep as root/],
+        [['detach', '--pin-dir', L.pinDir], /run as root \(needs CAP_BPF and CAP_NET_ADMIN\)/],
       ];
       for (const [args, names] of cases) {
         const r = spawnSync('ip', ['netns', 'exec', L.a, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
