@@ -462,6 +462,9 @@ _Static_assert(sizeof(struct xv_lcache_ent) == 40, "xv_lcache_ent");
 /* ------------------------------------------------------------------------ */
 /* Map definitions                                                          */
 /* ------------------------------------------------------------------------ */
+/* Control-plane helper objects (count.bpf.c) define XV_LAYOUTS_ONLY: they run
+ * against the data path's maps by fd and must not create a second set. */
+#ifndef XV_LAYOUTS_ONLY
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -580,5 +583,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xv_txflow);
 } xv_txflow SEC(".maps");
+#endif /* !XV_LAYOUTS_ONLY */
 
 #endif /* XVTEP_MAPS_H */

@@ -114,6 +114,9 @@ static Napi::Value TestRunResult(Napi::Env env, TestRunArgs& a) {
     r.Set("data", Napi::Buffer<uint8_t>::Copy(env, a.data_out.data(), std::min<size_t>(a.data_out_len, a.data_out.size())));
   if (!a.ctx_out.empty())
     r.Set("ctx", Napi::Buffer<uint8_t>::Copy(env, a.ctx_out.data(), std::min<size_t>(a.ctx_out_len, a.ctx_out.size())));
+  // BPF_PROG_TYPE_SYSCALL takes no ctx_out: the kernel writes the context back into ctx_in.
+  else if (a.has_ctx_in)
+    r.Set("ctxIn", Napi::Buffer<uint8_t>::Copy(env, a.ctx_in.data(), a.ctx_in.size()));
   return r;
 }
 

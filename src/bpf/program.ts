@@ -38,6 +38,8 @@ export interface TestRunResult {
   duration: number;
   data?: Buffer;
   ctx?: Buffer;
+  /** The ctx buffer after the run, when no ctx out was asked for (ctxOutSize 0): syscall programs write their context back in place. */
+  ctxIn?: Buffer;
 }
 
 export type TcDirection = 'ingress' | 'egress';

@@ -16,6 +16,7 @@ import {
   epInfoCodec, fdbEntryCodec, fdbKeyCodec, neighValCodec, peerValCodec, statsCodec, vniInfoCodec,
   type ConfigValue, type StatsValue,
 } from './layout.js';
+import { FdbCounter, type FdbCounts } from './fdb-counter.js';
 import { EndpointTable, FdbTable, FloodTable, NeighborTable, PeerTable, VniTable, vniInfoOf, type FdbRecord, type VniSettings } from './tables.js';
 
 export interface DatapathSizes {
@@ -65,6 +66,7 @@ export const defaultObjectPath = join(here, '..', '..', 'build', 'bpf', 'xvtep.b
 const PINNED_MAPS = ['xv_config', 'xv_vni', 'xv_ep', 'xv_fdb', 'xv_peer', 'xv_neigh', 'xv_bum', 'xv_devs', 'xv_bcast', 'xv_stats', 'xv_gen'];
 
 export class Datapath {
+  #counter: Promise<FdbCounter> | undefined;
   readonly vnis: VniTable;
   readonly fdb: FdbTable;
   readonly peers: PeerTable;
@@ -341,7 +343,25 @@ export class Datapath {
     this.stats.set(slot, zeroStats());
   }
 
+  /**
+   * Static and learned FDB entries, counted in the kernel. The counting
+   * program is loaded on first use and kept until close().
+   */
+  async fdbCounts(): Promise<FdbCounts> {
+    if (!this.#counter) {
+      const loading = FdbCounter.load(this.rawMaps.get(MapName.fdb)!);
+      this.#counter = loading;
+      // A failed load is tried again by the next call, not remembered.
+      loading.catch(() => {
+        if (this.#counter === loading) this.#counter = undefined;
+      });
+    }
+    return (await this.#counter).count();
+  }
+
   close(): void {
+    this.#counter?.then((c) => c.close(), () => {});
+    this.#counter = undefined;
     if (this.collection) this.collection.close();
     else {
       for (const p of this.programs.values()) p.close();

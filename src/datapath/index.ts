@@ -1,5 +1,6 @@
 // The xvtep data path: loading, attaching, and typed access to its maps.
 export * from './attach.js';
 export * from './datapath.js';
+export * from './fdb-counter.js';
 export * from './layout.js';
 export * from './tables.js';

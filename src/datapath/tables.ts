@@ -174,15 +174,6 @@ export class FdbTable {
     }
     return done;
   }
-  /** Static and learned entries, counted from the batch walk's bytes: a scrape needs no record per entry. */
-  counts(): { static: number; learned: number } {
-    let all = 0, st = 0;
-    this.map.forEachBatch((_keys, values, n) => {
-      all += n;
-      for (let i = 0; i < n; i++) if ((values[i * FDB_VALUE + 21]! & FdbFlag.STATIC) !== 0) st++;
-    });
-    return { static: st, learned: all - st };
-  }
   /**
    * The whole table in one batch walk, decoded straight from the kernel's
    * bytes: the generic codecs cost ~3 us an entry, a third of a second at

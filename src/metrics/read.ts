@@ -1,6 +1,7 @@
 // Scrape-time readers: one batch walk per map, summed or counted straight
-// from the kernel's bytes (no per-entry objects), so 4096 VNIs x every CPU
-// and 100k FDB entries stay inside a scrape budget. Nothing is kept between
+// from the kernel's bytes (no per-entry objects), and the FDB counted by a
+// BPF program, so 4096 VNIs x every CPU and 100k FDB entries stay inside a
+// scrape budget. Nothing is kept between
 // scrapes: every value is read again from the maps.
 import type { BpfMap } from '../bpf/index.js';
 import type { Datapath } from '../datapath/datapath.js';
@@ -43,9 +44,9 @@ export function readStatsRows(dp: Datapath): Map<number, Float64Array> {
   return rows;
 }
 
-/** Static and learned FDB entries. */
-export function countFdb(dp: Datapath): { static: number; learned: number } {
-  return dp.fdb.counts();
+/** Static and learned FDB entries, counted in the kernel (see FdbCounter). */
+export function countFdb(dp: Datapath): Promise<{ static: number; learned: number }> {
+  return dp.fdbCounts();
 }
 
 /** Entries in a map, by batch walk (get_next_key would be one syscall per entry). */

@@ -162,13 +162,16 @@ describeKernel('decap: underlay -> endpoint', () => {
       env.lab.in(env.ns, () => env.dp.devs.set(env.ifx.ep3, env.ifx.ep3));
     });
 
-    it('a new source MAC is learned with the outer source, once; a move is learned and bumps xv_gen', () => {
+    it('a new source MAC is learned with the outer source, once; a move is learned and bumps xv_gen', async () => {
       const src = '02:aa:bb:cc:01:01';
       const inner = innerFrame({ dst: MAC.ep3c, src });
       const t0 = process.hrtime.bigint();
+      const before = await env.dp.fdbCounts();
       const r = env.counting({ [LSLOT]: { rxPackets: 1, rxBytes: inner.length, event: { learn_new: 1 } } },
         () => env.xdp('xv_xdp_underlay', vx4(inner, { vni: LVNI })));
       expect(r.retval).toBe(XDP.REDIRECT);
+      // the in-kernel count (metrics, status) sees what the data path learned
+      expect(await env.dp.fdbCounts()).toEqual({ static: before.static, learned: before.learned + 1 });
       const e = env.dp.fdb.get(LVNI, src)!;
       expect(e).toMatchObject({ dest: { kind: 'remote', remote: ADDR.peer4 }, static: false });
       // CLOCK_MONOTONIC coarse: within a few jiffies of the test's own clock

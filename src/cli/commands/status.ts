@@ -54,7 +54,7 @@ function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; v
   return out.sort((a, b) => a.vni - b.vni || a.name.localeCompare(b.name));
 }
 
-export function collectStatus(pinDir: string) {
+export async function collectStatus(pinDir: string) {
   const dp = openPinned(pinDir);
   try {
     const state = readState(pinDir);
@@ -68,7 +68,7 @@ export function collectStatus(pinDir: string) {
       peers: peers.filter((p) => p.vni === vni).map((p) => p.address),
     }));
     const cap = loadedCapacity(dp);
-    const fdb = countFdb(dp);
+    const fdb = await countFdb(dp);
     const maps = [
       { map: 'xv_vni', entries: vnis.length, capacity: cap.vnis },
       { map: 'xv_ep', entries: eps.length, capacity: cap.endpoints },
@@ -94,7 +94,7 @@ export function registerStatus(program: Command): void {
   withTarget(program.command('status').description('interfaces, programs, XDP modes, VNIs, map fill, config generation'))
     .action(async (o: { config?: string; pinDir?: string; json?: boolean }) => {
       const { pinDir } = await resolveTarget(o);
-      const s = collectStatus(pinDir);
+      const s = await collectStatus(pinDir);
       if (o.json) return printJson(s);
       const lr = s.config.lastReload;
       let out = `pin dir:   ${s.pinDir} (layout ${s.layoutVersion})\n`;
