@@ -174,6 +174,7 @@ export async function measureDaemon(pinDir, tmp, { vnis, fdb, port = 19469, scra
       }
     }
     if (scrapeVnis) scrape = { target: '<= 50 ms', vnis: scrapeVnis, vniSeries, bytes, scrapes: times.length, medianMs: +median(times).toFixed(1), p90Ms: +pct(times, 0.9).toFixed(1), maxMs: +Math.max(...times).toFixed(1) };
+    const afterScrapes = rss();
     const hups = (log.match(/reload \(SIGHUP\)/g) ?? []).length;
     const h0 = Date.now();
     d.kill('SIGHUP');
@@ -186,7 +187,7 @@ export async function measureDaemon(pinDir, tmp, { vnis, fdb, port = 19469, scra
     await sleep(1000);
     const afterReload = rss();
     return {
-      daemon: { target: '<= 100 MB', fdbEntries: fdb, vnis, startupMs, reloadMs, reloadLine: log.match(/reload \(SIGHUP\)[^\n]*/)?.[0], rssIdleMB: idle.VmRSS, rssAfterScrapeAndReloadMB: afterReload.VmRSS, peakMB: afterReload.VmHWM },
+      daemon: { target: '<= 100 MB', fdbEntries: fdb, vnis, startupMs, reloadMs, reloadLine: log.match(/reload \(SIGHUP\)[^\n]*/)?.[0], rssIdleMB: idle.VmRSS, rssAfterScrapesMB: afterScrapes.VmRSS, rssAfterScrapeAndReloadMB: afterReload.VmRSS, peakMB: afterReload.VmHWM },
       scrape,
     };
   } finally {

@@ -168,7 +168,7 @@ export function controlSection(R) {
   } else if (c.manager) L.push('| manager: Prometheus scrape with 4,096 VNIs | not measured (see Errors) |');
   if (M.daemon) {
     const d = M.daemon;
-    L.push(`| manager: \`xvtep run\` RSS with ${d.fdbEntries.toLocaleString('en')} FDB entries / ${d.vnis} VNIs | idle ${d.rssIdleMB} MB; after the scrapes and one reload (SIGHUP, ${d.reloadMs} ms) ${d.rssAfterScrapeAndReloadMB} MB; peak (VmHWM) ${d.peakMB} MB; start-up adopting the pins ${f(d.startupMs / 1000, 1)} s |`);
+    L.push(`| manager: \`xvtep run\` RSS with ${d.fdbEntries.toLocaleString('en')} FDB entries / ${d.vnis} VNIs | idle ${d.rssIdleMB} MB; after the scrapes ${d.rssAfterScrapesMB ?? '?'} MB; after one reload too (SIGHUP, ${d.reloadMs} ms) ${d.rssAfterScrapeAndReloadMB} MB; peak (VmHWM) ${d.peakMB} MB; start-up adopting the pins ${f(d.startupMs / 1000, 1)} s |`);
   } else if (c.manager) L.push('| manager: daemon RSS | not measured (see Errors) |');
   L.push('');
   return L;

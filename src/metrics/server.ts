@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Datapath } from '../datapath/datapath.js';
 import { readEndpointStates, readState } from '../reconcile/state.js';
+import { ChunkPool } from './chunks.js';
 import { renderXvtepMetrics } from './collector.js';
 
 export interface MetricsSource {
@@ -23,14 +24,15 @@ export function processRegistry(): Registry {
   return reg;
 }
 
-/** One scrape: the xvtep families (chunks of bytes, written as rendered) and prom-client's process families. */
-export async function renderAll(src: MetricsSource, reg: Registry): Promise<{ own: Buffer[]; process: string }> {
-  const own = renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), version: src.version });
+/** One scrape: the xvtep families (chunks of bytes from `pool`, written as rendered) and prom-client's process families. */
+export async function renderAll(src: MetricsSource, reg: Registry, pool?: ChunkPool): Promise<{ own: Buffer[]; process: string }> {
+  const own = await renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), version: src.version }, pool);
   return { own, process: await reg.metrics() };
 }
 
 export function startMetricsServer(src: MetricsSource, host: string, port: number): Promise<Server> {
   const reg = processRegistry();
+  const pool = new ChunkPool();
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
@@ -41,8 +43,10 @@ export function startMetricsServer(src: MetricsSource, host: string, port: numbe
       res.writeHead(200, { 'content-type': 'text/plain' }).end('xvtep: metrics at /metrics\n');
       return;
     }
-    renderAll(src, reg).then(
+    renderAll(src, reg, pool).then(
       ({ own, process: rest }) => {
+        // 'close' follows the last byte handed to the kernel, or an aborted response: either way the chunks are free again.
+        res.once('close', () => pool.give(own));
         const length = own.reduce((n, b) => n + b.length, 0) + Buffer.byteLength(rest);
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': length });
         for (const b of own) res.write(b);

@@ -1,9 +1,10 @@
 // A real Prometheus server scrapes the daemon (both inside host a's netns,
 // on 127.0.0.1 only) and answers a per-VNI rate through its HTTP API.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Datapath, zeroStats, type StatsValue } from '../../src/datapath/index.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { root } from '../helpers/fixtures.js';
 import { VtepLab, exited, waitFor } from './lab.js';
@@ -72,6 +73,67 @@ describeKernel('Prometheus scrapes xvtep', () => {
         // per-VNI drop series exist only once a drop happened
         if (!q.includes('xvtep_vni_drop_packets_total')) expect(r.data.result.length, `${p.title}: ${q} returned nothing`).toBeGreaterThan(0);
       }
+    }
+  });
+
+  // Output buffers are reused from scrape to scrape once a response is
+  // finished: a slow reader still holding a megabyte-sized body while fast
+  // scrapes (and Prometheus) come and go must still get every byte right.
+  it('with 4,096 VNIs, a slow scrape and concurrent fast ones each get a whole, correct body', () => {
+    const dp = Datapath.open(L.pinDir);
+    const added: number[] = [];
+    try {
+      const used = new Set([...dp.vnis.list().values()].map((v) => v.statsSlot));
+      const rows: Array<[number, StatsValue]> = [];
+      const live = dp.vnis.list().size;
+      for (let slot = 1, vni = 300_000; live + added.length < 4096; slot++) {
+        if (used.has(slot)) continue;
+        dp.vnis.set(vni, { learning: false, allowUnknownPeers: false, proxyArp: false, proxyNd: false, statsSlot: slot });
+        rows.push([slot, { ...zeroStats(), rxPackets: vni * 10, txBytes: vni * 7 }]); // on every CPU
+        added.push(vni++);
+      }
+      dp.stats.updateBatch(rows);
+      const cpus = dp.stats.cpus;
+      const url = `http://127.0.0.1:${metricsPort}/metrics`;
+      const out = join(L.tmp, 'scrapes');
+      mkdirSync(out, { recursive: true });
+      // The server's send buffer capped at 64 KB in this netns, so the slow
+      // reader (8 KB per 10 ms, ~1.3 s for ~1 MB) keeps the daemon's writes
+      // pending while 8 fast scrapes run: chunks reused too early would show
+      // up as wrong bytes in its body.
+      L.lab.exec(L.a, 'sysctl', '-qw', 'net.ipv4.tcp_wmem=4096 16384 65536');
+      const slow = [
+        'import socket, sys, time',
+        'c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))',
+        'c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)',
+        'c.sendall(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")',
+        'out = bytearray()',
+        'while True:',
+        '    d = c.recv(8192)',
+        '    if not d: break',
+        '    out += d',
+        '    time.sleep(0.01)',
+        'open(sys.argv[2], "wb").write(out.split(b"\\r\\n\\r\\n", 1)[1])',
+      ].join('\n');
+      const t0 = Date.now();
+      L.lab.exec(L.a, 'sh', '-c', `python3 -c '${slow}' ${metricsPort} ${out}/slow & ` +
+        `sleep 0.2; for i in 1 2 3 4 5 6 7 8; do curl -sf ${url} > ${out}/fast$i || exit 1; done; wait $!`);
+      expect(Date.now() - t0).toBeGreaterThan(800); // the slow one really was slow
+      for (const name of ['slow', ...Array.from({ length: 8 }, (_, i) => `fast${i + 1}`)]) {
+        const body = readFileSync(join(out, name), 'utf8');
+        const rx = [...body.matchAll(/^xvtep_vni_receive_packets_total\{vni="(\d+)"\} (\d+)$/gm)];
+        expect(rx.length, name).toBe(4096);
+        const wrong = rx.filter((m) => Number(m[1]) >= 300_000 && Number(m[2]) !== Number(m[1]) * 10 * cpus);
+        expect(wrong.map((m) => m[0]), name).toEqual([]);
+        const tx = [...body.matchAll(/^xvtep_vni_transmit_bytes_total\{vni="(\d+)"\} (\d+)$/gm)].filter((m) => Number(m[1]) >= 300_000);
+        expect(tx.every((m) => Number(m[2]) === Number(m[1]) * 7 * cpus), name).toBe(true);
+        expect(tx.length, name).toBe(added.length);
+        const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+        expect(check.status, `${name}: ${check.stdout}${check.stderr}`).toBe(0);
+      }
+    } finally {
+      for (const vni of added) dp.vnis.delete(vni);
+      dp.close();
     }
   });
 });
