@@ -62,10 +62,8 @@ static __always_inline __u64 refresh_ns(const struct xv_config *cfg)
  * here while bpf_jiffies64() is inlined to a load; the coarse clock only
  * moves on ticks anyway, so re-read it once per jiffy per CPU.
  */
-static __always_inline __u64 xv_now_ns(void)
+static __always_inline __u64 xv_clock(struct xv_scratch *sc)
 {
-	__u32 zero = 0;
-	struct xv_scratch *sc = bpf_map_lookup_elem(&xv_scratch, &zero);
 	__u64 j = bpf_jiffies64();
 
 	if (!sc)
@@ -75,6 +73,18 @@ static __always_inline __u64 xv_now_ns(void)
 		sc->clk_jiffies = j;
 	}
 	return sc->clk_ns;
+}
+
+static __always_inline struct xv_scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xv_scratch, &zero);
+}
+
+static __always_inline __u64 xv_now_ns(void)
+{
+	return xv_clock(get_scratch());
 }
 
 static __always_inline __u32 lcache_idx(__u32 vni, const __u8 *mac)
@@ -211,6 +221,21 @@ static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 static __always_inline __u32 mac_word(const __u8 *m)
 {
 	return *(const __u32 *)(m + 2);
+}
+
+/*
+ * Slot of a direct-mapped per-CPU cache for three 32-bit key words. It only
+ * spreads keys over the slots (entries hold their full key): a multiply mix
+ * is a few instructions, xv_hash3's jhash rounds a ~60-instruction chain.
+ */
+static __always_inline __u32 cache_slot(__u32 a, __u32 b, __u32 c, __u32 mask)
+{
+	__u64 x = ((__u64)b << 32 | c) ^ ((__u64)a * 0x9e3779b97f4a7c15ULL);
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (__u32)x & mask;
 }
 
 static __always_inline __be16 src_port(const struct xv_config *cfg, __u32 hash)
@@ -447,14 +472,56 @@ static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
 	return fib_outer_at(ctx, cfg, p, oif, fib, xv_now_ns(), 0);
 }
 
+/* The outer header fields that vary per inner frame. */
+struct xv_vary {
+	__be16 sport;
+	__u16 ip_id;
+	__u8 tos;
+	__u8 df;
+	__u8 zero_csum6; /* IPv6: leave UDP checksum 0 */
+	__u8 _pad;
+};
+
+/* sc: this CPU's scratch, 0 = look it up if needed. */
+static __always_inline void encap_vary(const struct xv_config *cfg,
+				       struct xv_vary *v, __u8 family,
+				       const struct xv_inner *ii,
+				       struct xv_scratch *sc)
+{
+	v->tos = outer_tos(cfg, ii->dsf);
+	if (cfg->df_policy == XV_DF_SET)
+		v->df = 1;
+	else if (cfg->df_policy == XV_DF_INHERIT)
+		v->df = ii->df;
+	else
+		v->df = 0;
+	v->ip_id = 0;
+	if (!v->df && family == XV_AF_INET) {
+		/* per-CPU counter, CPUs spread over the ID space; the kernel's
+		 * ip_select_ident() collides between flows similarly */
+		if (!sc)
+			sc = get_scratch();
+		if (sc)
+			v->ip_id = (__u16)(sc->ip_id++ + (bpf_get_smp_processor_id() << 11));
+	}
+	v->sport = src_port(cfg, ii->hash);
+	/* an outer checksum over a possibly partial inner one would be wrong:
+	 * send 0 (RFC 6935) unless the inner frame is known to be complete */
+	v->zero_csum6 = cfg->udp6_zero_csum ||
+			(!cfg->ep_csum_complete && !ii->csum_safe);
+}
+
 /* Fill the parts of xv_encap that come from config + FDB. Returns 0, or a
  * drop reason. */
 static __always_inline int encap_prepare_ii(const struct xv_config *cfg,
 					    struct xv_encap *p, __u8 family,
 					    const void *remote, __u32 vni,
 					    const struct xv_inner *ii,
-					    __u32 inner_len)
+					    __u32 inner_len,
+					    struct xv_scratch *sc)
 {
+	struct xv_vary v;
+
 	p->family = family;
 	p->vni = vni;
 	p->inner_len = inner_len;
@@ -469,29 +536,14 @@ static __always_inline int encap_prepare_ii(const struct xv_config *cfg,
 		__builtin_memcpy(&p->saddr, cfg->local_ip6, 16);
 		__builtin_memcpy(&p->daddr, remote, 16);
 	}
-	p->tos = outer_tos(cfg, ii->dsf);
 	p->ttl = cfg->ttl ? cfg->ttl : XV_DEFAULT_TTL;
-	if (cfg->df_policy == XV_DF_SET)
-		p->df = 1;
-	else if (cfg->df_policy == XV_DF_INHERIT)
-		p->df = ii->df;
-	else
-		p->df = 0;
-	if (!p->df && family == XV_AF_INET) {
-		/* per-CPU counter, CPUs spread over the ID space; the kernel's
-		 * ip_select_ident() collides between flows similarly */
-		__u32 zero = 0;
-		struct xv_scratch *sc = bpf_map_lookup_elem(&xv_scratch, &zero);
-
-		if (sc)
-			p->ip_id = (__u16)(sc->ip_id++ + (bpf_get_smp_processor_id() << 11));
-	}
-	p->sport = src_port(cfg, ii->hash);
 	p->dport = cfg->udp_port;
-	/* an outer checksum over a possibly partial inner one would be wrong:
-	 * send 0 (RFC 6935) unless the inner frame is known to be complete */
-	p->zero_csum6 = cfg->udp6_zero_csum ||
-			(!cfg->ep_csum_complete && !ii->csum_safe);
+	encap_vary(cfg, &v, family, ii, sc);
+	p->tos = v.tos;
+	p->df = v.df;
+	p->ip_id = v.ip_id;
+	p->sport = v.sport;
+	p->zero_csum6 = v.zero_csum6;
 	return 0;
 }
 
@@ -504,7 +556,7 @@ static __always_inline int encap_prepare(const struct xv_config *cfg,
 	struct xv_inner ii;
 
 	inner_parse(inner, data_end, &ii);
-	return encap_prepare_ii(cfg, p, family, remote, vni, &ii, inner_len);
+	return encap_prepare_ii(cfg, p, family, remote, vni, &ii, inner_len, 0);
 }
 
 /* ------------------------------------------------------------------------ */
