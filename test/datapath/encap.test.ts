@@ -264,16 +264,19 @@ describeKernel('encap: endpoint -> underlay', () => {
     const inner = inner4();
     const want = (dmac: string, d: Buffer) => hex(outer({ inner, sport: sportOf(d), df: true, dmac }));
     try {
-      const a = runXdp('xv_xdp_endpoint', inner); // fills the flow entry and its next hop
-      expect(hex(a.data)).toBe(want(MAC.peer, a.data));
-      env.lab.exec(env.ns, 'ip', 'neigh', 'replace', ADDR.peer4, 'lladdr', moved, 'nud', 'permanent', 'dev', 'uly0');
-      const b = runXdp('xv_xdp_endpoint', inner);
-      expect(hex(b.data)).toBe(want(MAC.peer, b.data)); // still cached: the bounded staleness nhCacheMs allows
-      await new Promise((r) => setTimeout(r, 40 + 30)); // + coarse-clock ticks
-      const c = runXdp('xv_xdp_endpoint', inner);
-      expect(hex(c.data)).toBe(want(moved, c.data));
-      const t = runTc(inner); // the TC path shares the next-hop cache
-      expect(hex(t.data)).toBe(hex(outer({ inner, sport: sportOf(t.data), df: true, dmac: moved })));
+      // one CPU: "still cached" is about this CPU's caches
+      await env.onOneCpu(async () => {
+        const a = runXdp('xv_xdp_endpoint', inner); // fills the flow entry and its next hop
+        expect(hex(a.data)).toBe(want(MAC.peer, a.data));
+        env.lab.exec(env.ns, 'ip', 'neigh', 'replace', ADDR.peer4, 'lladdr', moved, 'nud', 'permanent', 'dev', 'uly0');
+        const b = runXdp('xv_xdp_endpoint', inner);
+        expect(hex(b.data)).toBe(want(MAC.peer, b.data)); // still cached: the bounded staleness nhCacheMs allows
+        await new Promise((r) => setTimeout(r, 40 + 30)); // + coarse-clock ticks
+        const c = runXdp('xv_xdp_endpoint', inner);
+        expect(hex(c.data)).toBe(want(moved, c.data));
+        const t = runTc(inner); // the TC path shares the next-hop cache
+        expect(hex(t.data)).toBe(hex(outer({ inner, sport: sportOf(t.data), df: true, dmac: moved })));
+      });
     } finally {
       env.lab.exec(env.ns, 'ip', 'neigh', 'replace', ADDR.peer4, 'lladdr', MAC.peer, 'nud', 'permanent', 'dev', 'uly0');
       env.configureRaw();
