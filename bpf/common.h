@@ -397,12 +397,17 @@ static __always_inline __u64 nh_ttl_ns(const struct xv_config *cfg)
 	return (cfg->nh_cache_ms ? cfg->nh_cache_ms : 100) * 1000000ULL;
 }
 
-/* *expires (if given): until when the result may be reused (0 = not cacheable). */
+/*
+ * *expires (if given): until when the result may be reused (0 = not
+ * cacheable). sc: this CPU's scratch, whose fib area holds the lookup's
+ * parameters (64 bytes the callers' stack frames can't spare).
+ */
 static __always_inline int fib_outer_at(void *ctx, const struct xv_config *cfg,
 					struct xv_encap *p, __u32 *oif,
-					struct bpf_fib_lookup *fib, __u64 now,
+					struct xv_scratch *sc, __u64 now,
 					__u64 *expires)
 {
+	struct bpf_fib_lookup *fib;
 	struct xv_nhcache_ent *nc;
 	__u64 ttl = nh_ttl_ns(cfg);
 	__u32 idx = xv_hash3(p->daddr.w[0] ^ p->daddr.w[1],
@@ -423,7 +428,10 @@ static __always_inline int fib_outer_at(void *ctx, const struct xv_config *cfg,
 	}
 	if (expires)
 		*expires = 0;
+	if (!sc)
+		return BPF_FIB_LKUP_RET_NOT_FWDED;
 
+	fib = &sc->fib;
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->ifindex = cfg->underlay_ifindex;
 	fib->l4_protocol = IPPROTO_UDP;
@@ -466,10 +474,11 @@ static __always_inline int fib_outer_at(void *ctx, const struct xv_config *cfg,
 }
 
 static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
-				     struct xv_encap *p, __u32 *oif,
-				     struct bpf_fib_lookup *fib)
+				     struct xv_encap *p, __u32 *oif)
 {
-	return fib_outer_at(ctx, cfg, p, oif, fib, xv_now_ns(), 0);
+	struct xv_scratch *sc = get_scratch();
+
+	return fib_outer_at(ctx, cfg, p, oif, sc, xv_clock(sc), 0);
 }
 
 /* The outer header fields that vary per inner frame. */

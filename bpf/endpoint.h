@@ -251,7 +251,6 @@ static __always_inline int xdp_endpoint(struct xdp_md *ctx, int frags)
 	void *data = XDP_DATA(ctx);
 	void *data_end = XDP_DATA_END(ctx);
 	struct xv_fdb_key fk = {};
-	struct bpf_fib_lookup fib;
 	struct xv_fdb_entry *fe;
 	struct xv_txflow *fc = 0;
 	struct xv_scratch *sc = 0;
@@ -393,7 +392,7 @@ mtu_drop:
 		return XDP_DROP;
 	}
 	/* unicast: now was read for the flow cache */
-	rc = fib_outer_at(ctx, c.cfg, &p, &oif, &fib, now, &nh_expires);
+	rc = fib_outer_at(ctx, c.cfg, &p, &oif, sc, now, &nh_expires);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		goto to_tc; /* TC uses bpf_redirect_neigh() and counts it */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
@@ -603,7 +602,6 @@ static __always_inline int tc_unicast_remote(struct __sk_buff *skb,
 {
 	void *data = SKB_DATA(skb);
 	void *data_end = SKB_DATA_END(skb);
-	struct bpf_fib_lookup fib;
 	struct xv_encap p = {};
 	struct ethhdr ieth;
 	__u32 ovh = overhead_of(fe->family), mtu = underlay_mtu(c->cfg), oif;
@@ -623,7 +621,7 @@ static __always_inline int tc_unicast_remote(struct __sk_buff *skb,
 		count_drop(c->st, rc);
 		return TC_ACT_SHOT;
 	}
-	rc = fib_outer(skb, c->cfg, &p, &oif, &fib);
+	rc = fib_outer(skb, c->cfg, &p, &oif);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		count_drop(c->st, XV_DROP_FIB_MISS);
 		return TC_ACT_SHOT;
@@ -702,13 +700,12 @@ __attribute__((noinline))
 int xv_flood_peer(struct __sk_buff *skb, struct xv_config *cfg,
 		  struct xv_encap *p, struct xv_stats *st, struct xv_pend *pend)
 {
-	struct bpf_fib_lookup fib;
 	__u32 oif;
 	int rc;
 
 	if (!skb || !cfg || !p || !pend)
 		return -1;
-	rc = fib_outer(skb, cfg, p, &oif, &fib);
+	rc = fib_outer(skb, cfg, p, &oif);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		if (pend->idx >= 0)
 			count_event(st, XV_EV_FLOOD_SKIPPED);

@@ -364,14 +364,14 @@ struct xv_gen {
 _Static_assert(sizeof(struct xv_gen) == 8, "xv_gen ABI");
 
 /* ------------------------------------------------------------------------ */
-/* xv_scratch: PERCPU_ARRAY, key u32 (=0), 1 entry, value 544 bytes.        */
+/* xv_scratch: PERCPU_ARRAY, key u32 (=0), 1 entry, value 608 bytes.        */
 /* xv_lcache:  PERCPU_ARRAY, key u32, XV_LCACHE_SIZE entries, 40 bytes.     */
 /* xv_nhcache: PERCPU_ARRAY, key u32, XV_NHCACHE_SIZE entries, 48 bytes.    */
 /* xv_rxflow, xv_txflow: PERCPU_ARRAY, key u32, XV_FLOW_CACHE_SIZE, 64 B    */
 /*   and 152 B.                                                             */
 /* Internal to the data path; the control plane never touches them (and    */
 /* must not change their max_entries).                                      */
-/*  - xv_scratch: coarse clock cache + checksum work area.                  */
+/*  - xv_scratch: coarse clock cache, fib lookup and checksum work areas.   */
 /*  - xv_lcache: direct-mapped "recently confirmed" learning cache. A hit   */
 /*    (same VNI, MAC and destination, confirmed less than fdb_refresh_ms    */
 /*    ago) skips the FDB lookup of learning. Consequence: after the control */
@@ -384,10 +384,11 @@ struct xv_scratch {
 	__u64 clk_ns;       /* bpf_ktime_get_coarse_ns() at that tick */
 	__u32 ip_id;        /* outer IPv4 ID counter (this CPU) */
 	__u32 _pad;
+	struct bpf_fib_lookup fib; /* outer next-hop lookup parameters */
 	__u8 buf[XV_SCRATCH_SIZE];
 	__u8 slack[8]; /* lets the last chunk be zero-padded without masking */
 };
-_Static_assert(sizeof(struct xv_scratch) == 544, "xv_scratch");
+_Static_assert(sizeof(struct xv_scratch) == 608, "xv_scratch");
 
 /*  - xv_nhcache: direct-mapped per-CPU cache of successful fib lookups     */
 /*    per remote VTEP (bpf_fib_lookup costs ~120 ns here); entries expire   */
