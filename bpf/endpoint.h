@@ -201,9 +201,10 @@ static __always_inline int tx_flow_find(const struct xv_config *cfg,
  * Steady state of a remote flow: flow-cache hit with a current template, a
  * frame XDP may send and that fits the tunnel. Returns the verdict, or
  * XV_GENERAL_PATH before anything observable was done (frame, counters,
- * caches): xdp_general() then handles the frame from the start. Separate
- * from the general path so that this one is compiled with only its own few
- * values live.
+ * caches): xdp_general() then handles the frame from the start. Inlined into
+ * the program (a BPF-to-BPF call on this path measured ~11 ns here), while
+ * the general path is a subprogram of its own: this path is then compiled
+ * with only its own few values live.
  */
 static __always_inline int xdp_tx_fast(struct xdp_md *ctx, int frags)
 {
@@ -422,14 +423,6 @@ to_tc:
 	return XDP_PASS;
 }
 
-/*
- * Attaching any XDP program to a veth makes the kernel clear TSO/GSO
- * hardware features on its peer (veth_xdp_set), so the container's bulk TCP
- * is segmented in software before it reaches us: measured 3 Gbit/s with
- * either XDP variant attached vs 12 Gbit/s with only xv_tc_endpoint (TSO
- * kept, GSO-safe encap). Attach these only where frames are MTU-sized
- * anyway (taps/VMs, offload-free endpoints).
- */
 /* Everything else: misses, local destinations, expired next hops, BUM,
  * frames for TC, too big for the tunnel... (not inlined: see xdp_tx_fast) */
 static __attribute__((noinline)) int xdp_general(struct xdp_md *ctx)
@@ -442,6 +435,14 @@ static __attribute__((noinline)) int xdp_general_frags(struct xdp_md *ctx)
 	return xdp_endpoint(ctx, 1);
 }
 
+/*
+ * Attaching any XDP program to a veth makes the kernel clear TSO/GSO
+ * hardware features on its peer (veth_xdp_set), so the container's bulk TCP
+ * is segmented in software before it reaches us: measured 3 Gbit/s with
+ * either XDP variant attached vs 12 Gbit/s with only xv_tc_endpoint (TSO
+ * kept, GSO-safe encap). Attach these only where frames are MTU-sized
+ * anyway (taps/VMs, offload-free endpoints).
+ */
 SEC("xdp")
 int xv_xdp_endpoint(struct xdp_md *ctx)
 {
