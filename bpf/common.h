@@ -62,10 +62,8 @@ static __always_inline __u64 refresh_ns(const struct xv_config *cfg)
  * here while bpf_jiffies64() is inlined to a load; the coarse clock only
  * moves on ticks anyway, so re-read it once per jiffy per CPU.
  */
-static __always_inline __u64 xv_now_ns(void)
+static __always_inline __u64 xv_clock(struct xv_scratch *sc)
 {
-	__u32 zero = 0;
-	struct xv_scratch *sc = bpf_map_lookup_elem(&xv_scratch, &zero);
 	__u64 j = bpf_jiffies64();
 
 	if (!sc)
@@ -75,6 +73,18 @@ static __always_inline __u64 xv_now_ns(void)
 		sc->clk_jiffies = j;
 	}
 	return sc->clk_ns;
+}
+
+static __always_inline struct xv_scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xv_scratch, &zero);
+}
+
+static __always_inline __u64 xv_now_ns(void)
+{
+	return xv_clock(get_scratch());
 }
 
 static __always_inline __u32 lcache_idx(__u32 vni, const __u8 *mac)
@@ -211,6 +221,21 @@ static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 static __always_inline __u32 mac_word(const __u8 *m)
 {
 	return *(const __u32 *)(m + 2);
+}
+
+/*
+ * Slot of a direct-mapped per-CPU cache for three 32-bit key words. It only
+ * spreads keys over the slots (entries hold their full key): a multiply mix
+ * is a few instructions, xv_hash3's jhash rounds a ~60-instruction chain.
+ */
+static __always_inline __u32 cache_slot(__u32 a, __u32 b, __u32 c, __u32 mask)
+{
+	__u64 x = ((__u64)b << 32 | c) ^ ((__u64)a * 0x9e3779b97f4a7c15ULL);
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (__u32)x & mask;
 }
 
 static __always_inline __be16 src_port(const struct xv_config *cfg, __u32 hash)
@@ -372,12 +397,17 @@ static __always_inline __u64 nh_ttl_ns(const struct xv_config *cfg)
 	return (cfg->nh_cache_ms ? cfg->nh_cache_ms : 100) * 1000000ULL;
 }
 
-/* *expires (if given): until when the result may be reused (0 = not cacheable). */
+/*
+ * *expires (if given): until when the result may be reused (0 = not
+ * cacheable). sc: this CPU's scratch, whose fib area holds the lookup's
+ * parameters (64 bytes the callers' stack frames can't spare).
+ */
 static __always_inline int fib_outer_at(void *ctx, const struct xv_config *cfg,
 					struct xv_encap *p, __u32 *oif,
-					struct bpf_fib_lookup *fib, __u64 now,
+					struct xv_scratch *sc, __u64 now,
 					__u64 *expires)
 {
+	struct bpf_fib_lookup *fib;
 	struct xv_nhcache_ent *nc;
 	__u64 ttl = nh_ttl_ns(cfg);
 	__u32 idx = xv_hash3(p->daddr.w[0] ^ p->daddr.w[1],
@@ -398,7 +428,10 @@ static __always_inline int fib_outer_at(void *ctx, const struct xv_config *cfg,
 	}
 	if (expires)
 		*expires = 0;
+	if (!sc)
+		return BPF_FIB_LKUP_RET_NOT_FWDED;
 
+	fib = &sc->fib;
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->ifindex = cfg->underlay_ifindex;
 	fib->l4_protocol = IPPROTO_UDP;
@@ -441,10 +474,50 @@ static __always_inline int fib_outer_at(void *ctx, const struct xv_config *cfg,
 }
 
 static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
-				     struct xv_encap *p, __u32 *oif,
-				     struct bpf_fib_lookup *fib)
+				     struct xv_encap *p, __u32 *oif)
 {
-	return fib_outer_at(ctx, cfg, p, oif, fib, xv_now_ns(), 0);
+	struct xv_scratch *sc = get_scratch();
+
+	return fib_outer_at(ctx, cfg, p, oif, sc, xv_clock(sc), 0);
+}
+
+/* The outer header fields that vary per inner frame. */
+struct xv_vary {
+	__be16 sport;
+	__u16 ip_id;
+	__u8 tos;
+	__u8 df;
+	__u8 zero_csum6; /* IPv6: leave UDP checksum 0 */
+	__u8 _pad;
+};
+
+/* sc: this CPU's scratch, 0 = look it up if needed. */
+static __always_inline void encap_vary(const struct xv_config *cfg,
+				       struct xv_vary *v, __u8 family,
+				       const struct xv_inner *ii,
+				       struct xv_scratch *sc)
+{
+	v->tos = outer_tos(cfg, ii->dsf);
+	if (cfg->df_policy == XV_DF_SET)
+		v->df = 1;
+	else if (cfg->df_policy == XV_DF_INHERIT)
+		v->df = ii->df;
+	else
+		v->df = 0;
+	v->ip_id = 0;
+	if (!v->df && family == XV_AF_INET) {
+		/* per-CPU counter, CPUs spread over the ID space; the kernel's
+		 * ip_select_ident() collides between flows similarly */
+		if (!sc)
+			sc = get_scratch();
+		if (sc)
+			v->ip_id = (__u16)(sc->ip_id++ + (bpf_get_smp_processor_id() << 11));
+	}
+	v->sport = src_port(cfg, ii->hash);
+	/* an outer checksum over a possibly partial inner one would be wrong:
+	 * send 0 (RFC 6935) unless the inner frame is known to be complete */
+	v->zero_csum6 = cfg->udp6_zero_csum ||
+			(!cfg->ep_csum_complete && !ii->csum_safe);
 }
 
 /* Fill the parts of xv_encap that come from config + FDB. Returns 0, or a
@@ -453,8 +526,11 @@ static __always_inline int encap_prepare_ii(const struct xv_config *cfg,
 					    struct xv_encap *p, __u8 family,
 					    const void *remote, __u32 vni,
 					    const struct xv_inner *ii,
-					    __u32 inner_len)
+					    __u32 inner_len,
+					    struct xv_scratch *sc)
 {
+	struct xv_vary v;
+
 	p->family = family;
 	p->vni = vni;
 	p->inner_len = inner_len;
@@ -469,29 +545,14 @@ static __always_inline int encap_prepare_ii(const struct xv_config *cfg,
 		__builtin_memcpy(&p->saddr, cfg->local_ip6, 16);
 		__builtin_memcpy(&p->daddr, remote, 16);
 	}
-	p->tos = outer_tos(cfg, ii->dsf);
 	p->ttl = cfg->ttl ? cfg->ttl : XV_DEFAULT_TTL;
-	if (cfg->df_policy == XV_DF_SET)
-		p->df = 1;
-	else if (cfg->df_policy == XV_DF_INHERIT)
-		p->df = ii->df;
-	else
-		p->df = 0;
-	if (!p->df && family == XV_AF_INET) {
-		/* per-CPU counter, CPUs spread over the ID space; the kernel's
-		 * ip_select_ident() collides between flows similarly */
-		__u32 zero = 0;
-		struct xv_scratch *sc = bpf_map_lookup_elem(&xv_scratch, &zero);
-
-		if (sc)
-			p->ip_id = (__u16)(sc->ip_id++ + (bpf_get_smp_processor_id() << 11));
-	}
-	p->sport = src_port(cfg, ii->hash);
 	p->dport = cfg->udp_port;
-	/* an outer checksum over a possibly partial inner one would be wrong:
-	 * send 0 (RFC 6935) unless the inner frame is known to be complete */
-	p->zero_csum6 = cfg->udp6_zero_csum ||
-			(!cfg->ep_csum_complete && !ii->csum_safe);
+	encap_vary(cfg, &v, family, ii, sc);
+	p->tos = v.tos;
+	p->df = v.df;
+	p->ip_id = v.ip_id;
+	p->sport = v.sport;
+	p->zero_csum6 = v.zero_csum6;
 	return 0;
 }
 
@@ -504,7 +565,7 @@ static __always_inline int encap_prepare(const struct xv_config *cfg,
 	struct xv_inner ii;
 
 	inner_parse(inner, data_end, &ii);
-	return encap_prepare_ii(cfg, p, family, remote, vni, &ii, inner_len);
+	return encap_prepare_ii(cfg, p, family, remote, vni, &ii, inner_len, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -601,11 +662,24 @@ static __attribute__((noinline)) int proxy_nd(void *data, void *data_end,
 /*   icmp_save() copies what the reply needs, icmp_build() writes it.       */
 /* ------------------------------------------------------------------------ */
 struct xv_icmp_save {
+	__u64 quote[XV_ICMP_QUOTE / 8]; /* first: stack words must be aligned */
 	__u8 smac[6];
 	__u8 dmac[6];
 	__be16 proto;
-	__u8 quote[XV_ICMP_QUOTE];
 };
+
+/* The quote in 8-byte words: a byte-wise copy (what memcpy from a packet
+ * becomes) costs 128 instructions and spills most of them. Packet access may
+ * be unaligned here; the stack side is aligned. */
+static __always_inline void icmp_quote_copy(void *dst, const void *src)
+{
+	__u64 *d = dst;
+	const __u64 *q = src;
+
+#pragma unroll
+	for (int i = 0; i < XV_ICMP_QUOTE / 8; i++)
+		d[i] = q[i];
+}
 
 #define XV_ICMP4_LEN (sizeof(struct ethhdr) + sizeof(struct iphdr) + 8 + XV_ICMP_QUOTE)
 #define XV_ICMP6_LEN (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + 8 + XV_ICMP_QUOTE)
@@ -629,7 +703,7 @@ static __always_inline __u32 icmp_save(void *data, void *data_end,
 	mac_copy(s->smac, eth->h_source);
 	mac_copy(s->dmac, eth->h_dest);
 	s->proto = eth->h_proto;
-	__builtin_memcpy(s->quote, l3, XV_ICMP_QUOTE);
+	icmp_quote_copy(s->quote, l3);
 	if (s->proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = l3;
 
@@ -696,7 +770,7 @@ static __always_inline int icmp_build(void *data, void *data_end,
 		ic->checksum = 0;
 		ic->un.frag.__unused = 0;
 		ic->un.frag.mtu = bpf_htons(mtu);
-		__builtin_memcpy(ic + 1, s->quote, XV_ICMP_QUOTE);
+		icmp_quote_copy(ic + 1, s->quote);
 		sum = (__u32)bpf_csum_diff(0, 0, (void *)ic, 8 + XV_ICMP_QUOTE, 0);
 		ic->checksum = csum_fold(sum);
 		return 0;
@@ -717,7 +791,7 @@ static __always_inline int icmp_build(void *data, void *data_end,
 		ic->icmp6_code = 0;
 		ic->icmp6_cksum = 0;
 		ic->icmp6_dataun.un_data32[0] = bpf_htonl(mtu);
-		__builtin_memcpy(ic + 1, s->quote, XV_ICMP_QUOTE);
+		icmp_quote_copy(ic + 1, s->quote);
 		sum = csum_ip6_pseudo(&ip6->saddr, &ip6->daddr, 8 + XV_ICMP_QUOTE,
 				      IPPROTO_ICMPV6);
 		sum += (__u32)bpf_csum_diff(0, 0, (void *)ic, 8 + XV_ICMP_QUOTE, 0);

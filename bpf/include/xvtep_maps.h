@@ -364,13 +364,14 @@ struct xv_gen {
 _Static_assert(sizeof(struct xv_gen) == 8, "xv_gen ABI");
 
 /* ------------------------------------------------------------------------ */
-/* xv_scratch: PERCPU_ARRAY, key u32 (=0), 1 entry, value 544 bytes.        */
+/* xv_scratch: PERCPU_ARRAY, key u32 (=0), 1 entry, value 608 bytes.        */
 /* xv_lcache:  PERCPU_ARRAY, key u32, XV_LCACHE_SIZE entries, 40 bytes.     */
 /* xv_nhcache: PERCPU_ARRAY, key u32, XV_NHCACHE_SIZE entries, 48 bytes.    */
-/* xv_rxflow, xv_txflow: PERCPU_ARRAY, key u32, XV_FLOW_CACHE_SIZE, 64 B.   */
+/* xv_rxflow, xv_txflow: PERCPU_ARRAY, key u32, XV_FLOW_CACHE_SIZE, 64 B    */
+/*   and 152 B.                                                             */
 /* Internal to the data path; the control plane never touches them (and    */
 /* must not change their max_entries).                                      */
-/*  - xv_scratch: coarse clock cache + checksum work area.                  */
+/*  - xv_scratch: coarse clock cache, fib lookup and checksum work areas.   */
 /*  - xv_lcache: direct-mapped "recently confirmed" learning cache. A hit   */
 /*    (same VNI, MAC and destination, confirmed less than fdb_refresh_ms    */
 /*    ago) skips the FDB lookup of learning. Consequence: after the control */
@@ -383,10 +384,11 @@ struct xv_scratch {
 	__u64 clk_ns;       /* bpf_ktime_get_coarse_ns() at that tick */
 	__u32 ip_id;        /* outer IPv4 ID counter (this CPU) */
 	__u32 _pad;
+	struct bpf_fib_lookup fib; /* outer next-hop lookup parameters */
 	__u8 buf[XV_SCRATCH_SIZE];
 	__u8 slack[8]; /* lets the last chunk be zero-padded without masking */
 };
-_Static_assert(sizeof(struct xv_scratch) == 544, "xv_scratch");
+_Static_assert(sizeof(struct xv_scratch) == 608, "xv_scratch");
 
 /*  - xv_nhcache: direct-mapped per-CPU cache of successful fib lookups     */
 /*    per remote VTEP (bpf_fib_lookup costs ~120 ns here); entries expire   */
@@ -425,6 +427,10 @@ struct xv_rxflow {
 };
 _Static_assert(sizeof(struct xv_rxflow) == 64, "xv_rxflow");
 
+/* Outer header template of a transmit flow: Eth + IPv6 + UDP + VXLAN
+ * (70 bytes) rounded up to whole 8-byte words; IPv4 uses the first 50. */
+#define XV_TX_HDR_SIZE 72
+
 struct xv_txflow {
 	__u32 ingress;     /* endpoint ifindex the frame came from */
 	__u8 smac[6];
@@ -438,15 +444,18 @@ struct xv_txflow {
 	__u8 remote[16];   /* remote VTEP, or target ifindex in bytes 0..3 */
 	__u64 gen;
 	__u64 stamp_ns;
-	/* the remote's outer next hop, copied from xv_nhcache with its expiry
-	 * (0 = none): a hit then skips the next-hop cache lookup too */
-	__u8 nh_dmac[6];
-	__u8 nh_smac[6];
-	__u32 nh_oif;
+	/* Until nh_expires_ns (0 = never filled), hdr holds the outer headers
+	 * last written for this flow, next-hop MACs included, and nh_oif the
+	 * egress device: a hit copies hdr and patches only the fields that vary
+	 * per packet (IP TOS/length/ID/DF/checksum, UDP source port/length).
+	 * hdr_csum: IPv4 header checksum partial sum (32-bit, unfolded) of the
+	 * words that don't vary: TTL/protocol, source and destination. */
 	__u64 nh_expires_ns;
-	__u64 _reserved;
+	__u32 nh_oif;
+	__u32 hdr_csum;
+	__u8 hdr[XV_TX_HDR_SIZE] __attribute__((aligned(8)));
 };
-_Static_assert(sizeof(struct xv_txflow) == 96, "xv_txflow");
+_Static_assert(sizeof(struct xv_txflow) == 152, "xv_txflow");
 
 #define XV_LCACHE_SIZE 1024 /* power of two */
 struct xv_lcache_ent {

@@ -264,20 +264,90 @@ describeKernel('encap: endpoint -> underlay', () => {
     const inner = inner4();
     const want = (dmac: string, d: Buffer) => hex(outer({ inner, sport: sportOf(d), df: true, dmac }));
     try {
-      const a = runXdp('xv_xdp_endpoint', inner); // fills the flow entry and its next hop
-      expect(hex(a.data)).toBe(want(MAC.peer, a.data));
-      env.lab.exec(env.ns, 'ip', 'neigh', 'replace', ADDR.peer4, 'lladdr', moved, 'nud', 'permanent', 'dev', 'uly0');
-      const b = runXdp('xv_xdp_endpoint', inner);
-      expect(hex(b.data)).toBe(want(MAC.peer, b.data)); // still cached: the bounded staleness nhCacheMs allows
-      await new Promise((r) => setTimeout(r, 40 + 30)); // + coarse-clock ticks
-      const c = runXdp('xv_xdp_endpoint', inner);
-      expect(hex(c.data)).toBe(want(moved, c.data));
-      const t = runTc(inner); // the TC path shares the next-hop cache
-      expect(hex(t.data)).toBe(hex(outer({ inner, sport: sportOf(t.data), df: true, dmac: moved })));
+      // one CPU: "still cached" is about this CPU's caches
+      await env.onOneCpu(async () => {
+        const a = runXdp('xv_xdp_endpoint', inner); // fills the flow entry and its next hop
+        expect(hex(a.data)).toBe(want(MAC.peer, a.data));
+        env.lab.exec(env.ns, 'ip', 'neigh', 'replace', ADDR.peer4, 'lladdr', moved, 'nud', 'permanent', 'dev', 'uly0');
+        const b = runXdp('xv_xdp_endpoint', inner);
+        expect(hex(b.data)).toBe(want(MAC.peer, b.data)); // still cached: the bounded staleness nhCacheMs allows
+        await new Promise((r) => setTimeout(r, 40 + 30)); // + coarse-clock ticks
+        const c = runXdp('xv_xdp_endpoint', inner);
+        expect(hex(c.data)).toBe(want(moved, c.data));
+        const t = runTc(inner); // the TC path shares the next-hop cache
+        expect(hex(t.data)).toBe(hex(outer({ inner, sport: sportOf(t.data), df: true, dmac: moved })));
+      });
     } finally {
       env.lab.exec(env.ns, 'ip', 'neigh', 'replace', ADDR.peer4, 'lladdr', MAC.peer, 'nud', 'permanent', 'dev', 'uly0');
       env.configureRaw();
+      // the next-hop cache may still hold the moved MAC for nhCacheMs: later tests must not see it
+      await new Promise((r) => setTimeout(r, 40 + 30));
     }
+  });
+
+  describe('cached flows (next-hop cache on): headers from the flow entry, per-packet fields patched', () => {
+    // Lifetimes long enough that every packet after a flow's first is served
+    // from its flow entry on a busy machine too.
+    const cached = { nhCacheMs: 60_000, fdbRefreshMs: 60_000 };
+    // one flow (same MACs), inner frames that differ in every field the outer headers take per packet
+    const frames = (dst: string) => [
+      inner4({ dst, proto: Proto.ICMP, size: 20 }),
+      inner4({ dst, tos: 0xb9, df: false, size: 1301 }),
+      inner4({ dst, tos: 0xbb, proto: Proto.TCP, sport: 4000 }),
+      inner4({ dst, tos: 0x2c, df: true, sport: 4001, size: 7 }),
+      inner6({ dst, tclass: 0x8b }),
+      eth(dst, MAC.ep1c, EtherType.ARP, arp({ op: 2, sha: MAC.ep1c, spa: '198.51.100.1', tha: dst, tpa: '198.51.100.2' })),
+    ];
+    // inner DSCP/ECN byte and DF as the RFCs define them; undefined DSCP = not IP
+    const innerIp = (f: Buffer) => {
+      const type = f.readUInt16BE(12);
+      if (type === EtherType.IPV4) return { dsf: f[15]!, df: (f.readUInt16BE(20) & 0x4000) !== 0 };
+      if (type === EtherType.IPV6) return { dsf: (f.readUInt16BE(14) >> 4) & 0xff, df: true };
+      return { dsf: undefined, df: false };
+    };
+    const rfc6040 = (dsf: number) => ((dsf & 3) === 3 ? (dsf & ~3) | 2 : dsf);
+
+    const cases = [
+      { name: 'defaults (DF unset)', cfg: {} },
+      { name: 'TTL, fixed TOS, DF set', cfg: { ttl: 33, tos: 0x28, dfPolicy: 1 } },
+      { name: 'TOS inherit, DF inherit', cfg: { tos: 0x10, tosInherit: 1, dfPolicy: 2 } },
+      { name: 'port 8472, source port range', cfg: { udpPort: 8472, srcPortMin: 40000, srcPortMax: 40010 } },
+      { name: 'IPv6 zero UDP checksum', cfg: { udp6ZeroCsum: 1, tosInherit: 1 } },
+    ];
+    for (const { name, cfg } of cases) {
+      it(name, () => {
+        env.configureRaw({ ...cached, ...cfg });
+        const c = { ttl: 64, tos: 0, tosInherit: 0, dfPolicy: 0, udpPort: 4789, udp6ZeroCsum: 0, ...cfg };
+        for (const [dst, remote] of [[MAC.rem, ADDR.peer4], [MAC.rem2, ADDR.peer6]] as const) {
+          const v6 = remote === ADDR.peer6;
+          for (const inner of frames(dst)) {
+            const ip = innerIp(inner);
+            const tos = c.tosInherit && ip.dsf !== undefined ? rfc6040(ip.dsf) : c.tos;
+            const df = !v6 && (c.dfPolicy === 1 || (c.dfPolicy === 2 && ip.df));
+            const tcSport = sportOf(runTc(inner).data, v6);
+            // twice per program: the flow's first packet fills the entry, later ones come from it
+            for (const prog of [...XDP_PROGS, ...XDP_PROGS]) {
+              const r = env.counting(tx(inner), () => runXdp(prog, inner));
+              expect(r.retval).toBe(XDP.REDIRECT);
+              const o = r.data;
+              expect(sportOf(o, v6)).toBe(tcSport);
+              if (!v6) expect(checksum(o.subarray(14, 34))).toBe(0);
+              expect(hex(o)).toBe(hex(outer({
+                inner, remote, sport: tcSport, ttl: c.ttl, tos, df, id: v6 || df ? 0 : idOf(o), dport: c.udpPort,
+                csum6: v6 && !c.udp6ZeroCsum,
+              })));
+            }
+          }
+        }
+      });
+    }
+
+    it('DF clear: every packet of a cached flow takes the next IPv4 ID', () => {
+      env.configureRaw(cached);
+      const inner = inner4({ proto: Proto.ICMP });
+      const ids = Array.from({ length: 6 }, () => idOf(runXdp('xv_xdp_endpoint', inner).data));
+      expect(new Set(ids).size).toBe(ids.length);
+    });
   });
 
   describe('local switching (no encap)', () => {

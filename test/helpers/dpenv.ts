@@ -12,7 +12,7 @@ import {
   DROP_REASONS, Datapath, EVENTS, LAYOUT_VERSION, type ConfigValue, type DropReason, type EventName, type StatsValue,
   type VtepSettings,
 } from '../../src/datapath/index.js';
-import { Lab } from './lab.js';
+import { Lab, sh } from './lab.js';
 import { ip4, ip6 } from './packets.js';
 
 export const MAC = {
@@ -189,6 +189,22 @@ export class DpEnv {
 
   floodPorts(vni: number, ifindexes: number[]): void {
     this.lab.in(this.ns, () => this.dp.setFloodPorts(vni, ifindexes));
+  }
+
+  /**
+   * Runs fn with this process (all its threads) kept on one CPU, then
+   * restores its affinity: the data path's caches are per CPU, so a test of
+   * what they keep between packets must not migrate in between.
+   */
+  async onOneCpu<T>(fn: () => Promise<T>): Promise<T> {
+    const pid = String(process.pid);
+    const before = sh('taskset', ['-pc', pid]).trim().split(': ').pop()!;
+    sh('taskset', ['-a', '-pc', before.split(/[,-]/)[0]!, pid]);
+    try {
+      return await fn();
+    } finally {
+      sh('taskset', ['-a', '-pc', before, pid]);
+    }
   }
 
   xdp(prog: string, data: Buffer, ingressIfindex = this.ifx.uly): TestRunResult & { data: Buffer } {
