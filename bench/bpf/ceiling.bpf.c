@@ -15,7 +15,23 @@
 const volatile __u32 ceil_decap_ifindex = 0; /* decap: redirect target */
 const volatile __u32 ceil_encap_ifindex = 0; /* encap: redirect target */
 const volatile __u16 ceil_port = 4789;   /* VXLAN UDP port, host order */
-const volatile __u8 ceil_outer[OUTER] = {}; /* encap: the outer header to push */
+/* encap: the outer header to push (8-aligned for copy_outer) */
+const volatile __u8 ceil_outer[OUTER] __attribute__((aligned(8))) = {};
+
+/*
+ * Copy ceil_outer to dst through volatile loads. A memcpy from it with the
+ * qualifier cast away lets clang fold the zero initialiser into 50 zero
+ * stores, ignoring the value the loader writes.
+ */
+static __always_inline void copy_outer(void *dst)
+{
+	const volatile __u64 *s = (const volatile __u64 *)ceil_outer;
+	__u64 *d = dst;
+
+	for (int i = 0; i < OUTER / 8; i++)
+		d[i] = s[i];
+	*(__u16 *)(dst + 48) = *(const volatile __u16 *)(ceil_outer + 48);
+}
 
 SEC("xdp")
 int ceil_decap(struct xdp_md *ctx)
@@ -47,7 +63,7 @@ int ceil_encap(struct xdp_md *ctx)
 	data_end = (void *)(long)ctx->data_end;
 	if (data + OUTER > data_end)
 		return XDP_DROP;
-	__builtin_memcpy(data, (const void *)ceil_outer, OUTER);
+	copy_outer(data);
 	return bpf_redirect(ceil_encap_ifindex, 0);
 }
 
