@@ -132,6 +132,7 @@ try {
     sinkS.attach();
     sinkG.attach();
     xv?.profile({ endpointXdp: true });
+    ceiling.profile({ endpointXdp: true });
     const modes = [kernel, xv, ceiling].filter(Boolean);
     for (const dir of ['decap', 'encap']) {
       for (const flows of [1, 64]) {
@@ -192,7 +193,8 @@ try {
     sinkS.detach();
     sinkG.detach();
     xv?.profile({ endpointXdp: false });
-    const modes = [kernel, xv, bare].filter(Boolean);
+    ceiling.profile({ endpointXdp: false });
+    const modes = [kernel, xv, ceiling, bare].filter(Boolean);
     for (const m of modes) {
       await use(m);
       const ok = lab.tryExec(env.gen, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '-q', m === bare ? T.sink.bareIp : T.sink.ip).ok;

@@ -33,7 +33,9 @@ export function targets(R) {
   for (const [id, t] of Object.entries(R.tcp)) {
     if (!t.xvtep?.length) continue;
     const r = pairedRatio(t.xvtep, t.kernel ?? []).median;
-    add(`TCP ${tcpName(id)}: xvtep / kernel vxlan`, r === null ? null : `${f(r, 2)}×`, '≥ 1.1×', r !== null && r >= 1.1);
+    const c = pairedRatio(t.ceiling ?? [], t.kernel ?? []).median;
+    add(`TCP ${tcpName(id)}: xvtep / kernel vxlan`, r === null ? null : `${f(r, 2)}×`, '≥ 1.1×', r !== null && r >= 1.1,
+      c === null ? '' : `ceiling/kernel ${f(c, 2)}×`);
   }
   const floor = summary(R.cost['floor: empty XDP (XDP_DROP)'] ?? []).median;
   for (const [k, goal] of [['xvtep decap (xv_xdp_underlay)', 40], ['xvtep encap (xv_xdp_endpoint)', 60]]) {
@@ -101,10 +103,11 @@ export function markdown(R) {
   }
   if (Object.keys(R.tcp).length) {
     L.push('## Bulk TCP (iperf3, Gbit/s; remote VTEP = kernel vxlan in the generator namespace)', '');
-    L.push('| direction | bare underlay | kernel vxlan | xvtep | xvtep/kernel | xvtep/bare |', '|---|---|---|---|---|---|');
+    L.push('| direction | bare underlay | kernel vxlan | xvtep | ceiling | xvtep/kernel | ceiling/kernel | xvtep/ceiling | xvtep/bare |', '|---|---|---|---|---|---|---|---|---|');
     for (const [id, t] of Object.entries(R.tcp)) {
-      L.push(`| ${tcpName(id)} | ${cell(t.bare)} | ${cell(t.kernel)} | ${cell(t.xvtep)} | ${ratio(t.xvtep, t.kernel)} | ${ratio(t.xvtep, t.bare)} |`);
+      L.push(`| ${tcpName(id)} | ${cell(t.bare)} | ${cell(t.kernel)} | ${cell(t.xvtep)} | ${t.ceiling ? cell(t.ceiling) : '—'} | ${ratio(t.xvtep, t.kernel)} | ${ratio(t.ceiling, t.kernel)} | ${ratio(t.xvtep, t.ceiling)} | ${ratio(t.xvtep, t.bare)} |`);
     }
+    L.push('', 'TCP ceiling: `ceil_decap` (XDP) on the underlay veth, `ceil_tc_encap` (tcx, GSO kept) on the endpoint veth — the attach profile xvtep uses for TCP, without lookups.');
     L.push('');
   }
   if (Object.keys(R.latency).length) {
@@ -190,14 +193,14 @@ export function errorsSection(R) {
 }
 
 
-const COLORS = { kernel: '#8c8c8c', xvtep: '#2b6cb0', ceiling: '#b7d4ef', bare: '#b7d4ef' };
+const COLORS = { kernel: '#8c8c8c', xvtep: '#2b6cb0', ceiling: '#b7d4ef', bare: '#d6c9a8' };
 
 export function svg(R) {
   const panels = [];
   const pps = Object.entries(R.pps).map(([id, p]) => ({ label: id.replace('-', ' ') + (id.endsWith('-1') ? ' flow' : ' flows'), series: p, key: 'delivered' }));
   if (pps.length) panels.push({ title: 'Delivered Mpps (inner 64 B)', groups: pps, modes: ['kernel', 'xvtep', 'ceiling'], unit: 'Mpps' });
   const tcp = Object.entries(R.tcp).map(([id, t]) => ({ label: `TCP ${id.replace('-', ' ')}`, series: Object.fromEntries(Object.entries(t).map(([m, v]) => [m, { v }])), key: 'v' }));
-  if (tcp.length) panels.push({ title: 'iperf3 Gbit/s', groups: tcp, modes: ['kernel', 'xvtep', 'bare'], unit: 'Gbit/s' });
+  if (tcp.length) panels.push({ title: 'iperf3 Gbit/s', groups: tcp, modes: ['kernel', 'xvtep', 'ceiling', 'bare'], unit: 'Gbit/s' });
   const W = 820, barH = 14, gap = 10, left = 150, right = 90;
   let y = 50;
   const out = [];
@@ -224,8 +227,8 @@ export function svg(R) {
     }
     y += 20;
   }
-  const legend = Object.entries({ kernel: 'kernel vxlan + bridge', xvtep: 'xvtep', ceiling: 'ceiling / bare underlay' })
-    .map(([k, v], i) => `<rect x="${10 + i * 220}" y="14" width="12" height="12" fill="${COLORS[k]}"/><text x="${28 + i * 220}" y="25" font-size="12">${v}</text>`).join('');
+  const legend = Object.entries({ kernel: 'kernel vxlan + bridge', xvtep: 'xvtep', ceiling: 'ceiling', bare: 'bare underlay' })
+    .map(([k, v], i) => `<rect x="${10 + i * 200}" y="14" width="12" height="12" fill="${COLORS[k]}"/><text x="${28 + i * 200}" y="25" font-size="12">${v}</text>`).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="#fff"/>\n${legend}\n${out.join('\n')}\n<text x="10" y="${y - 8}" font-size="10" fill="#555">xvtep bench ${R.date}${R.quick ? ' (quick)' : ''}: median bars, min–max whiskers</text>\n</svg>\n`;
 }
 

@@ -5,7 +5,7 @@
 //   vxr 198.51.100.1 (kernel VXLAN: the remote VTEP for TCP/latency)
 //
 // Modes of the VTEP host: kernel (vxlan + bridge), xvtep, ceiling (minimal
-// XDP), bare (plain IP router, no overlay: TCP/latency baseline). Only the
+// XDP; TC encap for TCP), bare (plain IP router, no overlay: TCP/latency baseline). Only the
 // VTEP host changes between modes; everything else stays as built here.
 import { ObjectSpec, ifindexOf, u32, u64, sumPerCpu } from '../../dist/bpf/index.js';
 import { Lab, sh } from './lab.mjs';
@@ -106,7 +106,11 @@ export function bareMode(env) {
   };
 }
 
-/** Ceiling: ceil_decap on u0 (-> e0), ceil_encap on e0 (-> u0). */
+/**
+ * Ceiling: ceil_decap on u0 (-> e0); on e0 (-> u0) XDP ceil_encap, or with
+ * profile({ endpointXdp: false }) tcx ceil_tc_encap, the GSO-keeping encap
+ * the TCP runs compare with xvtep's xv_tc_endpoint.
+ */
 export async function ceilingMode(env) {
   const { lab, vtep, ifx } = env;
   const spec = ObjectSpec.open(`${BUILD}bench/ceiling.bpf.o`, 'ceiling');
@@ -115,13 +119,19 @@ export async function ceilingMode(env) {
   spec.setRodata('ceil_outer', outerHeader({ dmac: T.gen.mac, smac: T.uly.mac, src: T.uly.ip, dst: T.gen.ip, vni: T.vni }));
   const coll = await spec.load();
   let links = [];
+  let profile = { endpointXdp: true };
   return {
     name: 'ceiling',
     coll,
+    /** Sets the attach profile used by the next up(). */
+    profile(p) {
+      profile = { ...profile, ...p };
+      return this;
+    },
     up() {
       links = lab.in(vtep, () => [
         coll.program('ceil_decap').attachXdp('u0', { mode: 'driver' }),
-        coll.program('ceil_encap').attachXdp('e0', { mode: 'driver' }),
+        profile.endpointXdp ? coll.program('ceil_encap').attachXdp('e0', { mode: 'driver' }) : coll.program('ceil_tc_encap').attachTcx('e0', 'ingress'),
       ]);
     },
     down() {

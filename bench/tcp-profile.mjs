@@ -1,0 +1,95 @@
+// Where the VTEP host's time goes in the bulk TCP decap run (underlay ->
+// endpoint), per mode: kernel vxlan, xvtep, the TCP ceiling. Run as root
+// after `make build bench-bpf`:
+//   node bench/tcp-profile.mjs [seconds]
+// Prints, per mode: iperf3 Gbit/s; packets through u0's NAPI ring (ethtool
+// -S rx_queue_0_xdp_packets, counted with or without a program) and the XDP
+// redirects among them; what e0 handed to s0 (`ip -s link`: skbs, one per
+// GSO super-frame, plus redirected XDP frames) and its mean size; the share of system-wide
+// cpu-clock samples (perf record -a, kprobe-free) in the kernel functions
+// named below. Also `ethtool -k g0` with and without XDP on u0. Numbers are
+// from a shared machine: compare modes, not absolutes.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { T, buildLab, kernelMode, ceilingMode, sleep } from './lib/topo.mjs';
+import { setupXvtep } from './lib/xvtep.mjs';
+
+if (process.getuid() !== 0) throw new Error('bench/tcp-profile.mjs needs root');
+const secs = Number(process.argv[2] ?? 4);
+const SYMS = ['skb_pp_cow_data', 'veth_xdp_rcv_skb', 'veth_convert_skb_to_xdp_buff', 'skb_copy_bits', 'xdp_do_redirect',
+  'veth_xdp_rcv_bulk_skb', '__xdp_build_skb_from_frame', 'dev_gro_receive', 'vxlan_gro_receive', 'udp_gro_receive',
+  'tcp_gro_receive', 'vxlan_rcv', 'br_handle_frame', 'skb_segment', 'memcpy_orig', 'rep_movs_alternative', 'page_pool_alloc_frag_netmem'];
+// a loaded program's symbol (bpf_prog_<tag>_<name>), not the loader's functions
+const PROG = /^bpf_prog_[0-9a-f]{16}_/;
+const env = buildLab();
+const { lab } = env;
+const tmp = mkdtempSync(`${tmpdir()}/xvtep-tcp-profile-`);
+const closers = [];
+try {
+  const features = () => lab.exec(env.gen, 'ethtool', '-k', 'g0').split('\n').filter((l) => /tcp-segmentation:|udp_tnl-segmentation:|generic-segmentation/.test(l)).map((l) => l.trim()).join('; ');
+  console.log(`ethtool -k g0, no XDP on u0: ${features()}`);
+  const ceiling = await ceilingMode(env);
+  closers.push(() => ceiling.close());
+  const xv = await setupXvtep(env);
+  closers.push(() => xv.close());
+  const modes = [kernelMode(env), xv.profile({ endpointXdp: false }), ceiling.profile({ endpointXdp: false })];
+  for (const m of modes) {
+    m.up();
+    try {
+      await sleep(50);
+      if (m !== modes[0]) console.log(`ethtool -k g0, ${m.name} (XDP on u0): ${features()}`);
+      const napi0 = ethtoolStat('rx_queue_0_xdp_packets'), redir0 = ethtoolStat('rx_queue_0_xdp_redirect'), e00 = linkStats(env.vtep, 'e0');
+      const data = `${tmp}/${m.name}.data`;
+      const perf = spawn('perf', ['record', '-q', '-a', '-g', '-e', 'cpu-clock', '-o', data, '--', 'sleep', String(secs)], { stdio: 'ignore' });
+      const gbps = await iperf(secs);
+      await new Promise((r) => perf.on('exit', r));
+      const napi = ethtoolStat('rx_queue_0_xdp_packets') - napi0, redir = ethtoolStat('rx_queue_0_xdp_redirect') - redir0, e0 = linkStats(env.vtep, 'e0');
+      const skbs = e0.tx_packets - e00.tx_packets, bytes = e0.tx_bytes - e00.tx_bytes;
+      console.log(`\n${m.name}: ${gbps.toFixed(2)} Gbit/s; u0 NAPI packets ${napi}, XDP redirects ${redir}; e0 -> s0 ${skbs} packets, mean ${skbs ? Math.round(bytes / skbs) : '-'} B`);
+      console.log(profile(data));
+    } finally {
+      m.down();
+    }
+  }
+} finally {
+  for (const c of closers.reverse()) c();
+  lab.destroy();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+function ethtoolStat(name) {
+  const m = lab.exec(env.vtep, 'ethtool', '-S', 'u0').match(new RegExp(`${name}: (\\d+)`));
+  return m ? Number(m[1]) : 0;
+}
+function linkStats(ns, ifc) {
+  const s = JSON.parse(lab.exec(ns, 'ip', '-s', '-j', 'link', 'show', ifc))[0].stats64;
+  return { tx_packets: s.tx.packets, tx_bytes: s.tx.bytes };
+}
+/** Self and children (inclusive) shares of the named symbols, % of all samples. */
+function profile(data) {
+  const rows = (children) => {
+    const r = spawnSync('perf', ['report', '-i', data, '--stdio', children ? '--children' : '--no-children', '--sort', 'sym', '-g', 'none', '--percent-limit', '0'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const out = new Map();
+    for (const line of r.stdout.split('\n')) {
+      const m = line.match(/^\s+([\d.]+)%\s+(?:([\d.]+)%\s+)?\[k\] (\S+)/);
+      if (m && (SYMS.includes(m[3]) || PROG.test(m[3]))) out.set(m[3], m[1]);
+    }
+    return out;
+  };
+  const incl = rows(true), self = rows(false);
+  const names = [...SYMS, ...[...incl.keys()].filter((s) => PROG.test(s))].filter((s) => incl.has(s) || self.has(s));
+  return names.map((s) => `  ${s.padEnd(34)} incl ${(incl.get(s) ?? '0').padStart(6)} %  self ${(self.get(s) ?? '0').padStart(6)} %`).join('\n');
+}
+async function iperf(t) {
+  const server = spawn('ip', ['netns', 'exec', env.sink, 'timeout', String(t + 15), 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' });
+  try {
+    await sleep(300);
+    const r = spawnSync('ip', ['netns', 'exec', env.gen, 'timeout', String(t + 10), 'iperf3', '-c', T.sink.ip, '-p', '5201', '-t', String(t), '-J'], { encoding: 'utf8', timeout: (t + 12) * 1000 });
+    const j = JSON.parse(r.stdout || '{}');
+    if (j.error || !j.end) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
+    return j.end.sum_received.bits_per_second / 1e9;
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
