@@ -32,7 +32,7 @@ export function readStatsSums(dp: Datapath, reuse?: Float64Array): Float64Array 
         for (let f = 0; f < STAT_FIELDS; f++) sums[row + f]! += w[o + 2 * f]! + w[o + 2 * f + 1]! * 4294967296;
       }
     }
-  }, { chunk: Math.max(64, Math.floor((8 << 20) / entry)) }); // ~8 MB per syscall, whatever the CPU count
+  }, { chunk: Math.max(64, Math.floor((256 << 10) / entry)) }); // ~256 KB per syscall: the buffer stays resident in the daemon
   return sums;
 }
 
