@@ -129,19 +129,20 @@ static __always_inline int tx_tmpl_write(void *data, void *data_end,
 			sizeof(struct xv_vxlanhdr);
 	struct udphdr *udp;
 
+	if (data + XV_OVERHEAD4 + sizeof(struct ethhdr) > data_end)
+		return -1;
+	/* both families' templates are at least 48 bytes */
+	d[0] = t[0];
+	d[1] = t[1];
+	d[2] = t[2];
+	d[3] = t[3];
+	d[4] = t[4];
+	d[5] = t[5];
 	if (family == XV_AF_INET) {
 		struct iphdr *iph = data + sizeof(struct ethhdr);
 		__be32 w0, w1;
 
 		udp = (void *)(iph + 1);
-		if (data + XV_OVERHEAD4 + sizeof(struct ethhdr) > data_end)
-			return -1;
-		d[0] = t[0];
-		d[1] = t[1];
-		d[2] = t[2];
-		d[3] = t[3];
-		d[4] = t[4];
-		d[5] = t[5];
 		*(__u16 *)(data + 48) = *(const __u16 *)(fc->hdr + 48);
 		/* version/IHL, TOS, total length | ID, DF/fragment offset; a DF
 		 * packet may share ID 0 (RFC 6864), others take the counter */
@@ -157,12 +158,6 @@ static __always_inline int tx_tmpl_write(void *data, void *data_end,
 		udp = (void *)(ip6 + 1);
 		if (data + XV_OVERHEAD6 + sizeof(struct ethhdr) > data_end)
 			return -1;
-		d[0] = t[0];
-		d[1] = t[1];
-		d[2] = t[2];
-		d[3] = t[3];
-		d[4] = t[4];
-		d[5] = t[5];
 		d[6] = t[6];
 		d[7] = t[7];
 		*(__u32 *)(data + 64) = *(const __u32 *)(fc->hdr + 64);
