@@ -9,7 +9,7 @@ import { DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT, LAYOUT_VERSION } from '../data
 import type { EndpointStates, ManagerState } from '../reconcile/state.js';
 import { SLOT_SPAN } from '../datapath/tables.js';
 import { CHUNK_BYTES, ChunkPool } from './chunks.js';
-import { DROP0, EVENT0, RX_BYTES, RX_PACKETS, STAT_FIELDS, TX_BYTES, TX_PACKETS, countEntries, countFdb, readStatsSums } from './read.js';
+import { DROP0, EVENT0, RX_BYTES, RX_PACKETS, STAT_FIELDS, TX_BYTES, TX_PACKETS, countEntries, readStatsSums } from './read.js';
 
 export interface RenderOptions {
   /** VNIs beyond this many (lowest first) are summed into vni="other". */
@@ -123,7 +123,7 @@ const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace
  * taken from `pool`: give them back (pool.give) once they are written.
  */
 export async function renderXvtepMetrics(dp: Datapath, o: RenderOptions, pool = new ChunkPool(0)): Promise<Buffer[]> {
-  const fdb = await countFdb(dp);
+  const fdb = await dp.fdbCounts();
   const vnis = dp.vnis.slotsByVni();
   const sums = (sumsScratch = readStatsSums(dp, sumsScratch));
   const limit = Math.max(0, o.maxVniSeries);
@@ -161,7 +161,11 @@ export async function renderXvtepMetrics(dp: Datapath, o: RenderOptions, pool = 
       if (v > 0) out.vniSample(dropHead, vniAt(k), piece(`",reason="${DROP_REASONS[i]}"} `), v);
     }
   }
-  if (rest) DROP_REASONS.forEach((reason, i) => other[DROP0 + i]! > 0 && out.sample(DROPS, `vni="other",reason="${reason}"`, other[DROP0 + i]!));
+  if (rest) {
+    for (let i = 0; i < DROP_REASONS.length; i++) {
+      if (other[DROP0 + i]! > 0) out.sample(DROPS, `vni="other",reason="${DROP_REASONS[i]}"`, other[DROP0 + i]!);
+    }
+  }
   const global = GLOBAL_STATS_SLOT * STAT_FIELDS;
   out.family('xvtep_drop_packets_total', 'counter', 'Packets dropped before a VNI was known (unknown VNI, malformed), by reason.');
   DROP_REASONS.forEach((reason, i) => out.sample('xvtep_drop_packets_total', `reason="${reason}"`, at(sums, global, DROP0 + i)));

@@ -44,11 +44,6 @@ export function readStatsRows(dp: Datapath): Map<number, Float64Array> {
   return rows;
 }
 
-/** Static and learned FDB entries, counted in the kernel (see FdbCounter). */
-export function countFdb(dp: Datapath): Promise<{ static: number; learned: number }> {
-  return dp.fdbCounts();
-}
-
 /** Entries in a map, by batch walk (get_next_key would be one syscall per entry). */
 export function countEntries(map: BpfMap<unknown, unknown>): number {
   let n = 0;

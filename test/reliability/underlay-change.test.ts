@@ -114,26 +114,22 @@ describeKernel('underlay next hop changes mid-stream', () => {
 
     it('moves to r2 and back with under a second of outage each way', async () => {
       expect(L.lab.ping(L.c, '198.51.100.2', 2)).toBe(true);
-      const r2Before = rx(r2, 'x2');
-      const [toR2Up, toR2Down] = await across(L, 5201, 'route r1 -> r2, r1 down', () => {
-        sh('bash', ['-c', `ip -n ${L.a} route replace 192.0.2.100/32 via 192.0.2.3 dev ua && ` +
-          `ip -n ${L.b} route replace 192.0.2.0/28 via 192.0.2.21 dev b2 && ip -n ${r1} link set x1 down`]);
-      });
-      // the stream really went through r2 once r1 was gone
-      expect(rx(r2, 'x2') - r2Before).toBeGreaterThan(2 * PPS);
-      within(toR2Up!);
-      within(toR2Down!);
-
+      // a's route to b and b's route back go through `to`; the router left behind goes down
+      const move = async (port: number, scenario: string, to: { ns: string; dev: string; aVia: string; bVia: string; bDev: string }, down: { ns: string; dev: string }) => {
+        const before = rx(to.ns, to.dev);
+        const [up, back] = await across(L, port, scenario, () => {
+          sh('bash', ['-c', `ip -n ${L.a} route replace 192.0.2.100/32 via ${to.aVia} dev ua && ` +
+            `ip -n ${L.b} route replace 192.0.2.0/28 via ${to.bVia} dev ${to.bDev} && ip -n ${down.ns} link set ${down.dev} down`]);
+        });
+        // the stream really went through the new router once the old one was gone
+        expect(rx(to.ns, to.dev) - before).toBeGreaterThan(2 * PPS);
+        within(up!);
+        within(back!);
+      };
+      await move(5201, 'route r1 -> r2, r1 down', { ns: r2, dev: 'x2', aVia: '192.0.2.3', bVia: '192.0.2.21', bDev: 'b2' }, { ns: r1, dev: 'x1' });
       L.lab.exec(r1, 'ip', 'link', 'set', 'x1', 'up');
       await new Promise((r) => setTimeout(r, 500));
-      const r1Before = rx(r1, 'x1');
-      const [toR1Up, toR1Down] = await across(L, 5211, 'route r2 -> r1, r2 down', () => {
-        sh('bash', ['-c', `ip -n ${L.a} route replace 192.0.2.100/32 via 192.0.2.2 dev ua && ` +
-          `ip -n ${L.b} route replace 192.0.2.0/28 via 192.0.2.17 dev b1 && ip -n ${r2} link set x2 down`]);
-      });
-      expect(rx(r1, 'x1') - r1Before).toBeGreaterThan(2 * PPS);
-      within(toR1Up!);
-      within(toR1Down!);
+      await move(5211, 'route r2 -> r1, r2 down', { ns: r1, dev: 'x1', aVia: '192.0.2.2', bVia: '192.0.2.17', bDev: 'b1' }, { ns: r2, dev: 'x2' });
     });
 
     it('a route moved to a router nobody has talked to: the daemon makes it a managed neighbour, so the first flooded ARP gets through', async () => {

@@ -8,7 +8,7 @@ import { hostResolver } from '../../reconcile/desired.js';
 import { readState } from '../../reconcile/state.js';
 import { alive } from '../../daemon/alive.js';
 import { liveEndpointStates } from '../../daemon/endpoints.js';
-import { countEntries, countFdb } from '../../metrics/read.js';
+import { countEntries } from '../../metrics/read.js';
 import { printJson, resolveTarget, table, withTarget } from '../target.js';
 
 
@@ -68,7 +68,7 @@ export async function collectStatus(pinDir: string) {
       peers: peers.filter((p) => p.vni === vni).map((p) => p.address),
     }));
     const cap = loadedCapacity(dp);
-    const fdb = await countFdb(dp);
+    const fdb = await dp.fdbCounts();
     const maps = [
       { map: 'xv_vni', entries: vnis.length, capacity: cap.vnis },
       { map: 'xv_ep', entries: eps.length, capacity: cap.endpoints },
