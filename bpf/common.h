@@ -223,19 +223,11 @@ static __always_inline __u32 mac_word(const __u8 *m)
 	return *(const __u32 *)(m + 2);
 }
 
-/*
- * Slot of a direct-mapped per-CPU cache for three 32-bit key words. It only
- * spreads keys over the slots (entries hold their full key): a multiply mix
- * is a few instructions, xv_hash3's jhash rounds a ~60-instruction chain.
- */
+/* Slot of a direct-mapped per-CPU cache for three 32-bit key words (entries
+ * hold their full key, the slot only spreads them). */
 static __always_inline __u32 cache_slot(__u32 a, __u32 b, __u32 c, __u32 mask)
 {
-	__u64 x = ((__u64)b << 32 | c) ^ ((__u64)a * 0x9e3779b97f4a7c15ULL);
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return (__u32)x & mask;
+	return xv_hash3(a, b, c) & mask;
 }
 
 static __always_inline __be16 src_port(const struct xv_config *cfg, __u32 hash)
