@@ -9,14 +9,21 @@
 // path under test. Not a test: it prints numbers, nothing asserts on them.
 //
 // Needs root, `make` (dist/, build/bpf/xvtep.bpf.o) and `make bench-bpf`
-// (build/bench/floor.bpf.o).
+// (build/bench/floor.bpf.o, ceiling.bpf.o).
 // Run: node bench/prog-cost.mjs [--frames N] [--rounds R] [--json]
+//        [--objects A.bpf.o,B.bpf.o]
+// --objects loads one data path per object (default: this checkout's build)
+// and interleaves them round by round, so two builds are compared under the
+// same machine noise: a change of a few ns is below the spread of separate
+// runs here.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netns, ObjectSpec, TestRunFlag, ifindexOf, u32, xdpContext } from '../dist/bpf/index.js';
 import { Datapath } from '../dist/datapath/index.js';
+import { basename } from 'node:path';
+import { outerHeader } from './lib/packets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -27,6 +34,8 @@ const opt = (name, dflt) => {
 const FRAMES = opt('--frames', 2_000_000);
 const ROUNDS = opt('--rounds', 5);
 const JSON_OUT = args.includes('--json');
+const objIdx = args.indexOf('--objects');
+const OBJECTS = objIdx >= 0 ? args[objIdx + 1].split(',') : [undefined];
 
 const floorPath = join(root, 'build', 'bench', 'floor.bpf.o');
 if (!existsSync(floorPath)) throw new Error(`${floorPath} missing: run make bench-bpf`);
@@ -116,32 +125,40 @@ nx(NS, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
 const ns = Netns.open(NS);
 const ifx = ns.run(() => ({ uly: ifindexOf('uly0'), ep1: ifindexOf('ep1') }));
 
-// ---- data path -------------------------------------------------------------
-const dp = await Datapath.load({ sizes: { vnis: 16, fdb: 1024 } });
+// ---- data paths (one per object) --------------------------------------------
 const base = {
   underlayIfindex: ifx.uly, port: 4789, localAddress: '192.0.2.1', underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0,
   ttl: 0, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, fdbRefreshMs: 0, epChecksumComplete: false, nhCacheMs: 0,
 };
 // both underlay families at once: the raw config entry
-function configure(over = {}) {
+function configure(dp, over = {}) {
   dp.configure(base);
   const c = dp.config.get(0);
   dp.config.set(0, { ...c, localIp6: hx(LOCAL6), ...over });
   dp.bumpGeneration();
 }
-configure();
-const info = { statsSlot: 1, flags: 1 }; // learning off: the steady state of a known flow
-dp.setVni(VNI, { learning: false, allowUnknownPeers: false, proxyArp: false, proxyNd: false, statsSlot: 1 });
-dp.endpoints.set(ifx.ep1, VNI, info);
-dp.peers.add(VNI, '192.0.2.2', info);
-dp.peers.add(VNI, '2001:db8::2', info);
-ns.run(() => dp.devs.set(ifx.ep1, ifx.ep1));
-dp.fdb.set({ vni: VNI, mac: '02:00:00:00:c1:01', dest: { kind: 'local', ifindex: ifx.ep1 }, static: true, updatedNs: 0 });
-const setRemote = (remote) => {
+const setRemote = (dp, remote) => {
   dp.fdb.set({ vni: VNI, mac: '02:aa:bb:cc:dd:01', dest: { kind: 'remote', remote }, static: true, updatedNs: 0 });
   dp.bumpGeneration();
 };
-setRemote('192.0.2.2');
+async function loadDatapath(objectPath) {
+  const dp = await Datapath.load({ sizes: { vnis: 16, fdb: 1024 }, ...(objectPath ? { objectPath } : {}) });
+  configure(dp);
+  const info = { statsSlot: 1, flags: 1 }; // learning off: the steady state of a known flow
+  dp.setVni(VNI, { learning: false, allowUnknownPeers: false, proxyArp: false, proxyNd: false, statsSlot: 1 });
+  dp.endpoints.set(ifx.ep1, VNI, info);
+  dp.peers.add(VNI, '192.0.2.2', info);
+  dp.peers.add(VNI, '2001:db8::2', info);
+  ns.run(() => {
+    dp.devs.set(ifx.ep1, ifx.ep1);
+    dp.setUplink(ifx.uly); // as attachUnderlay() does
+  });
+  dp.fdb.set({ vni: VNI, mac: '02:00:00:00:c1:01', dest: { kind: 'local', ifindex: ifx.ep1 }, static: true, updatedNs: 0 });
+  setRemote(dp, '192.0.2.2');
+  return dp;
+}
+const dps = [];
+for (const o of OBJECTS) dps.push({ dp: await loadDatapath(o), tag: o && OBJECTS.length > 1 ? ` [${basename(o)}]` : '' });
 
 const floorSpec = (ifindex) => {
   const s = ObjectSpec.open(floorPath, 'floor');
@@ -150,6 +167,14 @@ const floorSpec = (ifindex) => {
 };
 const floorToEp = await floorSpec(ifx.ep1);
 const floorToUly = await floorSpec(ifx.uly);
+// The no-lookup ceilings of `make bench` (bench/bpf/ceiling.bpf.c): what any
+// decap/encap costs that only checks the port, strips or pushes 50 bytes and
+// redirects.
+const ceilPath = join(root, 'build', 'bench', 'ceiling.bpf.o');
+const ceilSpec = ObjectSpec.open(ceilPath, 'ceiling');
+ceilSpec.setConstant('ceil_decap_ifindex', u32, ifx.ep1).setConstant('ceil_encap_ifindex', u32, ifx.uly);
+ceilSpec.setRodata('ceil_outer', outerHeader({ dmac: '02:00:00:00:02:02', smac: '02:00:00:00:01:01', src: '192.0.2.1', dst: '192.0.2.2', vni: VNI }));
+const ceiling = await ceilSpec.load();
 // The receiving ends drop in their own XDP (which also gives the veth peers
 // NAPI, without which XDP redirects into a veth are not delivered): the
 // receiver's cost is the same small constant for every row, and no stack
@@ -161,34 +186,43 @@ const links = [
 ];
 
 // ---- measurement -----------------------------------------------------------
-async function measure(prog, data, ingressIfindex) {
-  // warm up (flow caches, next-hop cache, page pool), then ROUNDS runs
-  await prog.testRunAsync({ data, ctx: xdpContext({ dataLength: data.length, ingressIfindex }), repeat: 10_000, flags: TestRunFlag.XDP_LIVE_FRAMES, batchSize: 64, netns: ns });
-  const ns_ = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const r = await prog.testRunAsync({ data, ctx: xdpContext({ dataLength: data.length, ingressIfindex }), repeat: FRAMES, flags: TestRunFlag.XDP_LIVE_FRAMES, batchSize: 64, netns: ns });
-    ns_.push(r.duration);
-  }
-  ns_.sort((a, b) => a - b);
-  return { min: ns_[0], median: ns_[Math.floor(ns_.length / 2)], max: ns_[ns_.length - 1] };
+// Cases run round-robin: round r of every case before round r + 1 of any, so
+// slow drifts of the machine hit all of them alike. setup() puts the maps in
+// the state the case measures; a 10k-frame warm-up (flow caches, next-hop
+// cache, page pool) follows it each time.
+const cases = [];
+const add = (name, prog, data, ingress, baseline, setup = () => {}) => cases.push({ name, prog, data, ingress, baseline, setup, ns: [] });
+add('empty XDP (drop)', floorToEp.program('xdp_drop'), vx4, ifx.uly);
+add('redirect-only -> endpoint', floorToEp.program('xdp_redirect'), vx4, ifx.uly);
+add('redirect-only -> underlay', floorToUly.program('xdp_redirect'), innerTx, ifx.ep1);
+add('ceiling decap -> endpoint', ceiling.program('ceil_decap'), vx4, ifx.uly, 'redirect-only -> endpoint');
+add('ceiling encap -> underlay', ceiling.program('ceil_encap'), innerTx, ifx.ep1, 'redirect-only -> underlay');
+for (const { dp, tag } of dps) {
+  const v4 = () => { setRemote(dp, '192.0.2.2'); configure(dp); };
+  add(`decap IPv4 -> endpoint${tag}`, dp.program('xv_xdp_underlay'), vx4, ifx.uly, 'redirect-only -> endpoint');
+  add(`decap IPv6 -> endpoint${tag}`, dp.program('xv_xdp_underlay'), vx6, ifx.uly, 'redirect-only -> endpoint');
+  add(`encap IPv4 (XDP endpoint)${tag}`, dp.program('xv_xdp_endpoint'), innerTx, ifx.ep1, 'redirect-only -> underlay', v4);
+  add(`encap IPv6, UDP csum 0${tag}`, dp.program('xv_xdp_endpoint'), innerTx, ifx.ep1, 'redirect-only -> underlay',
+    () => { setRemote(dp, '2001:db8::2'); configure(dp, { udp6ZeroCsum: 1 }); });
+  add(`encap IPv6 + UDP csum${tag}`, dp.program('xv_xdp_endpoint'), innerTx, ifx.ep1, 'redirect-only -> underlay',
+    () => { setRemote(dp, '2001:db8::2'); configure(dp); });
 }
-
-const statsBefore = dp.readStats(1);
-const rows = [];
-const run = async (name, prog, data, ingress, baseline) => rows.push({ name, ...(await measure(prog, data, ingress)), baseline });
-
-await run('empty XDP (drop)', floorToEp.program('xdp_drop'), vx4, ifx.uly);
-await run('redirect-only -> endpoint', floorToEp.program('xdp_redirect'), vx4, ifx.uly);
-await run('decap IPv4 -> endpoint', dp.program('xv_xdp_underlay'), vx4, ifx.uly, 'redirect-only -> endpoint');
-await run('decap IPv6 -> endpoint', dp.program('xv_xdp_underlay'), vx6, ifx.uly, 'redirect-only -> endpoint');
-await run('redirect-only -> underlay', floorToUly.program('xdp_redirect'), innerTx, ifx.ep1);
-await run('encap IPv4 (XDP endpoint)', dp.program('xv_xdp_endpoint'), innerTx, ifx.ep1, 'redirect-only -> underlay');
-setRemote('2001:db8::2');
-configure({ udp6ZeroCsum: 1 });
-await run('encap IPv6, UDP csum 0', dp.program('xv_xdp_endpoint'), innerTx, ifx.ep1, 'redirect-only -> underlay');
-configure();
-await run('encap IPv6 + UDP csum', dp.program('xv_xdp_endpoint'), innerTx, ifx.ep1, 'redirect-only -> underlay');
-const st = dp.readStats(1);
+const statsBefore = dps.map(({ dp }) => dp.readStats(1));
+const runOnce = (c, repeat) => c.prog.testRunAsync({
+  data: c.data, ctx: xdpContext({ dataLength: c.data.length, ingressIfindex: c.ingress }), repeat, flags: TestRunFlag.XDP_LIVE_FRAMES, batchSize: 64, netns: ns,
+});
+for (let r = 0; r < ROUNDS; r++) {
+  for (const c of cases) {
+    c.setup();
+    await runOnce(c, 10_000);
+    c.ns.push((await runOnce(c, FRAMES)).duration);
+  }
+}
+const rows = cases.map((c) => {
+  const v = [...c.ns].sort((a, b) => a - b);
+  return { name: c.name, min: v[0], median: v[Math.floor(v.length / 2)], max: v[v.length - 1], baseline: c.baseline };
+});
+const st = dps.map(({ dp }) => dp.readStats(1));
 
 const byName = new Map(rows.map((r) => [r.name, r]));
 const empty = byName.get('empty XDP (drop)').median;
@@ -198,18 +232,23 @@ if (JSON_OUT) {
   console.log(`xvtep per-packet cost, live frames, ${FRAMES} frames x ${ROUNDS} rounds (ns/packet: min / median / max)`);
   for (const r of rows) {
     const over = r.baseline ? `  +${(r.median - byName.get(r.baseline).median).toFixed(0)} over ${r.baseline}` : '';
-    console.log(`${r.name.padEnd(30)} ${String(r.min).padStart(5)} / ${String(r.median).padStart(5)} / ${String(r.max).padStart(5)}` +
+    console.log(`${r.name.padEnd(40)} ${String(r.min).padStart(5)} / ${String(r.median).padStart(5)} / ${String(r.max).padStart(5)}` +
       `   (+${r.median - empty} over empty)${over}`);
   }
 }
 // sanity: the paths measured really decapsulated / encapsulated (not passed or dropped)
-const rx = st.rxPackets - statsBefore.rxPackets, tx = st.txPackets - statsBefore.txPackets;
-const expectRx = 2 * (ROUNDS * FRAMES + 10_000), expectTx = 3 * (ROUNDS * FRAMES + 10_000);
-console.log(`checked: ${rx} decapsulated (expected ${expectRx}), ${tx} encapsulated (expected ${expectTx}), drops ${st.drop.reduce((a, b) => a + b, 0)}`);
+const expectRx = 2 * ROUNDS * (FRAMES + 10_000), expectTx = 3 * ROUNDS * (FRAMES + 10_000);
+let bad = false;
+dps.forEach(({ dp, tag }, i) => {
+  const rx = st[i].rxPackets - statsBefore[i].rxPackets, tx = st[i].txPackets - statsBefore[i].txPackets;
+  console.log(`checked${tag}: ${rx} decapsulated (expected ${expectRx}), ${tx} encapsulated (expected ${expectTx}), drops ${st[i].drop.reduce((a, b) => a + b, 0)}`);
+  bad ||= rx !== expectRx || tx !== expectTx;
+});
 for (const l of links) l.close();
 sink.close();
 floorToEp.close();
 floorToUly.close();
-dp.close();
+ceiling.close();
+for (const { dp } of dps) dp.close();
 ns.close();
-if (rx !== expectRx || tx !== expectTx) process.exitCode = 1;
+if (bad) process.exitCode = 1;
