@@ -190,6 +190,12 @@ static __always_inline int tx_flow_find(const struct xv_config *cfg,
 	       mac_eq(fc->dmac, eth->h_dest);
 }
 
+/* Whether oif is the device in xv_uplink (see xvtep_maps.h). */
+static __always_inline __u8 is_uplink(__u32 oif)
+{
+	return !!bpf_map_lookup_elem(&xv_uplink, &oif);
+}
+
 #define XV_GENERAL_PATH (-1)
 
 /*
@@ -239,6 +245,8 @@ static __always_inline int xdp_tx_fast(struct xdp_md *ctx, int frags)
 		return XDP_DROP;
 	}
 	count_tx(get_stats(fc->stats_slot), len);
+	if (fc->nh_uplink)
+		return bpf_redirect_map(&xv_uplink, fc->nh_oif, 0);
 	return bpf_redirect(fc->nh_oif, 0);
 }
 
@@ -404,6 +412,7 @@ mtu_drop:
 	if (fc_ours && fc && nh_expires &&
 	    !tx_tmpl_save(fc, data, data_end, family)) {
 		fc->nh_oif = oif;
+		fc->nh_uplink = is_uplink(oif);
 		fc->nh_expires_ns = nh_expires;
 	}
 	if (family == XV_AF_INET6 && !p.zero_csum6 && xv_csum6_xdp(ctx))

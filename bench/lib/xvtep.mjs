@@ -31,6 +31,7 @@ export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
     dp.peers.add(T.vni, T.gen.ip, info);
     dp.endpoints.set(ifx.e0, T.vni, info);
     dp.devs.set(ifx.e0, ifx.e0);
+    dp.setUplink(ifx.u0); // what attachUnderlay() does: the encap fast path's devmap
     dp.fdb.set({ vni: T.vni, mac: T.sink.mac, dest: { kind: 'local', ifindex: ifx.e0 }, static: true, updatedNs: 0 });
     dp.fdb.set({ vni: T.vni, mac: T.remote.mac, dest: { kind: 'remote', remote: T.gen.ip }, static: true, updatedNs: 0 });
     dp.setFloodPorts(T.vni, [ifx.e0]);

@@ -113,7 +113,10 @@ function vethUnderlayNote(iface: string, mode: UnderlayMode): string | undefined
     'or TCP it sends arrives with partial checksums; mode tc does not have this limit';
 }
 
-/** Receive side on the underlay NIC: XDP in the mode asked for, or the tcx program. */
+/**
+ * Receive side on the underlay NIC: XDP in the mode asked for, or the tcx
+ * program; and the NIC becomes the XDP encap fast path's uplink.
+ */
 export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, family: 4 | 6): Attachment {
   const ifindex = ifindexOf(iface);
   const notes: string[] = [];
@@ -130,6 +133,12 @@ export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, 
     const link: XdpLink = dp.program(ProgName.xdpUnderlay).attachXdp(ifindex, { mode: xdpMode });
     links.set('xdp', link);
     if (mode === 'skb') notes.push(`underlay ${iface}: generic (skb) XDP, as configured`);
+  }
+  try {
+    dp.setUplink(ifindex);
+  } catch (e) {
+    for (const l of links.values()) l.close();
+    throw e;
   }
   return { iface, ifindex, role: 'underlay', links, notes };
 }

@@ -63,7 +63,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const defaultObjectPath = join(here, '..', '..', 'build', 'bpf', 'xvtep.bpf.o');
 
 /** Maps the control plane pins and adopts; the per-CPU caches are the data path's own. */
-const PINNED_MAPS = ['xv_config', 'xv_vni', 'xv_ep', 'xv_fdb', 'xv_peer', 'xv_neigh', 'xv_bum', 'xv_devs', 'xv_bcast', 'xv_stats', 'xv_gen'];
+const PINNED_MAPS = ['xv_config', 'xv_vni', 'xv_ep', 'xv_fdb', 'xv_peer', 'xv_neigh', 'xv_bum', 'xv_devs', 'xv_uplink', 'xv_bcast', 'xv_stats', 'xv_gen'];
 
 export class Datapath {
   #counter: Promise<FdbCounter> | undefined;
@@ -76,6 +76,8 @@ export class Datapath {
   readonly config: BpfMap<number, ConfigValue>;
   readonly stats: PerCpuMap<number, StatsValue>;
   readonly devs: BpfMap<number, number>;
+  /** xv_uplink[0]: the underlay device, for the XDP encap fast path (bpf/include/xvtep_maps.h). */
+  readonly uplink: BpfMap<number, number>;
   readonly bcast: BpfMap<number, number>;
   readonly gen: BpfMap<number, number>;
 
@@ -97,6 +99,7 @@ export class Datapath {
     this.flood = new FloodTable(plain(MapName.bum).typed(u32, bumCodec));
     this.config = plain(MapName.config).typed(u32, configCodec);
     this.devs = plain(MapName.devs).typed(u32, u32);
+    this.uplink = plain(MapName.uplink).typed(u32, u32);
     this.bcast = plain(MapName.bcast).typed(u32, u32);
     this.gen = plain('xv_gen').typed(u32, u64n);
     const st = rawMaps.get(MapName.stats);
@@ -292,6 +295,19 @@ export class Datapath {
    */
   bumpGeneration(): void {
     this.gen.set(0, randomBytes(6).readUIntLE(0, 6));
+  }
+
+  /**
+   * Makes ifindex (resolved in the calling thread's netns, like every
+   * devmap entry) the underlay device the XDP encap fast path redirects to
+   * through xv_uplink, and drops any earlier one. The new entry goes in
+   * first, so a flow cached for the old device keeps its entry until the
+   * generation bump retires it.
+   */
+  setUplink(ifindex: number): void {
+    this.uplink.set(ifindex, ifindex);
+    for (const [k] of this.uplink.lookupBatch()) if (k !== ifindex) this.uplink.delete(k);
+    this.bumpGeneration();
   }
 
   /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */

@@ -135,7 +135,7 @@ export const GLOBAL_STATS_SLOT = 0;
 
 export const MapName = {
   config: 'xv_config', vni: 'xv_vni', ep: 'xv_ep', fdb: 'xv_fdb', peer: 'xv_peer', neigh: 'xv_neigh',
-  bum: 'xv_bum', devs: 'xv_devs', bcast: 'xv_bcast', stats: 'xv_stats',
+  bum: 'xv_bum', devs: 'xv_devs', uplink: 'xv_uplink', bcast: 'xv_bcast', stats: 'xv_stats',
 } as const;
 
 export const ProgName = {

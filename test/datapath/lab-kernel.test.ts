@@ -192,6 +192,33 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
           // frames XDP leaves to TC (multicast the container may send meanwhile) count xdp_to_tc: not the echoes
           expect(after.event[XDP_TO_TC]! - before.event[XDP_TO_TC]!).toBeLessThan(10);
         });
+
+        // attachUnderlay() made ul0 the uplink: the flow's template redirects
+        // through xv_uplink. With the uplink naming another device, the same
+        // flow must fall back to bpf_redirect, not abort in the devmap.
+        it('the fast path sends through xv_uplink, and without it when xv_uplink names another device', () => {
+          const { lab: l, a, c1, xv } = lab();
+          const ul0 = xv.underlayIfindex;
+          expect(xv.dp.uplink.lookupBatch()).toEqual([[ul0, ul0]]);
+          const burst = () => {
+            const before = xv.stats(VNI);
+            const r = l.tryExec(c1, 'ping', '-c', '20', '-i', '0.02', '-W', '1', '-q', '198.51.100.2');
+            const after = xv.stats(VNI);
+            return { out: r.out, tx: after.txPackets - before.txPackets, toTc: after.event[XDP_TO_TC]! - before.event[XDP_TO_TC]! };
+          };
+          try {
+            l.in(a, () => xv.dp.setUplink(xv.ifindex('ep1')));
+            expect(xv.dp.uplink.lookupBatch()).toEqual([[xv.ifindex('ep1'), xv.ifindex('ep1')]]);
+            const other = burst();
+            expect(other.out).toMatch(/20 packets transmitted, 20 received/);
+            expect(other.tx).toBeGreaterThanOrEqual(20);
+            expect(other.toTc).toBeLessThan(10);
+          } finally {
+            l.in(a, () => xv.dp.setUplink(ul0));
+          }
+          expect(xv.dp.uplink.lookupBatch()).toEqual([[ul0, ul0]]);
+          expect(burst().out).toMatch(/20 packets transmitted, 20 received/);
+        });
       }
 
       if (v.iperf) {
