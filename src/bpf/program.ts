@@ -107,6 +107,17 @@ export class Program {
     pinFd(this.fd, path, this.label);
   }
 
+  /**
+   * The kernel's accounting of this program's runs (bpf_prog_info
+   * run_time_ns and run_cnt), read now. Both stay where they are unless
+   * sysctl kernel.bpf_stats_enabled is 1: the kernel then times every run,
+   * inside the program only (an XDP redirect is carried out after it).
+   */
+  runStats(): { runTimeNs: number; runCount: number } {
+    const i = call(this.label, () => native.progInfo(this.fd), 'prog info');
+    return { runTimeNs: i.runTimeNs, runCount: i.runCount };
+  }
+
   close(): void {
     this.#handle.close();
   }

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { XdpAction, u8, type Collection } from '../../src/bpf/index.js';
 import { loadFixture } from '../helpers/fixtures.js';
@@ -62,6 +63,25 @@ describeKernel('BPF_PROG_TEST_RUN', () => {
     expect(r.data![22]).toBe(50);
     expect(r.duration).toBeGreaterThan(0);
     expect(r.duration).toBeLessThan(10_000);
+  });
+
+  it("runStats() reads the kernel's per-program accounting, which moves only while bpf_stats_enabled is on", () => {
+    const sysctl = '/proc/sys/kernel/bpf_stats_enabled';
+    const saved = readFileSync(sysctl, 'utf8').trim();
+    const prog = coll.program('rewrite');
+    try {
+      writeFileSync(sysctl, '0');
+      const a = prog.runStats();
+      prog.testRun({ data: frame(200, 0), repeat: 100 });
+      expect(prog.runStats()).toEqual(a);
+      writeFileSync(sysctl, '1');
+      prog.testRun({ data: frame(200, 0), repeat: 150 });
+      const b = prog.runStats();
+      expect(b.runCount - a.runCount).toBe(150);
+      expect(b.runTimeNs).toBeGreaterThan(a.runTimeNs);
+    } finally {
+      writeFileSync(sysctl, saved);
+    }
   });
 
   it('an output buffer too small is ENOSPC', () => {
