@@ -1,5 +1,6 @@
 // Where the VTEP host's time goes in the bulk TCP decap run (underlay ->
-// endpoint), per mode: kernel vxlan, xvtep, the TCP ceiling. Run as root
+// endpoint), per mode: kernel vxlan, xvtep, xvtep with its tc underlay mode,
+// the TCP ceiling. Run as root
 // after `make build bench-bpf`:
 //   node bench/tcp-profile.mjs [seconds]
 // Prints, per mode: iperf3 Gbit/s; packets through u0's NAPI ring (ethtool
@@ -33,12 +34,28 @@ try {
   closers.push(() => ceiling.close());
   const xv = await setupXvtep(env);
   closers.push(() => xv.close());
-  const modes = [kernelMode(env), xv.profile({ endpointXdp: false }), ceiling.profile({ endpointXdp: false })];
+  // xvtep's tc underlay mode (xv_tc_underlay on tcx instead of XDP): no XDP
+  // on u0, so g0 keeps TSO and no skb is copied; each segment still crosses
+  // the tc program and a redirect on its own (no VXLAN GRO without the
+  // kernel's vxlan socket).
+  let tcLinks = [];
+  const xvTc = {
+    name: 'xvtep-tc-underlay',
+    up() {
+      tcLinks = lab.in(env.vtep, () => [xv.dp.program('xv_tc_underlay').attachTcx('u0', 'ingress'), xv.dp.program('xv_tc_endpoint').attachTcx('e0', 'ingress')]);
+      xv.dp.bumpGeneration();
+    },
+    down() {
+      for (const l of tcLinks) l.close();
+      tcLinks = [];
+    },
+  };
+  const modes = [kernelMode(env), xv.profile({ endpointXdp: false }), xvTc, ceiling.profile({ endpointXdp: false })];
   for (const m of modes) {
     m.up();
     try {
       await sleep(50);
-      if (m !== modes[0]) console.log(`ethtool -k g0, ${m.name} (XDP on u0): ${features()}`);
+      if (m !== modes[0]) console.log(`ethtool -k g0, ${m.name}${m === xvTc ? '' : ' (XDP on u0)'}: ${features()}`);
       const napi0 = ethtoolStat('rx_queue_0_xdp_packets'), redir0 = ethtoolStat('rx_queue_0_xdp_redirect'), e00 = linkStats(env.vtep, 'e0');
       const data = `${tmp}/${m.name}.data`;
       const perf = spawn('perf', ['record', '-q', '-a', '-g', '-e', 'cpu-clock', '-o', data, '--', 'sleep', String(secs)], { stdio: 'ignore' });
