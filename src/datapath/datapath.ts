@@ -64,6 +64,12 @@ export const defaultObjectPath = join(here, '..', '..', 'build', 'bpf', 'xvtep.b
 
 /** Maps the control plane pins and adopts; the per-CPU caches are the data path's own. */
 const PINNED_MAPS = ['xv_config', 'xv_vni', 'xv_ep', 'xv_fdb', 'xv_peer', 'xv_neigh', 'xv_bum', 'xv_devs', 'xv_uplink', 'xv_bcast', 'xv_stats', 'xv_gen'];
+/**
+ * Pinned maps an older xvtep of the same layout did not have. Its programs
+ * (adopted, not reloaded) don't use them either, so open() adopts such pins
+ * without them; the features they serve are then off (attachUnderlay() says so).
+ */
+const ADDED_MAPS = new Set<string>([MapName.uplink]);
 
 export class Datapath {
   #counter: Promise<FdbCounter> | undefined;
@@ -76,8 +82,11 @@ export class Datapath {
   readonly config: BpfMap<number, ConfigValue>;
   readonly stats: PerCpuMap<number, StatsValue>;
   readonly devs: BpfMap<number, number>;
-  /** xv_uplink[0]: the underlay device, for the XDP encap fast path (bpf/include/xvtep_maps.h). */
-  readonly uplink: BpfMap<number, number>;
+  /**
+   * xv_uplink: the underlay device, for the XDP encap fast path
+   * (bpf/include/xvtep_maps.h); undefined on pins of an xvtep that predates it.
+   */
+  readonly uplink: BpfMap<number, number> | undefined;
   readonly bcast: BpfMap<number, number>;
   readonly gen: BpfMap<number, number>;
 
@@ -99,7 +108,7 @@ export class Datapath {
     this.flood = new FloodTable(plain(MapName.bum).typed(u32, bumCodec));
     this.config = plain(MapName.config).typed(u32, configCodec);
     this.devs = plain(MapName.devs).typed(u32, u32);
-    this.uplink = plain(MapName.uplink).typed(u32, u32);
+    this.uplink = rawMaps.has(MapName.uplink) ? plain(MapName.uplink).typed(u32, u32) : undefined;
     this.bcast = plain(MapName.bcast).typed(u32, u32);
     this.gen = plain('xv_gen').typed(u32, u64n);
     const st = rawMaps.get(MapName.stats);
@@ -132,7 +141,11 @@ export class Datapath {
     const mapDir = join(pinDir, 'maps'), progDir = join(pinDir, 'progs');
     if (!existsSync(mapDir)) throw new BpfError('open', constants.errno.ENOENT, pinDir, 'no pinned xvtep state here (attach first)');
     const maps = new Map<string, MapBase<unknown>>();
-    for (const name of PINNED_MAPS) maps.set(name, openPinnedMap(join(mapDir, name)));
+    for (const name of PINNED_MAPS) {
+      const path = join(mapDir, name);
+      if (ADDED_MAPS.has(name) && !pinExists(path)) continue;
+      maps.set(name, openPinnedMap(path));
+    }
     const programs = new Map<string, Program>();
     if (existsSync(progDir)) for (const name of readdirSync(progDir)) programs.set(name, Program.open(join(progDir, name)));
     const dp = new Datapath(programs, maps);
@@ -190,7 +203,8 @@ export class Datapath {
     for (const sub of ['maps', 'progs', 'links']) mkdirSync(join(pinDir, sub), { recursive: true, mode: 0o700 });
     for (const name of PINNED_MAPS) {
       const path = join(pinDir, 'maps', name);
-      if (!existsSync(path)) this.rawMaps.get(name)!.pin(path);
+      const m = this.rawMaps.get(name); // an ADDED_MAPS one may be missing on adopted pins
+      if (m && !existsSync(path)) m.pin(path);
     }
     for (const [name, p] of this.programs) {
       const path = join(pinDir, 'progs', name);
@@ -302,12 +316,16 @@ export class Datapath {
    * devmap entry) the underlay device the XDP encap fast path redirects to
    * through xv_uplink, and drops any earlier one. The new entry goes in
    * first, so a flow cached for the old device keeps its entry until the
-   * generation bump retires it.
+   * generation bump retires it. Returns false, changing nothing, on a data
+   * path adopted from pins that have no xv_uplink.
    */
-  setUplink(ifindex: number): void {
-    this.uplink.set(ifindex, ifindex);
-    for (const [k] of this.uplink.lookupBatch()) if (k !== ifindex) this.uplink.delete(k);
+  setUplink(ifindex: number): boolean {
+    const m = this.uplink;
+    if (!m) return false;
+    m.set(ifindex, ifindex);
+    for (const [k] of m.lookupBatch()) if (k !== ifindex) m.delete(k);
     this.bumpGeneration();
+    return true;
   }
 
   /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */

@@ -199,7 +199,7 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
         it('the fast path sends through xv_uplink, and without it when xv_uplink names another device', () => {
           const { lab: l, a, c1, xv } = lab();
           const ul0 = xv.underlayIfindex;
-          expect(xv.dp.uplink.lookupBatch()).toEqual([[ul0, ul0]]);
+          expect(xv.dp.uplink!.lookupBatch()).toEqual([[ul0, ul0]]);
           const burst = () => {
             const before = xv.stats(VNI);
             const r = l.tryExec(c1, 'ping', '-c', '20', '-i', '0.02', '-W', '1', '-q', '198.51.100.2');
@@ -208,7 +208,7 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
           };
           try {
             l.in(a, () => xv.dp.setUplink(xv.ifindex('ep1')));
-            expect(xv.dp.uplink.lookupBatch()).toEqual([[xv.ifindex('ep1'), xv.ifindex('ep1')]]);
+            expect(xv.dp.uplink!.lookupBatch()).toEqual([[xv.ifindex('ep1'), xv.ifindex('ep1')]]);
             const other = burst();
             expect(other.out).toMatch(/20 packets transmitted, 20 received/);
             expect(other.tx).toBeGreaterThanOrEqual(20);
@@ -216,7 +216,7 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
           } finally {
             l.in(a, () => xv.dp.setUplink(ul0));
           }
-          expect(xv.dp.uplink.lookupBatch()).toEqual([[ul0, ul0]]);
+          expect(xv.dp.uplink!.lookupBatch()).toEqual([[ul0, ul0]]);
           expect(burst().out).toMatch(/20 packets transmitted, 20 received/);
         });
       }
