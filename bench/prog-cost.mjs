@@ -24,12 +24,13 @@
 // same machine noise: a change of a few ns is below the spread of separate
 // runs here.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netns, ObjectSpec, TestRunFlag, ifindexOf, u32, xdpContext } from '../dist/bpf/index.js';
 import { Datapath } from '../dist/datapath/index.js';
 import { outerHeader } from './lib/packets.mjs';
+import { nsInProgram } from './lib/progstats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -217,27 +218,10 @@ const statsBefore = dps.map(({ dp }) => dp.readStats(1));
 const runOnce = (c, repeat) => c.prog.testRunAsync({
   data: c.data, ctx: xdpContext({ dataLength: c.data.length, ingressIfindex: c.ingress }), repeat, flags: TestRunFlag.XDP_LIVE_FRAMES, batchSize: 64, netns: ns,
 });
-// The kernel's own accounting (kernel.bpf_stats_enabled) times each run
-// inside the program only, without the redirect's delivery that follows it:
-// a second, stats-on run per case and round gives the program's own ns per
-// packet. Stats stay off for the whole-run timing (they cost every run a
-// clock read or two).
-const STATS = '/proc/sys/kernel/bpf_stats_enabled';
-const statsSaved = readFileSync(STATS, 'utf8').trim();
-const statsRestore = () => writeFileSync(STATS, statsSaved);
-process.on('exit', statsRestore);
-const inProgram = async (c) => {
-  writeFileSync(STATS, '1');
-  try {
-    const a = c.prog.runStats();
-    await runOnce(c, FRAMES >> 1);
-    const b = c.prog.runStats();
-    return (b.runTimeNs - a.runTimeNs) / (b.runCount - a.runCount);
-  } finally {
-    writeFileSync(STATS, '0');
-  }
-};
-writeFileSync(STATS, '0');
+// A second run per case and round with the kernel's run-time stats on gives
+// the program's own ns per packet (bench/lib/progstats.mjs); the whole-run
+// timing runs under the machine's own setting (off unless someone set it).
+const inProgram = (c) => nsInProgram(c.prog, () => runOnce(c, FRAMES >> 1));
 for (let r = 0; r < ROUNDS; r++) {
   for (const c of cases) {
     c.setup();
@@ -247,7 +231,6 @@ for (let r = 0; r < ROUNDS; r++) {
 
   }
 }
-statsRestore();
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = cases.map((c) => {
   const v = [...c.ns].sort((a, b) => a - b);

@@ -4,7 +4,7 @@
 //   node bench/run.mjs [--quick] [--only=pps,cost,tcp,latency,control,scaling] [--out=DIR]
 // (make bench / make bench-quick build everything first.) See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { ObjectSpec, u32 } from '../dist/bpf/index.js';
 import { T, BUILD, buildLab, kernelMode, bareMode, ceilingMode, sinkOn, sleep } from './lib/topo.mjs';
@@ -14,6 +14,7 @@ import { innerFrame, vxlanFrame, OFF } from './lib/packets.mjs';
 import { summary, pairedRatio, rotate } from './lib/stats.mjs';
 import { writeReport } from './lib/report.mjs';
 import { generators } from './lib/gen.mjs';
+import { nsInProgram } from './lib/progstats.mjs';
 import { measureManager } from './lib/manager.mjs';
 
 const argv = process.argv.slice(2);
@@ -191,21 +192,11 @@ try {
       }
       // The same programs' own time, as the kernel's run-time stats count it
       // (inside the program only: the redirect's delivery is not in it; the
-      // clock read is, the same for every program). Stats are on only here.
-      const STATS = '/proc/sys/kernel/bpf_stats_enabled', saved = readFileSync(STATS, 'utf8').trim();
-      try {
-        for (let r = 0; r < C.costReps; r++) {
-          for (const [name, prog, frame, ifindex] of rotate(runs, r)) {
-            writeFileSync(STATS, '1');
-            const a = prog.runStats();
-            await liveRun(prog, frame, env.vtep, ifindex, C.costN >> 2);
-            const b = prog.runStats();
-            writeFileSync(STATS, '0');
-            (R.costInProgram[name] ??= []).push((b.runTimeNs - a.runTimeNs) / (b.runCount - a.runCount));
-          }
+      // clock read is, the same for every program).
+      for (let r = 0; r < C.costReps; r++) {
+        for (const [name, prog, frame, ifindex] of rotate(runs, r)) {
+          (R.costInProgram[name] ??= []).push(await nsInProgram(prog, () => liveRun(prog, frame, env.vtep, ifindex, C.costN >> 2)));
         }
-      } finally {
-        writeFileSync(STATS, saved);
       }
       log('cost: ' + Object.entries(R.cost).map(([k, v]) => `${k} ${summary(v).median} ns (in the program ${summary(R.costInProgram[k]).median?.toFixed(1)})`).join(', '));
     });

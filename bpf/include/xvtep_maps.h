@@ -363,8 +363,8 @@ _Static_assert(sizeof(struct xv_stats) == 288, "xv_stats ABI");
  * any new value works) after every change that can alter an existing
  * unicast decision: deleting or rewriting any xv_fdb entry (including
  * ageing out learned ones), and any change to xv_peer, xv_vni, xv_ep,
- * xv_devs, xv_uplink or xv_config. Adding new FDB entries needs no bump. The data
- * path bumps it itself when learning moves a MAC.
+ * xv_devs, xv_uplink or xv_config. Adding new FDB entries needs no bump.
+ * The data path bumps it itself when learning moves a MAC.
  * Cached decisions are also re-validated at least every fdb_refresh_ms.
  */
 struct xv_gen {
