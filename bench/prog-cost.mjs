@@ -160,6 +160,7 @@ async function loadDatapath(objectPath) {
     dp.devs.set(ifx.ep1, ifx.ep1);
     dp.setUplink(ifx.uly); // as attachUnderlay() does
   });
+  dp.setRxGro(ifx.uly); // as attachUnderlay() in native mode: decap's UDP frames pay its TCP check
   dp.fdb.set({ vni: VNI, mac: '02:00:00:00:c1:01', dest: { kind: 'local', ifindex: ifx.ep1 }, static: true, updatedNs: 0 });
   setRemote(dp, '192.0.2.2');
   return dp;

@@ -1,6 +1,7 @@
 // Where the VTEP host's time goes in the bulk TCP decap run (underlay ->
-// endpoint), per mode: kernel vxlan, xvtep, xvtep with its tc underlay mode,
-// the TCP ceiling. Run as root
+// endpoint), per mode: kernel vxlan, xvtep (GRO hand-off, as attached), xvtep
+// with the hand-off off (every segment redirected by XDP), xvtep with its tc
+// underlay mode, the TCP ceiling with the hand-off and without. Run as root
 // after `make build bench-bpf`:
 //   node bench/tcp-profile.mjs [seconds]
 // Prints, per mode: iperf3 Gbit/s; packets through u0's NAPI ring (ethtool
@@ -35,9 +36,9 @@ try {
   const xv = await setupXvtep(env);
   closers.push(() => xv.close());
   // xvtep's tc underlay mode (xv_tc_underlay on tcx instead of XDP): no XDP
-  // on u0, so g0 keeps TSO and no skb is copied; each segment still crosses
-  // the tc program and a redirect on its own (no VXLAN GRO without the
-  // kernel's vxlan socket).
+  // on u0, so no skb is copied; each segment still crosses the tc program
+  // and a redirect on its own (no VXLAN GRO without the kernel's vxlan
+  // socket).
   let tcLinks = [];
   const xvTc = {
     name: 'xvtep-tc-underlay',
@@ -50,7 +51,28 @@ try {
       tcLinks = [];
     },
   };
-  const modes = [kernelMode(env), xv.profile({ endpointXdp: false }), xvTc, ceiling.profile({ endpointXdp: false })];
+  // xvtep and the ceiling as they were before the GRO hand-off: every
+  // segment redirected by XDP
+  const xvRedirect = {
+    name: 'xvtep-no-gro-handoff',
+    up() {
+      xv.profile({ endpointXdp: false }).up();
+      xv.dp.setRxGro(0);
+    },
+    down: () => xv.down(),
+  };
+  let ceilLinks = [];
+  const ceilRedirect = {
+    name: 'ceiling-redirect',
+    up() {
+      ceilLinks = lab.in(env.vtep, () => [ceiling.coll.program('ceil_decap').attachXdp('u0', { mode: 'driver' }), ceiling.coll.program('ceil_tc_encap').attachTcx('e0', 'ingress')]);
+    },
+    down() {
+      for (const l of ceilLinks) l.close();
+      ceilLinks = [];
+    },
+  };
+  const modes = [kernelMode(env), xv.profile({ endpointXdp: false }), xvRedirect, xvTc, ceiling.profile({ endpointXdp: false }), ceilRedirect];
   for (const m of modes) {
     m.up();
     try {

@@ -160,6 +160,60 @@ static __always_inline int rx_decide(const struct xv_config *cfg, void *data,
 	return RX_UNICAST;
 }
 
+/*
+ * GRO hand-off. A NIC's GRO runs after XDP, so a frame XDP passes is
+ * aggregated with the rest of its TCP flow, and the endpoint gets one skb
+ * per aggregate; a redirected frame becomes one skb of its own at the
+ * endpoint. Unicast TCP of at least XV_GRO_MIN_LEN bytes is therefore stripped
+ * here and passed with this tag in its metadata; xv_tc_underlay on the same
+ * device's tcx ingress sends each aggregate to the endpoint. Only when attach
+ * has put that program there (cfg->rx_gro_ifindex): without it the stack
+ * would drop the frames as not addressed to this host. Any frame would be
+ * delivered correctly either way; the tests only pick the faster way.
+ */
+#define XV_GRO_MAGIC 0x7876474fU /* "xvGO" */
+/* Smaller frames go on as before: TCP that small (ACKs, interactive
+ * writes) gains nothing from GRO, bulk segments are MSS-sized. */
+#define XV_GRO_MIN_LEN 512
+
+struct xv_gro_meta {
+	__u32 ifindex; /* endpoint */
+	__u32 magic;
+};
+
+static __always_inline int inner_is_tcp(const struct ethhdr *ieth, void *data_end)
+{
+	if ((void *)(ieth + 1) > data_end)
+		return 0;
+	if (ieth->h_proto == bpf_htons(ETH_P_IP)) {
+		const struct iphdr *iph = (const void *)(ieth + 1);
+
+		return (void *)(iph + 1) <= data_end && iph->protocol == IPPROTO_TCP;
+	}
+	if (ieth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6 = (const void *)(ieth + 1);
+
+		return (void *)(ip6 + 1) <= data_end && ip6->nexthdr == IPPROTO_TCP;
+	}
+	return 0;
+}
+
+/* After the outer headers are gone: tag the frame for xv_tc_underlay. */
+static __always_inline int gro_tag(struct xdp_md *ctx, __u32 ifindex)
+{
+	struct xv_gro_meta *m;
+
+	/* drivers without metadata support refuse: the caller redirects */
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return -1;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > XDP_DATA(ctx))
+		return -1;
+	m->ifindex = ifindex;
+	m->magic = XV_GRO_MAGIC;
+	return 0;
+}
+
 static __always_inline void count_rx(struct xv_stats *st, __u64 bytes)
 {
 	if (st) {
@@ -183,7 +237,7 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 	struct xv_rxflow *fc;
 	struct ethhdr *ieth;
 	struct xv_rx rx;
-	__u32 ifindex = 0, off, idx, slot = 0, ilen;
+	__u32 ifindex = 0, off, idx, slot = 0, ilen, gro_if;
 	__u64 now, gen;
 	int reason = XV_DROP_MALFORMED, verdict, cacheable = 0;
 	void *inner = 0;
@@ -198,6 +252,7 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (verdict == RX_MALFORMED)
 		goto drop;
+	gro_if = cfg->rx_gro_ifindex;
 
 	off = rx.inner_off;
 	if (off > XV_MAX_INNER_OFF)
@@ -251,6 +306,15 @@ deliver:
 	/* rx counts what is delivered: only once the redirect is accepted */
 	ilen = XDP_DATA_END(ctx) - XDP_DATA(ctx);
 	if (verdict == RX_UNICAST) {
+		/* cheap tests first: the inner L4 protocol is in the frame's
+		 * second cache line, ingress_ifindex three loads away */
+		if (ilen >= XV_GRO_MIN_LEN && gro_if &&
+		    inner_is_tcp(XDP_DATA(ctx), XDP_DATA_END(ctx)) &&
+		    gro_if == ctx->ingress_ifindex && !gro_tag(ctx, ifindex)) {
+			count_rx(st, ilen);
+			count_event(st, XV_EV_RX_GRO);
+			return XDP_PASS;
+		}
 		ret = bpf_redirect_map(&xv_devs, ifindex, XDP_DROP);
 		if (ret != XDP_REDIRECT) {
 			reason = XV_DROP_NO_ENDPOINT;
@@ -273,17 +337,23 @@ drop:
 }
 
 /*
- * Same receive path for the skb world: used when XDP can't be attached
- * natively, and by nothing else (with xv_xdp_underlay attached, VXLAN never
- * reaches TC). Decap is a copy of the inner Ethernet header over the outer one
- * followed by removing everything up to the inner L3 header.
+ * Same receive path for the skb world (mode tc: no XDP on the underlay), and
+ * next to xv_xdp_underlay the second half of its GRO hand-off: frames that
+ * carry its tag are already decapsulated, counted and aggregated. Decap is a
+ * copy of the inner Ethernet header over the outer one followed by removing
+ * everything up to the inner L3 header.
  */
 SEC("tc")
 int xv_tc_underlay(struct __sk_buff *skb)
 {
 	void *data = SKB_DATA(skb);
 	void *data_end = SKB_DATA_END(skb);
-	struct xv_config *cfg = get_config();
+	struct xv_gro_meta *m = (void *)(long)skb->data_meta;
+	struct xv_config *cfg;
+
+	if ((void *)(m + 1) <= data && m->magic == XV_GRO_MAGIC)
+		return bpf_redirect(m->ifindex, 0);
+	cfg = get_config();
 	struct xv_stats *st = 0;
 	struct ethhdr *ieth;
 	struct xv_bum *bum;

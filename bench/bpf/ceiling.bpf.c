@@ -5,6 +5,8 @@
 // ceil_tc_encap is the encap ceiling for bulk TCP: XDP on the endpoint veth
 // would clear its peer's TSO (as for xvtep, whose TCP encap is
 // xv_tc_endpoint on tcx), so it encapsulates whole GSO skbs on tcx ingress.
+// ceil_decap_gro + ceil_tc_gro are the TCP decap ceiling: xvtep's GRO
+// hand-off (bpf/underlay.h) without lookups.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -54,6 +56,61 @@ int ceil_decap(struct xdp_md *ctx)
 	if (bpf_xdp_adjust_head(ctx, OUTER))
 		return XDP_DROP;
 	return bpf_redirect(ceil_decap_ifindex, 0);
+}
+
+/*
+ * The TCP profile's decap: xvtep's GRO hand-off without lookups. Frames of at
+ * least 512 bytes carrying TCP are stripped and passed up to the device's
+ * GRO with the endpoint in their metadata; ceil_tc_gro on tcx ingress sends
+ * each aggregate on. Everything else as ceil_decap.
+ */
+struct ceil_meta {
+	__u32 ifindex;
+	__u32 magic;
+};
+#define CEIL_MAGIC 0x6365696cU
+
+SEC("xdp")
+int ceil_decap_gro(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(iph + 1);
+	struct ethhdr *ieth = (void *)(udp + 1) + 8;
+	struct iphdr *iiph = (void *)(ieth + 1);
+	struct ceil_meta *m;
+
+	if ((void *)(ieth + 1) > data_end)
+		return XDP_PASS;
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || iph->ihl != 5 ||
+	    iph->protocol != IPPROTO_UDP || udp->dest != bpf_htons(ceil_port))
+		return XDP_PASS;
+	if (data_end - data < OUTER + 512 || (void *)(iiph + 1) > data_end ||
+	    ieth->h_proto != bpf_htons(ETH_P_IP) || iiph->protocol != IPPROTO_TCP) {
+		if (bpf_xdp_adjust_head(ctx, OUTER))
+			return XDP_DROP;
+		return bpf_redirect(ceil_decap_ifindex, 0);
+	}
+	if (bpf_xdp_adjust_head(ctx, OUTER) || bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return XDP_DROP;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > (void *)(long)ctx->data)
+		return XDP_DROP;
+	m->ifindex = ceil_decap_ifindex;
+	m->magic = CEIL_MAGIC;
+	return XDP_PASS;
+}
+
+SEC("tc")
+int ceil_tc_gro(struct __sk_buff *skb)
+{
+	struct ceil_meta *m = (void *)(long)skb->data_meta;
+
+	if ((void *)(m + 1) > (void *)(long)skb->data || m->magic != CEIL_MAGIC)
+		return TC_ACT_OK;
+	return bpf_redirect(m->ifindex, 0);
 }
 
 SEC("xdp")

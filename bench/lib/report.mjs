@@ -118,7 +118,7 @@ export function markdown(R) {
     for (const [id, t] of Object.entries(R.tcp)) {
       L.push(`| ${tcpName(id)} | ${cell(t.bare)} | ${cell(t.kernel)} | ${cell(t.xvtep)} | ${t.ceiling ? cell(t.ceiling) : '—'} | ${ratio(t.xvtep, t.kernel)} | ${ratio(t.ceiling, t.kernel)} | ${ratio(t.xvtep, t.ceiling)} | ${ratio(t.xvtep, t.bare)} |`);
     }
-    L.push('', 'TCP ceiling: `ceil_decap` (XDP) on the underlay veth, `ceil_tc_encap` (tcx, GSO kept) on the endpoint veth — the attach profile xvtep uses for TCP, without lookups.');
+    L.push('', 'TCP ceiling: `ceil_decap_gro` (XDP; TCP frames of 512 bytes or more passed up to GRO) + `ceil_tc_gro` (tcx, sends the aggregates on) on the underlay veth, `ceil_tc_encap` (tcx, GSO kept) on the endpoint veth — the attach profile xvtep uses for TCP, without lookups.');
     L.push('');
   }
   if (Object.keys(R.latency).length) {

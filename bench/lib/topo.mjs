@@ -107,9 +107,10 @@ export function bareMode(env) {
 }
 
 /**
- * Ceiling: ceil_decap on u0 (-> e0); on e0 (-> u0) XDP ceil_encap, or with
- * profile({ endpointXdp: false }) tcx ceil_tc_encap, the GSO-keeping encap
- * the TCP runs compare with xvtep's xv_tc_endpoint.
+ * Ceiling: ceil_decap on u0 (-> e0); on e0 (-> u0) XDP ceil_encap. With
+ * profile({ endpointXdp: false }), the TCP profile: tcx ceil_tc_encap on e0,
+ * the GSO-keeping encap the TCP runs compare with xvtep's xv_tc_endpoint, and
+ * on u0 ceil_decap_gro + tcx ceil_tc_gro, xvtep's GRO hand-off.
  */
 export async function ceilingMode(env) {
   const { lab, vtep, ifx } = env;
@@ -129,10 +130,10 @@ export async function ceilingMode(env) {
       return this;
     },
     up() {
-      links = lab.in(vtep, () => [
-        coll.program('ceil_decap').attachXdp('u0', { mode: 'driver' }),
-        profile.endpointXdp ? coll.program('ceil_encap').attachXdp('e0', { mode: 'driver' }) : coll.program('ceil_tc_encap').attachTcx('e0', 'ingress'),
-      ]);
+      links = lab.in(vtep, () => profile.endpointXdp
+        ? [coll.program('ceil_decap').attachXdp('u0', { mode: 'driver' }), coll.program('ceil_encap').attachXdp('e0', { mode: 'driver' })]
+        : [coll.program('ceil_decap_gro').attachXdp('u0', { mode: 'driver' }), coll.program('ceil_tc_gro').attachTcx('u0', 'ingress'),
+          coll.program('ceil_tc_encap').attachTcx('e0', 'ingress')]);
     },
     down() {
       for (const l of links) l.close();

@@ -52,7 +52,9 @@ export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
     },
     up() {
       links = lab.in(vtep, () => {
-        const l = [dp.program('xv_xdp_underlay').attachXdp('u0', { mode: 'driver' })];
+        // as attachUnderlay() in native mode: XDP plus the tcx half of the GRO hand-off
+        const l = [dp.program('xv_xdp_underlay').attachXdp('u0', { mode: 'driver' }), dp.program('xv_tc_underlay').attachTcx('u0', 'ingress')];
+        dp.setRxGro(ifx.u0);
         l.push(dp.program('xv_tc_endpoint').attachTcx('e0', 'ingress'));
         if (profile.endpointXdp) l.push(dp.program('xv_xdp_endpoint').attachXdp('e0', { mode: 'driver' }));
         return l;
@@ -60,6 +62,7 @@ export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
       dp.bumpGeneration();
     },
     down() {
+      dp.setRxGro(0);
       for (const l of links) l.close();
       links = [];
     },

@@ -91,7 +91,12 @@
  *                                    results (next-hop MACs + egress dev)
  *                                    per remote VTEP; 0 = 100 ms,
  *                                    XV_NH_CACHE_OFF = no caching
- *  52   4  _reserved0         -      zero
+ *  52   4  rx_gro_ifindex     host   the underlay whose tcx ingress runs
+ *                                    xv_tc_underlay next to xv_xdp_underlay
+ *                                    (attach writes it, configure keeps it);
+ *                                    XDP on that device hands unicast TCP
+ *                                    to the stack's GRO instead of
+ *                                    redirecting it (underlay.h); 0 = off
  *  56   8  _reserved1         -      zero
  */
 #define XV_NH_CACHE_OFF 0xffffffffU
@@ -117,7 +122,7 @@ struct xv_config {
 	__u32 fdb_refresh_ms;
 	__u8 local_ip6[16];
 	__u32 nh_cache_ms;
-	__u32 _reserved0;
+	__u32 rx_gro_ifindex;
 	__u64 _reserved1;
 };
 _Static_assert(sizeof(struct xv_config) == 64, "xv_config ABI");
@@ -338,6 +343,7 @@ enum xv_event {
 	XV_EV_NOT_CONFIGURED    = 11, /* no/incompatible config: passed */
 	XV_EV_UNKNOWN_EP        = 12, /* hook on an ifindex not in xv_ep */
 	XV_EV_FLOOD_SKIPPED     = 13, /* flood copy not sent (see docs) */
+	XV_EV_RX_GRO            = 14, /* unicast TCP handed to the stack's GRO */
 	XV_EV__MAX              = 16,
 };
 

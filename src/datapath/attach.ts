@@ -102,6 +102,22 @@ export function ensureVethPeerNapi(iface: string, opts: { assumePeerNapi?: boole
 }
 
 /**
+ * GRO on the underlay, which the native-mode GRO hand-off feeds (NICs have
+ * it on by default, a veth off). Turned on if it is off; false, with the
+ * reason, if it cannot be.
+ */
+function ensureUnderlayGro(iface: string): { on: boolean; note?: string } {
+  const k = run('ethtool', ['-k', iface]);
+  if (!k.ok) return { on: false, note: `ethtool -k ${iface} failed (${k.err})` };
+  const m = /^generic-receive-offload: (on|off)( \[fixed\])?/m.exec(k.out);
+  if (m?.[1] === 'on') return { on: true };
+  if (!m || m[2]) return { on: false, note: `GRO cannot be turned on for ${iface}` };
+  const set = run('ethtool', ['-K', iface, 'gro', 'on']);
+  if (!set.ok) return { on: false, note: `\`ethtool -K ${iface} gro on\` failed: ${set.err}` };
+  return { on: true, note: `enabled GRO on underlay ${iface} (TCP to endpoints is aggregated there before delivery)` };
+}
+
+/**
  * A veth underlay in native XDP mode receives the sender's pending
  * checksums (CHECKSUM_PARTIAL crosses a veth, and an XDP redirect drops that
  * state): TCP then arrives with bad checksums. A NIC never does this.
@@ -115,7 +131,9 @@ function vethUnderlayNote(iface: string, mode: UnderlayMode): string | undefined
 
 /**
  * Receive side on the underlay NIC: XDP in the mode asked for, or the tcx
- * program; and the NIC becomes the XDP encap fast path's uplink.
+ * program; and the NIC becomes the XDP encap fast path's uplink. In native
+ * mode the tcx program goes on too, as the second half of the GRO hand-off
+ * (Datapath.setRxGro), switched on once both are in place.
  */
 export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, family: 4 | 6): Attachment {
   const ifindex = ifindexOf(iface);
@@ -135,6 +153,15 @@ export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, 
     if (mode === 'skb') notes.push(`underlay ${iface}: generic (skb) XDP, as configured`);
   }
   try {
+    // generic XDP runs after GRO: nothing to hand off to
+    let handOff = false;
+    if (mode === 'native') {
+      const gro = ensureUnderlayGro(iface);
+      if (gro.note) notes.push(gro.on ? gro.note : `${gro.note}: TCP to endpoints is redirected segment by segment`);
+      handOff = gro.on;
+    }
+    if (handOff) links.set('tcx-ingress', dp.program(ProgName.tcUnderlay).attachTcx(ifindex, 'ingress'));
+    dp.setRxGro(handOff ? ifindex : 0);
     if (!dp.setUplink(ifindex)) {
       notes.push(`underlay ${iface}: the pinned data path predates xv_uplink, so the XDP encap fast path ` +
         'redirects by ifindex (~7 ns more per packet); detach and attach again to load the current programs');

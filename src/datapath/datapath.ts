@@ -215,6 +215,8 @@ export class Datapath {
   /** Writes xv_config (with this layout's version) and invalidates caches. */
   configure(v: VtepSettings): void {
     const { family, bytes } = parseIP(v.localAddress);
+    // attach state, not a setting: see setRxGro()
+    const rxGroIfindex = this.config.get(0)?.rxGroIfindex ?? 0;
     this.config.set(0, {
       layoutVersion: LAYOUT_VERSION,
       underlayIfindex: v.underlayIfindex,
@@ -232,6 +234,7 @@ export class Datapath {
       fdbRefreshMs: v.fdbRefreshMs,
       localIp6: family === 6 ? bytes : Buffer.alloc(16),
       nhCacheMs: v.nhCacheMs,
+      rxGroIfindex,
     });
     this.bumpGeneration();
   }
@@ -326,6 +329,18 @@ export class Datapath {
     for (const [k] of m.lookupBatch()) if (k !== ifindex) m.delete(k);
     this.bumpGeneration();
     return true;
+  }
+
+  /**
+   * Turns the receive path's GRO hand-off on for the underlay ifindex (0 =
+   * off): its XDP program then passes unicast TCP up to the device's GRO,
+   * and xv_tc_underlay, which must be on that device's tcx ingress first,
+   * sends each aggregate to its endpoint (bpf/underlay.h). Kept across
+   * configure().
+   */
+  setRxGro(ifindex: number): void {
+    const cur = this.config.get(0);
+    if (cur) this.config.set(0, { ...cur, rxGroIfindex: ifindex });
   }
 
   /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */

@@ -60,7 +60,9 @@ export const configCodec = struct({
   fdbRefreshMs: u32,
   localIp6: bytes(16),
   nhCacheMs: u32,
-  _reserved: pad(12),
+  /** Not a setting: attachUnderlay() writes it, configure() keeps it (xvtep_maps.h). */
+  rxGroIfindex: u32,
+  _reserved: pad(8),
 });
 export type ConfigValue = ValueOf<typeof configCodec>;
 
@@ -114,7 +116,7 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export const EVENTS = [
   'fdb_full', 'neigh_unresolved', 'learn_new', 'learn_move', 'static_conflict', 'proxy_arp',
   'proxy_nd', 'icmp_too_big', 'flood', 'local_fwd', 'xdp_to_tc', 'not_configured', 'unknown_ep',
-  'flood_skipped',
+  'flood_skipped', 'rx_gro',
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 

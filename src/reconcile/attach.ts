@@ -129,6 +129,8 @@ export class Attachments {
     const inUse = ifindex === 0 ? undefined : seen ? seen.xdpMode : xdpModeOf(ifindex);
     if (ifindex !== 0 && inUse !== xdpModeName[mode]) this.#drop(pin); // an XDP link cannot change mode
     if (this.#live(pin) === 0) this.#pinAll(attachUnderlay(this.#dp(), iface, mode, family), journal);
+    // native mode's tcx half of the GRO hand-off, left over from before a switch to skb mode
+    if (mode !== 'native') this.#drop(join(this.dir, linkPinName({ role: 'underlay', iface }, 'tcx-ingress')));
     for (const h of known) if (h.role === 'underlay' && h.iface !== iface) this.#drop(h.pin);
   }
 
@@ -156,7 +158,8 @@ export class Attachments {
 
   removeAll(): number {
     const all = this.list();
-    for (const h of all) this.#drop(h.pin);
+    // XDP first: until its tcx half is gone too, frames it hands to GRO still reach their endpoint
+    for (const h of [...all.filter((x) => x.hook === 'xdp'), ...all.filter((x) => x.hook !== 'xdp')]) this.#drop(h.pin);
     return all.length;
   }
 }

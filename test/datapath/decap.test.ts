@@ -7,6 +7,7 @@ import { ADDR, DEFAULT_SLOT, DpEnv, MAC, TC, XDP } from '../helpers/dpenv.js';
 import {
   EtherType, Proto, arp, eth, ethVlan, fill, hex, icmpEcho, ipv4, ipv6, tcp, udp, vxlan,
 } from '../helpers/packets.js';
+import { EVENTS } from '../../src/datapath/index.js';
 
 const VNI = 1024;
 const SLOT = DEFAULT_SLOT;
@@ -76,6 +77,46 @@ describeKernel('decap: underlay -> endpoint', () => {
       expect(hex(r.data)).toBe(hex(inner));
     });
   }
+
+  // The GRO hand-off (bpf/underlay.h): on the device attach named in
+  // rxGroIfindex, unicast TCP leaves XDP stripped, with an 8-byte tag in
+  // front (endpoint ifindex, magic "xvGO", both little endian) for
+  // xv_tc_underlay; the test run returns the metadata ahead of the frame and
+  // its length in the output ctx's data field.
+  it('XDP GRO hand-off: unicast TCP (inner IPv4 and IPv6) is passed stripped, tagged for its endpoint; UDP, other devices and the hand-off off redirect', () => {
+    // 512 bytes is the smallest frame handed off (XV_GRO_MIN_LEN)
+    const tcp4 = eth(MAC.ep2c, MAC.rem, EtherType.IPV4, ipv4({ src: '198.51.100.2', dst: '198.51.100.1', proto: Proto.TCP, payload: tcp(40000, 5201, fill(512 - 54)) }));
+    const tcp6 = eth(MAC.ep2c, MAC.rem, EtherType.IPV6, ipv6({ src: '2001:db8:100::2', dst: '2001:db8:100::1', nextHeader: Proto.TCP, payload: tcp(40000, 5201, fill(1377)) }));
+    const small = eth(MAC.ep2c, MAC.rem, EtherType.IPV4, ipv4({ src: '198.51.100.2', dst: '198.51.100.1', proto: Proto.TCP, payload: tcp(40000, 5201, fill(511 - 54)) }));
+    expect([tcp4.length, small.length]).toEqual([512, 511]);
+    const tag = Buffer.alloc(8);
+    tag.writeUInt32LE(env.ifx.ep2, 0);
+    tag.writeUInt32LE(0x7876474f, 4);
+    const GRO = EVENTS.indexOf('rx_gro');
+    env.configureRaw({ rxGroIfindex: env.ifx.uly });
+    for (const inner of [tcp4, tcp6]) {
+      for (const outer of [vx4, vx6]) {
+        const r = env.counting({ [SLOT]: { rxPackets: 1, rxBytes: inner.length, event: { rx_gro: 1 } } }, () => env.xdp('xv_xdp_underlay', outer(inner)));
+        expect(r.retval).toBe(XDP.PASS);
+        expect(r.ctx!.readUInt32LE(0)).toBe(8); // metadata length
+        expect(hex(r.data)).toBe(hex(Buffer.concat([tag, inner])));
+      }
+    }
+    expect(GRO).toBe(14);
+    // not TCP, or shorter than 512 bytes: redirected as always
+    const big = innerFrame({ size: 1400 });
+    const u = env.counting(rx(big), () => env.xdp('xv_xdp_underlay', vx4(big)));
+    expect([u.retval, hex(u.data)]).toEqual([XDP.REDIRECT, hex(big)]);
+    const sm = env.counting(rx(small), () => env.xdp('xv_xdp_underlay', vx4(small)));
+    expect([sm.retval, hex(sm.data)]).toEqual([XDP.REDIRECT, hex(small)]);
+    // TCP arriving on a device other than the one named: redirected
+    const o = env.counting(rx(tcp4), () => env.xdp('xv_xdp_underlay', vx4(tcp4), env.ifx.ep1));
+    expect([o.retval, hex(o.data)]).toEqual([XDP.REDIRECT, hex(tcp4)]);
+    // hand-off off
+    env.configureRaw({ rxGroIfindex: 0 });
+    const f = env.counting(rx(tcp4), () => env.xdp('xv_xdp_underlay', vx4(tcp4)));
+    expect([f.retval, hex(f.data)]).toEqual([XDP.REDIRECT, hex(tcp4)]);
+  });
 
   it('inner IPv6, ARP and odd-sized frames come out byte for byte (XDP and TC)', () => {
     const frames = [

@@ -211,3 +211,61 @@ async function waitListening(lab: Lab, ns: string, p: ChildProcess, port: number
 }
 
 export const gbps = (bps: number) => `${(bps / 1e9).toFixed(2)} Gbit/s`;
+
+export interface TransferResult {
+  /** What the client sent and the server received: byte count and SHA-256. */
+  sent: { bytes: number; sha256: string };
+  received: { bytes: number; sha256: string };
+}
+
+// A deterministic pseudo-random payload (its SHA-256 says if any byte moved)
+const TX_PY = `import hashlib, random, socket, sys
+fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+data = random.Random(7).randbytes(int(sys.argv[3]))
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(data)
+s.close()
+print(len(data), hashlib.sha256(data).hexdigest())`;
+const RX_PY = `import hashlib, socket, sys
+fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+l = socket.socket(fam, socket.SOCK_STREAM)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen(1)
+l.settimeout(10)
+c, _ = l.accept()
+c.settimeout(10)
+h, n = hashlib.sha256(), 0
+while True:
+    d = c.recv(1 << 16)
+    if not d:
+        break
+    h.update(d)
+    n += len(d)
+print(n, h.hexdigest())`;
+
+/**
+ * One TCP connection that carries `bytes` of a fixed pseudo-random payload
+ * from clientNs to serverAddr in serverNs (python3), bounded to 20 s.
+ */
+export async function tcpTransfer(lab: Lab, serverNs: string, serverAddr: string, clientNs: string, bytes: number, port = 5301): Promise<TransferResult> {
+  const server = spawn('ip', ['netns', 'exec', serverNs, 'timeout', '20', 'python3', '-c', RX_PY, serverAddr, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const parse = (s: string, who: string) => {
+    const m = /^(\d+) ([0-9a-f]{64})$/m.exec(s);
+    if (!m) throw new Error(`tcp transfer: ${who} said ${JSON.stringify(s.trim())}`);
+    return { bytes: Number(m[1]), sha256: m[2]! };
+  };
+  try {
+    await waitListening(lab, serverNs, server, port);
+    const r = spawnSync('ip', ['netns', 'exec', clientNs, 'timeout', '15', 'python3', '-c', TX_PY, serverAddr, String(port), String(bytes)], { encoding: 'utf8', timeout: 17_000 });
+    const sent = parse(r.stdout ?? '', `the client in ${clientNs} (exit ${r.status}, ${r.stderr})`);
+    await exited(server, 5000);
+    return { sent, received: parse(out, `the server in ${serverNs}`) };
+  } finally {
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
+    await exited(server, 3000);
+  }
+}

@@ -33,9 +33,11 @@ describeKernel('xvtep CLI', () => {
       const s = L.json<Status>('status');
       expect(s.pinDir).toBe(L.pinDir);
       expect(s.underlay).toMatchObject({ iface: 'ua', address: '192.0.2.1', port: 4789 });
-      const ua = s.interfaces.find((i) => i.iface === 'ua')!;
-      expect(ua).toMatchObject({ role: 'underlay', hook: 'xdp', xdpMode: 'driver', attached: true });
+      const ua = s.interfaces.find((i) => i.iface === 'ua' && i.hook === 'xdp')!;
+      expect(ua).toMatchObject({ role: 'underlay', xdpMode: 'driver', attached: true });
       expect(ua.progId).toBeGreaterThan(0);
+      // native mode: the tcx half of the GRO hand-off on the same device
+      expect(s.interfaces.filter((i) => i.iface === 'ua').map((i) => i.hook).sort()).toEqual(['tcx-ingress', 'xdp']);
       expect(s.interfaces.find((i) => i.iface === 'epa')).toMatchObject({ role: 'endpoint', hook: 'tcx-ingress', attached: true });
       expect(s.vnis).toEqual([expect.objectContaining({ vni: 42, statsSlot: 1, endpoints: ['epa'], peers: ['192.0.2.2'] })]);
       expect(s.maps.find((m) => m.map === 'xv_vni')).toEqual({ map: 'xv_vni', entries: 1, capacity: 4096 });

@@ -43,12 +43,14 @@ describeKernel('two xvtep instances, and an IPv6 underlay', () => {
     cli(a, 'attach', '--underlay', 'ua', '--address', '192.0.2.1', '--vni', '42', '--endpoint', 'epa', '--peer', '192.0.2.2', '--pin-dir', fs.path('a'));
     cli(b, 'attach', '--underlay', 'ub', '--address', '192.0.2.2', '--vni', '42', '--endpoint', 'epb', '--peer', '192.0.2.1', '--pin-dir', fs.path('b'));
     expect(lab.ping(c, '198.51.100.2', 3)).toBe(true);
-    const sa = JSON.parse(cli(a, 'status', '-j', '--pin-dir', fs.path('a'))) as { underlay: { iface: string }; interfaces: Array<{ iface: string }> };
-    const sb = JSON.parse(cli(b, 'status', '-j', '--pin-dir', fs.path('b'))) as { underlay: { iface: string }; interfaces: Array<{ iface: string }> };
+    type St = { underlay: { iface: string }; interfaces: Array<{ iface: string; hook: string }> };
+    const sa = JSON.parse(cli(a, 'status', '-j', '--pin-dir', fs.path('a'))) as St;
+    const sb = JSON.parse(cli(b, 'status', '-j', '--pin-dir', fs.path('b'))) as St;
     expect(sa.underlay.iface).toBe('ua');
     expect(sb.underlay.iface).toBe('ub');
-    expect(sa.interfaces.map((i) => i.iface).sort()).toEqual(['epa', 'ua']);
-    expect(sb.interfaces.map((i) => i.iface).sort()).toEqual(['epb', 'ub']);
+    const hooks = (s: St) => s.interfaces.map((i) => `${i.iface} ${i.hook}`).sort();
+    expect(hooks(sa)).toEqual(['epa tcx-ingress', 'ua tcx-ingress', 'ua xdp']);
+    expect(hooks(sb)).toEqual(['epb tcx-ingress', 'ub tcx-ingress', 'ub xdp']);
     // each learned the other side's container MAC, from its own traffic
     const learned = (ns: string, dir: string) => (JSON.parse(cli(ns, 'fdb', 'show', '-j', '--pin-dir', fs.path(dir))) as Array<{ type: string; dst?: string }>)
       .filter((r) => r.type === 'learned' && r.dst);

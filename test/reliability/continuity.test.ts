@@ -336,7 +336,7 @@ describeKernel('loss and continuity under hot updates, reloads and daemon SIGKIL
     const progIds = (s: Status) => [...new Set(s.interfaces.map((i) => i.progId))].sort();
     const r = rng(SEED + 1);
     const first = await status();
-    expect(progIds(first)).toHaveLength(2); // xv_xdp_underlay and xv_tc_endpoint
+    expect(progIds(first)).toHaveLength(3); // xv_xdp_underlay, xv_tc_underlay (its GRO hand-off) and xv_tc_endpoint
     const startedOn = current;
 
     await underStreams('SIGKILL restarts', 5301, async (row) => {
