@@ -930,14 +930,32 @@ int xv_tc_endpoint(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (rc == EP_DROP)
 		return TC_ACT_SHOT;
-	/* headers we may parse: Eth + IPv6 + ND (or TCP ports for the hash) */
-	tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct xv_nd));
+	/* headers the hash reads: Eth + IPv6 (or IPv4 up to 20 bytes of
+	 * options) + L4 ports, as XDP sees them. No more: on a cloned skb (TCP
+	 * sends clones) a pull beyond the linear headers copies the head, and
+	 * a GSO super-frame's payload would be pulled into it. ND, parsed
+	 * further, pulls its own. */
+	tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + 4);
 	data = SKB_DATA(skb);
 	data_end = SKB_DATA_END(skb);
 	eth = data;
 	if ((void *)(eth + 1) > data_end) {
 		count_drop(c.st, XV_DROP_MALFORMED);
 		return TC_ACT_SHOT;
+	}
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = (void *)(eth + 1);
+
+		if ((void *)(iph + 1) <= data_end && iph->ihl > 10) {
+			tc_pull(skb, sizeof(struct ethhdr) + iph->ihl * 4 + 4);
+			data = SKB_DATA(skb);
+			data_end = SKB_DATA_END(skb);
+			eth = data;
+			if ((void *)(eth + 1) > data_end) {
+				count_drop(c.st, XV_DROP_MALFORMED);
+				return TC_ACT_SHOT;
+			}
+		}
 	}
 	if (mac_is_multicast(eth->h_source) || mac_is_zero(eth->h_source)) {
 		count_drop(c.st, XV_DROP_BAD_SRC_MAC);
@@ -947,13 +965,15 @@ int xv_tc_endpoint(struct __sk_buff *skb)
 		fdb_learn_local(c.cfg, c.st, c.vni, eth->h_source, c.ifindex);
 
 	if (mac_is_multicast(eth->h_dest)) {
-		if ((eth->h_proto == bpf_htons(ETH_P_ARP) &&
-		     (c.flags & XV_VNI_F_PROXY_ARP) &&
-		     proxy_arp(data, data_end, c.vni, c.st)) ||
-		    (eth->h_proto == bpf_htons(ETH_P_IPV6) &&
-		     (c.flags & XV_VNI_F_PROXY_ND) &&
-		     proxy_nd(data, data_end, c.vni, c.st)))
+		if (eth->h_proto == bpf_htons(ETH_P_IPV6) && (c.flags & XV_VNI_F_PROXY_ND)) {
+			tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct xv_nd));
+			if (proxy_nd(SKB_DATA(skb), SKB_DATA_END(skb), c.vni, c.st))
+				return bpf_redirect(c.ifindex, 0);
+		} else if (eth->h_proto == bpf_htons(ETH_P_ARP) &&
+			   (c.flags & XV_VNI_F_PROXY_ARP) &&
+			   proxy_arp(data, data_end, c.vni, c.st)) {
 			return bpf_redirect(c.ifindex, 0);
+		}
 		return xv_tc_flood(skb, c.cfg, c.st, c.vni, c.ifindex);
 	}
 	fk.vni = c.vni;
