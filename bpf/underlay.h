@@ -198,6 +198,18 @@ static __always_inline int inner_is_tcp(const struct ethhdr *ieth, void *data_en
 	return 0;
 }
 
+/* After the outer headers are gone: is this frame for the hand-off? The
+ * config is looked up again rather than kept across the helper calls: the
+ * small frames never need it. */
+static __always_inline int gro_handoff(struct xdp_md *ctx)
+{
+	struct xv_config *cfg = get_config();
+
+	return cfg && cfg->rx_gro_ifindex &&
+	       inner_is_tcp(XDP_DATA(ctx), XDP_DATA_END(ctx)) &&
+	       cfg->rx_gro_ifindex == ctx->ingress_ifindex;
+}
+
 /* After the outer headers are gone: tag the frame for xv_tc_underlay. */
 static __always_inline int gro_tag(struct xdp_md *ctx, __u32 ifindex)
 {
@@ -237,7 +249,7 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 	struct xv_rxflow *fc;
 	struct ethhdr *ieth;
 	struct xv_rx rx;
-	__u32 ifindex = 0, off, idx, slot = 0, ilen, gro_if;
+	__u32 ifindex = 0, off, idx, slot = 0, ilen;
 	__u64 now, gen;
 	int reason = XV_DROP_MALFORMED, verdict, cacheable = 0;
 	void *inner = 0;
@@ -252,8 +264,6 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (verdict == RX_MALFORMED)
 		goto drop;
-	gro_if = cfg->rx_gro_ifindex;
-
 	off = rx.inner_off;
 	if (off > XV_MAX_INNER_OFF)
 		goto drop;
@@ -308,9 +318,7 @@ deliver:
 	if (verdict == RX_UNICAST) {
 		/* cheap tests first: the inner L4 protocol is in the frame's
 		 * second cache line, ingress_ifindex three loads away */
-		if (ilen >= XV_GRO_MIN_LEN && gro_if &&
-		    inner_is_tcp(XDP_DATA(ctx), XDP_DATA_END(ctx)) &&
-		    gro_if == ctx->ingress_ifindex && !gro_tag(ctx, ifindex)) {
+		if (ilen >= XV_GRO_MIN_LEN && gro_handoff(ctx) && !gro_tag(ctx, ifindex)) {
 			count_rx(st, ilen);
 			count_event(st, XV_EV_RX_GRO);
 			return XDP_PASS;
@@ -351,8 +359,15 @@ int xv_tc_underlay(struct __sk_buff *skb)
 	struct xv_gro_meta *m = (void *)(long)skb->data_meta;
 	struct xv_config *cfg;
 
-	if ((void *)(m + 1) <= data && m->magic == XV_GRO_MAGIC)
-		return bpf_redirect(m->ifindex, 0);
+	if ((void *)(m + 1) <= data && m->magic == XV_GRO_MAGIC) {
+		__u32 ep = m->ifindex;
+
+		/* an outer tag the device took off (VLAN offload) is not the
+		 * inner frame's */
+		if (skb->vlan_present)
+			bpf_skb_vlan_pop(skb);
+		return bpf_redirect(ep, 0);
+	}
 	cfg = get_config();
 	struct xv_stats *st = 0;
 	struct ethhdr *ieth;
