@@ -480,6 +480,24 @@ static __always_inline void tc_pull(struct __sk_buff *skb, __u32 want)
 		bpf_skb_pull_data(skb, want);
 }
 
+/*
+ * Make linear what the flow hash reads (inner_parse): Eth + IPv6, or IPv4
+ * with its options, + the L4 ports, as XDP sees them. No more: on a cloned
+ * skb (TCP sends clones) a pull beyond the linear headers copies the head,
+ * and a GSO super-frame's payload would be pulled into it. Paths that parse
+ * further (ND) pull their own.
+ */
+static __always_inline void tc_pull_hash_headers(struct __sk_buff *skb)
+{
+	struct iphdr *iph;
+
+	tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + 4);
+	iph = SKB_DATA(skb) + sizeof(struct ethhdr);
+	if (skb->protocol == bpf_htons(ETH_P_IP) && (void *)(iph + 1) <= SKB_DATA_END(skb) &&
+	    iph->ihl > 10)
+		tc_pull(skb, sizeof(struct ethhdr) + iph->ihl * 4 + 4);
+}
+
 /* Rewrite the frame into an ICMP error back to the sender. */
 static __always_inline int tc_too_big(struct __sk_buff *skb, struct xv_ep_ctx *c,
 				      __u32 ovh)
@@ -930,32 +948,13 @@ int xv_tc_endpoint(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (rc == EP_DROP)
 		return TC_ACT_SHOT;
-	/* headers the hash reads: Eth + IPv6 (or IPv4 up to 20 bytes of
-	 * options) + L4 ports, as XDP sees them. No more: on a cloned skb (TCP
-	 * sends clones) a pull beyond the linear headers copies the head, and
-	 * a GSO super-frame's payload would be pulled into it. ND, parsed
-	 * further, pulls its own. */
-	tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + 4);
+	tc_pull_hash_headers(skb);
 	data = SKB_DATA(skb);
 	data_end = SKB_DATA_END(skb);
 	eth = data;
 	if ((void *)(eth + 1) > data_end) {
 		count_drop(c.st, XV_DROP_MALFORMED);
 		return TC_ACT_SHOT;
-	}
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = (void *)(eth + 1);
-
-		if ((void *)(iph + 1) <= data_end && iph->ihl > 10) {
-			tc_pull(skb, sizeof(struct ethhdr) + iph->ihl * 4 + 4);
-			data = SKB_DATA(skb);
-			data_end = SKB_DATA_END(skb);
-			eth = data;
-			if ((void *)(eth + 1) > data_end) {
-				count_drop(c.st, XV_DROP_MALFORMED);
-				return TC_ACT_SHOT;
-			}
-		}
 	}
 	if (mac_is_multicast(eth->h_source) || mac_is_zero(eth->h_source)) {
 		count_drop(c.st, XV_DROP_BAD_SRC_MAC);

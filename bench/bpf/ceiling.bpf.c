@@ -39,19 +39,23 @@ static __always_inline void copy_outer(void *dst)
 	*(__u16 *)(dst + 48) = *(const volatile __u16 *)(ceil_outer + 48);
 }
 
-SEC("xdp")
-int ceil_decap(struct xdp_md *ctx)
+/* IPv4 (no options) / UDP to the VXLAN port, with a whole inner Ethernet header. */
+static __always_inline int is_vxlan4(void *data, void *data_end)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *iph = (void *)(eth + 1);
 	struct udphdr *udp = (void *)(iph + 1);
 
 	if ((void *)(udp + 1) + 8 + sizeof(struct ethhdr) > data_end)
-		return XDP_PASS;
-	if (eth->h_proto != bpf_htons(ETH_P_IP) || iph->ihl != 5 ||
-	    iph->protocol != IPPROTO_UDP || udp->dest != bpf_htons(ceil_port))
+		return 0;
+	return eth->h_proto == bpf_htons(ETH_P_IP) && iph->ihl == 5 &&
+	       iph->protocol == IPPROTO_UDP && udp->dest == bpf_htons(ceil_port);
+}
+
+SEC("xdp")
+int ceil_decap(struct xdp_md *ctx)
+{
+	if (!is_vxlan4((void *)(long)ctx->data, (void *)(long)ctx->data_end))
 		return XDP_PASS;
 	if (bpf_xdp_adjust_head(ctx, OUTER))
 		return XDP_DROP;
@@ -75,17 +79,11 @@ int ceil_decap_gro(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *iph = (void *)(eth + 1);
-	struct udphdr *udp = (void *)(iph + 1);
-	struct ethhdr *ieth = (void *)(udp + 1) + 8;
+	struct ethhdr *ieth = data + OUTER; /* the inner frame starts after the 50 bytes */
 	struct iphdr *iiph = (void *)(ieth + 1);
 	struct ceil_meta *m;
 
-	if ((void *)(ieth + 1) > data_end)
-		return XDP_PASS;
-	if (eth->h_proto != bpf_htons(ETH_P_IP) || iph->ihl != 5 ||
-	    iph->protocol != IPPROTO_UDP || udp->dest != bpf_htons(ceil_port))
+	if (!is_vxlan4(data, data_end) || (void *)(ieth + 1) > data_end)
 		return XDP_PASS;
 	if (data_end - data < OUTER + 512 || (void *)(iiph + 1) > data_end ||
 	    ieth->h_proto != bpf_htons(ETH_P_IP) || iiph->protocol != IPPROTO_TCP) {
