@@ -264,6 +264,7 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (verdict == RX_MALFORMED)
 		goto drop;
+
 	off = rx.inner_off;
 	if (off > XV_MAX_INNER_OFF)
 		goto drop;
@@ -358,6 +359,13 @@ int xv_tc_underlay(struct __sk_buff *skb)
 	void *data_end = SKB_DATA_END(skb);
 	struct xv_gro_meta *m = (void *)(long)skb->data_meta;
 	struct xv_config *cfg;
+	struct xv_stats *st = 0;
+	struct ethhdr *ieth;
+	struct xv_bum *bum;
+	struct xv_rx rx;
+	__u32 ifindex = 0, off, slot, ilen;
+	__u64 flags = 0;
+	int reason = XV_DROP_MALFORMED, verdict, cacheable, padded = 0;
 
 	if ((void *)(m + 1) <= data && m->magic == XV_GRO_MAGIC) {
 		__u32 ep = m->ifindex;
@@ -369,14 +377,6 @@ int xv_tc_underlay(struct __sk_buff *skb)
 		return bpf_redirect(ep, 0);
 	}
 	cfg = get_config();
-	struct xv_stats *st = 0;
-	struct ethhdr *ieth;
-	struct xv_bum *bum;
-	struct xv_rx rx;
-	__u32 ifindex = 0, off, slot, ilen;
-	__u64 flags = 0;
-	int reason = XV_DROP_MALFORMED, verdict, cacheable, padded = 0;
-
 	if (!cfg) {
 		count_event(0, XV_EV_NOT_CONFIGURED);
 		return TC_ACT_OK;
