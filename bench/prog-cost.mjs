@@ -31,6 +31,7 @@ import { Netns, ObjectSpec, TestRunFlag, ifindexOf, u32, xdpContext } from '../d
 import { Datapath } from '../dist/datapath/index.js';
 import { outerHeader } from './lib/packets.mjs';
 import { nsInProgram } from './lib/progstats.mjs';
+import { summary } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -199,7 +200,7 @@ const links = [
 // the state the case measures; a 10k-frame warm-up (flow caches, next-hop
 // cache, page pool) follows it each time.
 const cases = [];
-const add = (name, prog, data, ingress, baseline, setup = () => {}) => cases.push({ name, prog, data, ingress, baseline, setup, ns: [] });
+const add = (name, prog, data, ingress, baseline, setup = () => {}) => cases.push({ name, prog, data, ingress, baseline, setup, ns: [], progNs: [] });
 add('empty XDP (drop)', floorToEp.program('xdp_drop'), vx4, ifx.uly);
 add('redirect-only -> endpoint', floorToEp.program('xdp_redirect'), vx4, ifx.uly);
 add('redirect-only -> underlay', floorToUly.program('xdp_redirect'), innerTx, ifx.ep1);
@@ -228,16 +229,10 @@ for (let r = 0; r < ROUNDS; r++) {
     c.setup();
     await runOnce(c, 10_000);
     c.ns.push((await runOnce(c, FRAMES)).duration);
-    (c.prog_ns ??= []).push(await inProgram(c));
-
+    c.progNs.push(await inProgram(c));
   }
 }
-const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const rows = cases.map((c) => {
-  const v = [...c.ns].sort((a, b) => a - b);
-  return { name: c.name, min: v[0], median: v[Math.floor(v.length / 2)], max: v[v.length - 1], baseline: c.baseline,
-    inProgram: { min: Math.min(...c.prog_ns), median: med(c.prog_ns) }};
-});
+const rows = cases.map((c) => ({ name: c.name, ...summary(c.ns), baseline: c.baseline, inProgram: summary(c.progNs) }));
 const st = dps.map(({ dp }) => dp.readStats(1));
 
 const byName = new Map(rows.map((r) => [r.name, r]));

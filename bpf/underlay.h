@@ -169,7 +169,7 @@ static __always_inline int rx_decide(const struct xv_config *cfg, void *data,
  * device's tcx ingress sends each aggregate to the endpoint. Only when attach
  * has put that program there (cfg->rx_gro_ifindex): without it the stack
  * would drop the frames as not addressed to this host. Any frame would be
- * delivered correctly either way; the tests only pick the faster way.
+ * delivered correctly either way; size and protocol only pick the faster way.
  */
 #define XV_GRO_MAGIC 0x7876474fU /* "xvGO" */
 /* Smaller frames go on as before: TCP that small (ACKs, interactive

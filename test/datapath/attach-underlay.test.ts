@@ -4,6 +4,7 @@
 // the manager's Attachments: a switch from native to skb mode takes the tcx
 // half away with it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ifindexOf } from '../../src/bpf/index.js';
 import { Datapath, attachUnderlay, type Attachment } from '../../src/datapath/index.js';
 import { Attachments } from '../../src/reconcile/attach.js';
 import { Lab } from '../helpers/lab.js';
@@ -28,7 +29,7 @@ describeKernel('underlay attach: the GRO hand-off', () => {
     ns = lab.host('a');
     const b = lab.host('b');
     lab.link(ns, 'ul0', b, 'ul0', '192.0.2.1/24', '192.0.2.2/24');
-    ul0 = Number(lab.exec(ns, 'cat', '/sys/class/net/ul0/ifindex').trim());
+    ul0 = lab.in(ns, () => ifindexOf('ul0'));
     fs = new TempBpffs();
     dp = await Datapath.load({ sizes: { fdb: 64 } });
     dp.configure({ ...SETTINGS, underlayIfindex: ul0 });

@@ -3,6 +3,7 @@
 // without it, the rest of the data path unchanged).
 import { unlinkSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ifindexOf } from '../../src/bpf/index.js';
 import { Datapath, attachUnderlay } from '../../src/datapath/index.js';
 import { Lab } from '../helpers/lab.js';
 import { TempBpffs } from '../helpers/bpffs.js';
@@ -20,7 +21,7 @@ describeKernel('xv_uplink', () => {
     const b = lab.host('b');
     lab.link(ns, 'ul0', b, 'ul0', '192.0.2.1/24', '192.0.2.2/24');
     lab.link(ns, 'ul1', b, 'ul1', '192.0.2.129/25', '192.0.2.130/25');
-    for (const d of ['ul0', 'ul1']) ifx[d] = Number(lab.exec(ns, 'cat', `/sys/class/net/${d}/ifindex`).trim());
+    for (const d of ['ul0', 'ul1']) ifx[d] = lab.in(ns, () => ifindexOf(d));
     fs = new TempBpffs();
     dp = await Datapath.load({ sizes: { fdb: 64 } });
   });

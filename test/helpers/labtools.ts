@@ -220,7 +220,6 @@ export interface TransferResult {
 
 // A deterministic pseudo-random payload (its SHA-256 says if any byte moved)
 const TX_PY = `import hashlib, random, socket, sys
-fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
 data = random.Random(7).randbytes(int(sys.argv[3]))
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
 s.sendall(data)
