@@ -251,10 +251,10 @@ static __always_inline __u8 outer_tos(const struct xv_config *cfg, int inner)
 	__u8 tos = cfg->tos;
 
 	if (cfg->tos_inherit && inner >= 0) {
-		__u8 ecn = inner & 3;
+		__u8 ecn = inner & INET_ECN_MASK;
 
-		tos = inner & ~3;
-		tos |= (ecn == 3) ? 2 : ecn; /* CE becomes ECT(0) */
+		tos = inner & ~INET_ECN_MASK;
+		tos |= ecn == INET_ECN_CE ? INET_ECN_ECT_0 : ecn; /* CE becomes ECT(0) */
 	}
 	return tos;
 }

@@ -10,6 +10,7 @@ struct xv_rx {
 	__u32 inner_off;    /* offset of the inner Ethernet header */
 	__u32 vni;
 	__u32 family;
+	__u32 ecn;          /* outer ECN field (RFC 3168 codepoint) */
 };
 
 enum { RX_NOT_OURS, RX_OURS, RX_MALFORMED };
@@ -48,6 +49,7 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 		udp = (void *)iph + hl;
 		l3_len = bpf_ntohs(iph->tot_len) - hl; /* what IP says UDP has */
 		rx->family = XV_AF_INET;
+		rx->ecn = iph->tos & INET_ECN_MASK;
 		rx->src.w[0] = iph->saddr;
 		rx->src.w[1] = rx->src.w[2] = rx->src.w[3] = 0;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -62,6 +64,7 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 		udp = (void *)(ip6 + 1);
 		l3_len = bpf_ntohs(ip6->payload_len);
 		rx->family = XV_AF_INET6;
+		rx->ecn = (ip6->flow_lbl[0] >> 4) & INET_ECN_MASK;
 		__builtin_memcpy(&rx->src, &ip6->saddr, 16);
 	} else {
 		return RX_NOT_OURS;
@@ -87,6 +90,77 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 }
 
 enum { RX_DROP, RX_UNICAST, RX_FLOOD };
+
+/*
+ * RFC 6040 decapsulation (normal mode), as the kernel's vxlan does it
+ * (INET_ECN_decapsulate): congestion the underlay marked on the outer header
+ * (CE) reaches the inner one, an outer ECT(1) turns an inner ECT(0) into
+ * ECT(1), and a CE on a packet whose sender does not do ECN is dropped:
+ * a drop is the only congestion signal such a packet can carry. Without this, marks set in the underlay are lost
+ * with the outer header and ECN senders (DCTCP) never slow down. Inner
+ * frames with no ECN field (ARP, an inner VLAN tag) pass as they are.
+ * Writes the inner IP header at ieth in place; *csum_diff: what to add to a
+ * CHECKSUM_COMPLETE sum (an IPv4 header's own checksum keeps it unchanged).
+ */
+enum { XV_ECN_ASIS, XV_ECN_CE, XV_ECN_ECT1, XV_ECN_DROP };
+
+static __always_inline int ecn_decap(void *ieth_p, void *data_end, __u32 outer,
+				     __u32 *csum_diff)
+{
+	struct ethhdr *ieth = ieth_p;
+	__u16 *word = (void *)(ieth + 1); /* the inner header's first 16 bits */
+	__u16 old, new;
+	__u32 inner, want;
+
+	*csum_diff = 0;
+	if ((void *)(ieth + 1) > data_end)
+		return XV_ECN_ASIS;
+	if (ieth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = (void *)(ieth + 1);
+
+		if ((void *)(iph + 1) > data_end)
+			return XV_ECN_ASIS;
+		inner = iph->tos & INET_ECN_MASK;
+	} else if (ieth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(ieth + 1);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return XV_ECN_ASIS;
+		inner = (ip6->flow_lbl[0] >> 4) & INET_ECN_MASK;
+	} else {
+		return XV_ECN_ASIS;
+	}
+	if (inner == INET_ECN_NOT_ECT)
+		return outer == INET_ECN_CE ? XV_ECN_DROP : XV_ECN_ASIS;
+	if (outer == INET_ECN_CE)
+		want = INET_ECN_CE;
+	else if (outer == INET_ECN_ECT_1 && inner == INET_ECN_ECT_0)
+		want = INET_ECN_ECT_1;
+	else
+		return XV_ECN_ASIS;
+	if (want == inner)
+		return XV_ECN_ASIS;
+	old = *word;
+	if (ieth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = (void *)(ieth + 1);
+		__u32 c;
+
+		iph->tos = (iph->tos & ~INET_ECN_MASK) | want;
+		new = *word;
+		/* RFC 1624: HC' = ~(~HC + ~m + m') */
+		c = (__u16)~iph->check + (__u16)~old + new;
+		c = (c & 0xffff) + (c >> 16);
+		c = (c & 0xffff) + (c >> 16);
+		iph->check = ~c;
+	} else {
+		struct ipv6hdr *ip6 = (void *)(ieth + 1);
+
+		ip6->flow_lbl[0] = (ip6->flow_lbl[0] & ~(INET_ECN_MASK << 4)) | (want << 4);
+		new = *word;
+		*csum_diff = (__u32)(__u16)~old + new;
+	}
+	return want == INET_ECN_CE ? XV_ECN_CE : XV_ECN_ECT1;
+}
 
 /* VNI/peer checks, learning and the forwarding decision. */
 static __always_inline int rx_decide(const struct xv_config *cfg, void *data,
@@ -303,6 +377,17 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 		fc->valid = 1;
 	}
 deliver:
+	if (unlikely(rx.ecn)) {
+		__u32 csum_diff; /* no skb sum yet */
+		int e = ecn_decap(ieth, data_end, rx.ecn, &csum_diff);
+
+		if (e == XV_ECN_DROP) {
+			reason = XV_DROP_ECN_NOT_ECT;
+			goto drop;
+		}
+		if (e == XV_ECN_CE)
+			count_event(st, XV_EV_ECN_CE);
+	}
 	if (verdict == RX_FLOOD) {
 		inner = bpf_map_lookup_elem(&xv_bcast, &rx.vni);
 		if (!inner) {
@@ -401,6 +486,28 @@ int xv_tc_underlay(struct __sk_buff *skb)
 	off = rx.inner_off;
 	if (off > XV_MAX_INNER_OFF)
 		goto drop;
+	if (unlikely(rx.ecn)) {
+		__u32 csum_diff;
+		int e;
+
+		/* the longer inner header, so neither family's is cut */
+		if (data_end - data < off + ETH_HLEN + sizeof(struct ipv6hdr))
+			bpf_skb_pull_data(skb, skb->len < off + ETH_HLEN + sizeof(struct ipv6hdr) ?
+					       skb->len : off + ETH_HLEN + sizeof(struct ipv6hdr));
+		data = SKB_DATA(skb);
+		data_end = SKB_DATA_END(skb);
+		if (data + sizeof(struct ethhdr) > data_end)
+			goto drop;
+		e = ecn_decap(data + off, data_end, rx.ecn, &csum_diff);
+		if (e == XV_ECN_DROP) {
+			reason = XV_DROP_ECN_NOT_ECT;
+			goto drop;
+		}
+		if (csum_diff)
+			bpf_csum_update(skb, csum_diff);
+		if (e == XV_ECN_CE)
+			count_event(st, XV_EV_ECN_CE);
+	}
 	ilen = skb->len - off;
 	if (ilen < ETH_HLEN + sizeof(struct ipv6hdr)) {
 		/* bpf_skb_adjust_room() refuses to leave less than the outer

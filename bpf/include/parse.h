@@ -21,6 +21,13 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* RFC 3168 ECN codepoints, the kernel's INET_ECN_* (not in the UAPI) */
+#define INET_ECN_NOT_ECT 0
+#define INET_ECN_ECT_1   1
+#define INET_ECN_ECT_0   2
+#define INET_ECN_CE      3
+#define INET_ECN_MASK    3
+
 /*
  * Context loads through asm: clang otherwise likes to keep &skb->data_end in
  * a spilled register and dereference it later, which the verifier rejects

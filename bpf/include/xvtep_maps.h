@@ -325,6 +325,7 @@ enum xv_drop_reason {
 	XV_DROP_ENCAP_FAILED    = 8,  /* adjust_head/adjust_room failed */
 	XV_DROP_NO_LOCAL_ADDR   = 9,  /* no local VTEP address of that family */
 	XV_DROP_BAD_SRC_MAC     = 10, /* multicast/broadcast inner source MAC */
+	XV_DROP_ECN_NOT_ECT     = 11, /* outer CE on an inner packet that is not ECN-capable (RFC 6040) */
 	XV_DROP__MAX            = 16,
 };
 
@@ -344,6 +345,7 @@ enum xv_event {
 	XV_EV_UNKNOWN_EP        = 12, /* hook on an ifindex not in xv_ep */
 	XV_EV_FLOOD_SKIPPED     = 13, /* flood copy not sent (see docs) */
 	XV_EV_RX_GRO            = 14, /* unicast TCP handed to the stack's GRO */
+	XV_EV_ECN_CE            = 15, /* outer CE copied to the inner IP header (RFC 6040) */
 	XV_EV__MAX              = 16,
 };
 

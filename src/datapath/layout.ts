@@ -108,7 +108,7 @@ export const BCAST_PORTS = 256;
 /** Drop reasons, index = enum xv_drop_reason. Names are the metric labels. */
 export const DROP_REASONS = [
   'unknown_vni', 'unknown_peer', 'malformed', 'no_endpoint', 'mtu_exceeded', 'fib_miss',
-  'redirect_failed', 'hairpin', 'encap_failed', 'no_local_addr', 'bad_src_mac',
+  'redirect_failed', 'hairpin', 'encap_failed', 'no_local_addr', 'bad_src_mac', 'ecn_not_ect',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -116,7 +116,7 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export const EVENTS = [
   'fdb_full', 'neigh_unresolved', 'learn_new', 'learn_move', 'static_conflict', 'proxy_arp',
   'proxy_nd', 'icmp_too_big', 'flood', 'local_fwd', 'xdp_to_tc', 'not_configured', 'unknown_ep',
-  'flood_skipped', 'rx_gro',
+  'flood_skipped', 'rx_gro', 'ecn_ce',
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 

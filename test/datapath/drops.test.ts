@@ -13,11 +13,11 @@ const inner = (dst: string = MAC.ep2c, src: string = MAC.rem, size = 64) => eth(
   src: '198.51.100.2', dst: '198.51.100.1', proto: Proto.ICMP, df: true, payload: icmpEcho(1, 1, fill(size)),
 }));
 
-const vx4 = (i: Buffer, o: { vni?: number; src?: string } = {}) => eth(MAC.uly, MAC.peer, EtherType.IPV4, ipv4({
-  src: o.src ?? ADDR.peer4, dst: ADDR.local4, proto: Proto.UDP, payload: udp({ sport: 50000, dport: 4789, payload: vxlan(o.vni ?? VNI, i) }),
+const vx4 = (i: Buffer, o: { vni?: number; src?: string; tos?: number } = {}) => eth(MAC.uly, MAC.peer, EtherType.IPV4, ipv4({
+  src: o.src ?? ADDR.peer4, dst: ADDR.local4, proto: Proto.UDP, tos: o.tos, payload: udp({ sport: 50000, dport: 4789, payload: vxlan(o.vni ?? VNI, i) }),
 }));
-const vx6 = (i: Buffer, o: { vni?: number; src?: string } = {}) => eth(MAC.uly, MAC.peer, EtherType.IPV6, ipv6({
-  src: o.src ?? ADDR.peer6, dst: ADDR.local6, nextHeader: Proto.UDP, payload: udp({ sport: 50000, dport: 4789, payload: vxlan(o.vni ?? VNI, i) }),
+const vx6 = (i: Buffer, o: { vni?: number; src?: string; tclass?: number } = {}) => eth(MAC.uly, MAC.peer, EtherType.IPV6, ipv6({
+  src: o.src ?? ADDR.peer6, dst: ADDR.local6, nextHeader: Proto.UDP, tclass: o.tclass, payload: udp({ sport: 50000, dport: 4789, payload: vxlan(o.vni ?? VNI, i) }),
 }));
 
 /** Frame from the container behind ep1. */
@@ -83,6 +83,11 @@ describeKernel('drop reasons and their counters', () => {
     it('bad_src_mac: multicast or broadcast inner source', () => {
       rxBoth(SLOT, 'bad_src_mac', vx4(inner(MAC.ep2c, 'ff:ff:ff:ff:ff:ff')));
       rxBoth(SLOT, 'bad_src_mac', vx6(inner(MAC.ep2c, '01:00:5e:00:00:01')));
+    });
+
+    it('ecn_not_ect: outer CE over an inner packet that is not ECN-capable (RFC 6040; test/datapath/ecn.test.ts has the rest)', () => {
+      rxBoth(SLOT, 'ecn_not_ect', vx4(inner(), { tos: 3 }));
+      rxBoth(SLOT, 'ecn_not_ect', vx6(inner(), { tclass: 3 }));
     });
 
     it('hairpin: the inner destination is behind a remote VTEP', () => {

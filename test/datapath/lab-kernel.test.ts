@@ -30,9 +30,11 @@
 // the offload on: the skb path preserves the checksum state.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describe } from 'vitest';
+import { ObjectSpec, type Collection, type Link } from '../../src/bpf/index.js';
+import { fixturePath } from '../helpers/fixtures.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { Lab } from '../helpers/lab.js';
-import { EVENTS } from '../../src/datapath/index.js';
+import { DROP_REASONS, EVENTS } from '../../src/datapath/index.js';
 import { container, gbps, iperf3, neighbourMac, tcpTransfer } from '../helpers/labtools.js';
 import { startXvtep, type XvtepHost } from '../helpers/xvtep-host.js';
 
@@ -48,6 +50,8 @@ interface Variant {
   underlayMode?: 'native' | 'tc';
   /** XDP program on xvtep's endpoint too (default TC only). */
   endpointXdp?: 'xdp' | 'frags';
+  /** Both VTEPs copy the inner DSCP/ECN out (kernel `tos inherit`, xvtep tosInherit). */
+  tosInherit?: boolean;
 }
 
 const VNI = 1024;
@@ -87,7 +91,7 @@ async function buildLab(v: Variant, tag: string): Promise<KernelLab> {
     if (v.endpointXdp) lab.exec(b, 'ethtool', '-K', 'ul0', 'gro', 'on');
     const peer = ADDR[v.family].a;
     const kdev = v.kernel === 'direct' ? 'vxlan0' : 'br0';
-    const csum = v.family === 6 && v.zeroCsumRx ? ['udp6zerocsumrx'] : [];
+    const csum = [...(v.family === 6 && v.zeroCsumRx ? ['udp6zerocsumrx'] : []), ...(v.tosInherit ? ['tos', 'inherit'] : [])];
     if (v.kernel === 'direct') {
       lab.exec(b, 'ip', 'link', 'add', 'vxlan0', 'type', 'vxlan', 'id', String(VNI), 'dstport', String(v.port), 'remote', peer, 'dev', 'ul0', ...csum);
       lab.exec(b, 'ip', 'link', 'set', 'vxlan0', 'address', KERNEL_MAC);
@@ -107,6 +111,7 @@ async function buildLab(v: Variant, tag: string): Promise<KernelLab> {
       vnis: [{ vni: VNI, endpoints: ['ep1'], peers: [ADDR[v.family].b] }],
       // next hops cached long enough that a flow's frames keep using its entry's header template
       ...(v.endpointXdp ? { endpointXdp: v.endpointXdp, settings: { nhCacheMs: 10_000 } } : {}),
+      ...(v.tosInherit ? { settings: { tosInherit: true } } : {}),
     });
     return { lab, a, b, c1, xv, kdev };
   } catch (e) {
@@ -136,6 +141,8 @@ const VARIANTS: Variant[] = [
 
 const XDP_TO_TC = EVENTS.indexOf('xdp_to_tc');
 const RX_GRO = EVENTS.indexOf('rx_gro');
+const ECN_CE = EVENTS.indexOf('ecn_ce');
+const ECN_NOT_ECT = DROP_REASONS.indexOf('ecn_not_ect');
 
 describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
   VARIANTS.forEach((v, idx) => {
@@ -312,6 +319,73 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
       console.log(`[kernel vxlan + bridge on both hosts] container->kernel ${gbps(up.bps)} (${up.command}); kernel->container ${gbps(down.bps)} (${down.command})`);
       expect(up.bytes).toBeGreaterThan(1_000_000);
       expect(down.bytes).toBeGreaterThan(1_000_000);
+    });
+  });
+
+  // ECN end to end (RFC 6040): both VTEPs copy the inner ECN field to the
+  // outer header, a congested switch is played by test/fixtures/ce-mark.bpf.c
+  // on host b's underlay (CE on every ECN-capable VXLAN frame), and TCP in
+  // the overlay uses ECN (net.ipv4.tcp_ecn=1 on the sending host). The
+  // receiving IP stack counts the CE marks it got (IpExtInCEPkts).
+  describe('ECN: congestion marked in the underlay reaches TCP in the overlay', () => {
+    let L: KernelLab | undefined;
+    let marker: Collection | undefined;
+    let bss = '';
+    beforeAll(async () => {
+      L = await buildLab({ name: 'ecn', family: 4, port: 4789, kernel: 'direct', tosInherit: true }, 'ke');
+      const spec = ObjectSpec.open(fixturePath('ce-mark'));
+      bss = spec.maps.find((m) => m.internal && m.name.endsWith('.bss'))!.name;
+      marker = await spec.load();
+    });
+    afterAll(() => {
+      marker?.close();
+      L?.xv.close();
+      L?.lab.destroy();
+    });
+    const inCE = (ns: string): number => {
+      const [names, values] = L!.lab.exec(ns, 'cat', '/proc/net/netstat').split('\n').filter((l) => l.startsWith('IpExt:'));
+      const i = names!.split(' ').indexOf('InCEPkts');
+      return Number(values!.split(' ')[i]);
+    };
+    /** Frames the switch marked (one per skb: a GSO frame is segmented after tc egress). */
+    const marked = (): number => Number(marker!.map(bss).get(Buffer.alloc(4))!.readBigUInt64LE(0));
+    /** Runs fn with the marker on b's underlay in one direction. */
+    const withMarker = async <T>(direction: 'ingress' | 'egress', fn: () => Promise<T>): Promise<T> => {
+      const link: Link = L!.lab.in(L!.b, () => marker!.program('ce_mark').attachTcx('ul0', direction));
+      try {
+        return await fn();
+      } finally {
+        link.close();
+      }
+    };
+
+    it('kernel host -> container: xvtep copies the outer CE into the inner header; the container counts the marks', async () => {
+      const { lab: l, b, c1, xv } = L!;
+      l.exec(b, 'sysctl', '-qw', 'net.ipv4.tcp_ecn=1');
+      const m0 = marked(), ce0 = inCE(c1), ev0 = xv.stats(VNI).event[ECN_CE]!;
+      const t = await withMarker('egress', () => tcpTransfer(l, c1, '198.51.100.1', b, 4 << 20));
+      expect(t.received).toEqual(t.sent);
+      const m = marked() - m0, ce = inCE(c1) - ce0, ev = xv.stats(VNI).event[ECN_CE]! - ev0;
+      console.log(`[ECN b -> c1] switch marked ${m} frames CE, xvtep copied ${ev} marks in, the container counted ${ce}`);
+      // every data segment of an ECN flow is ECT, so every one was marked:
+      // 4 MiB is ~3000 segments, each decapsulated with its CE copied in ...
+      expect(m).toBeGreaterThan(0);
+      expect(ev).toBeGreaterThan(2000);
+      // ... and each reached the container's IP stack as CE
+      expect(ce).toBe(ev);
+      expect(xv.stats(VNI).drop[ECN_NOT_ECT]).toBe(0);
+    });
+
+    it('container -> kernel host: xvtep\'s outer header carries the inner ECT (tos inherit), so the switch can mark it and the kernel\'s vxlan hands the CE on', async () => {
+      const { lab: l, b, c1 } = L!;
+      l.exec(c1, 'sysctl', '-qw', 'net.ipv4.tcp_ecn=1');
+      const m0 = marked(), ce0 = inCE(b);
+      const t = await withMarker('ingress', () => tcpTransfer(l, b, '198.51.100.2', c1, 4 << 20));
+      expect(t.received).toEqual(t.sent);
+      const m = marked() - m0, ce = inCE(b) - ce0;
+      console.log(`[ECN c1 -> b] switch marked ${m} frames CE, the kernel host counted ${ce}`);
+      expect(m).toBeGreaterThan(0); // GSO frames: segmented after the hook
+      expect(ce).toBeGreaterThan(0);
     });
   });
 

@@ -18,7 +18,7 @@ import { Lab } from '../helpers/lab.js';
 import { container, readCapture, removeWorkdirs, startCapture } from '../helpers/labtools.js';
 import { EtherType, Proto, eth, fill, ipv4, udp, vxlan } from '../helpers/packets.js';
 import { macOf, startXvtep, type XvtepHost } from '../helpers/xvtep-host.js';
-import type { StatsValue } from '../../src/datapath/index.js';
+import { DROP_REASONS, EVENTS, type StatsValue } from '../../src/datapath/index.js';
 import { recordSummary } from './summary.js';
 
 const A = '192.0.2.1', X = '192.0.2.66', PEER100 = '192.0.2.2', PEER200 = '192.0.2.3';
@@ -123,8 +123,7 @@ describeKernel('hostile packets from an attacker namespace on the underlay', () 
   /** Non-zero differences, flattened: "100.drop.unknown_peer" etc. */
   const diff = (b: Counters, c: Counters): Record<string, number> => {
     const o: Record<string, number> = {};
-    const names = { drop: ['unknown_vni', 'unknown_peer', 'malformed', 'no_endpoint', 'mtu_exceeded', 'fib_miss', 'redirect_failed', 'hairpin', 'encap_failed', 'no_local_addr', 'bad_src_mac'],
-      event: ['fdb_full', 'neigh_unresolved', 'learn_new', 'learn_move', 'static_conflict', 'proxy_arp', 'proxy_nd', 'icmp_too_big', 'flood', 'local_fwd', 'xdp_to_tc', 'not_configured', 'unknown_ep', 'flood_skipped'] };
+    const names = { drop: DROP_REASONS as readonly string[], event: EVENTS as readonly string[] };
     for (const [slot, k] of [['0', 's0'], ['100', 's100'], ['200', 's200']] as const) {
       const x0 = b[k], x1 = c[k];
       if (x1.rxPackets !== x0.rxPackets) o[`${slot}.rx`] = x1.rxPackets - x0.rxPackets;

@@ -32,7 +32,7 @@ import { ADDR, DpEnv, skbContext } from '../helpers/dpenv.js';
 import { hex, ip4, ip6, mac } from '../helpers/packets.js';
 import {
   D, E, LEARN_EVENTS, NEIGH, Rng, SLOTS, SLOT_A, SLOT_B, TC_VERDICTS, VNI_A, VNI_B, XDP_VERDICTS,
-  checkArpReply, checkEncap, checkNa, checkTooBig, classifyRx, delta, dropName, endpointSeeds, hashName, hexIp, mutate,
+  checkArpReply, checkEncap, checkNa, checkTooBig, classifyRx, delta, ecnDecap, dropName, endpointSeeds, hashName, hexIp, mutate,
   otherEvents, setupVnis, STATIC_FDB, sum, underlaySeeds, type Delta, type Seed,
 } from './fuzzlib.js';
 import { fuzzProfile, recordSummary } from './summary.js';
@@ -134,7 +134,7 @@ describeKernel('hostile packets: mutation fuzzing through BPF_PROG_TEST_RUN', ()
       if (c.vni === VNI_A) return { c, must: 'unknown_peer', slot: SLOT_A } as const;
     }
     if (innerSrcMc) return { c, must: 'bad_src_mac', slot: slotOfVni(c.vni) } as const;
-    return { c, must: 'allowed', slot: slotOfVni(c.vni), inner: input.subarray(c.innerOff) } as const;
+    return { c, must: 'allowed', slot: slotOfVni(c.vni), ecn: ecnDecap(c.ecn, input.subarray(c.innerOff)) } as const;
   };
 
   const rxDrop = (input: Buffer, d: Delta, allowedReasons: number[]): [Kind, string] | undefined => {
@@ -146,23 +146,27 @@ describeKernel('hostile packets: mutation fuzzing through BPF_PROG_TEST_RUN', ()
       return one.reason === D.malformed && one.slot === 0 ? seen('drop malformed') : ['oracle', `malformed frame counted as ${dropName(one.reason)} in slot ${one.slot}`];
     }
     if (x.must === 'allowed') {
-      return allowedReasons.includes(one.reason) && one.slot === x.slot ? seen(`drop ${dropName(one.reason)}`)
+      // RFC 6040 is checked once the frame is to be delivered: only the forwarding decision comes first
+      const reasons = x.ecn === 'drop' ? [D.hairpin, D.ecn_not_ect] : allowedReasons;
+      return reasons.includes(one.reason) && one.slot === x.slot ? seen(`drop ${dropName(one.reason)}`)
         : ['oracle', `allowed frame dropped as ${dropName(one.reason)} in slot ${one.slot}`];
     }
     return one.reason === D[x.must] && one.slot === x.slot ? seen(`drop ${x.must}`)
       : ['oracle', `expected ${x.must} in slot ${x.slot}, counted ${dropName(one.reason)} in slot ${one.slot}`];
   };
 
-  const rxDelivered = (input: Buffer, out: Buffer): [Kind, string] | undefined => {
+  const rxDelivered = (input: Buffer, out: Buffer, d: Delta): [Kind, string] | undefined => {
     const x = rxExpect(input);
     if (x.must !== 'allowed') return ['oracle', `delivered although it must be ${x.must}`];
-    if (out.length < 14 || !out.equals(x.inner)) return ['output', 'delivered frame is not exactly the inner frame'];
-    return seen('decapsulated');
+    if (x.ecn === 'drop') return ['oracle', 'delivered a Not-ECT inner packet that came with an outer CE (RFC 6040: drop)'];
+    if (out.length < 14 || !out.equals(x.ecn.frame)) return ['output', 'delivered frame is not exactly the inner frame (with its ECN field per RFC 6040)'];
+    if (d.event[E.ecn_ce] !== (x.ecn.ce ? 1 : 0)) return ['counters', `ecn_ce +${d.event[E.ecn_ce]} for a frame whose CE mark ${x.ecn.ce ? 'was' : 'was not'} copied in`];
+    return seen(x.ecn.ce ? 'decapsulated, CE copied in' : 'decapsulated');
   };
 
   const xdpUnderlay: Check = (input, _i, v, out, d) => {
     if (d.tx || d.txBytes) return ['counters', 'tx moved on receive'];
-    const ev = otherEvents(d, [...LEARN_EVENTS, E.flood]);
+    const ev = otherEvents(d, [...LEARN_EVENTS, E.flood, E.ecn_ce]);
     if (ev) return ['counters', ev];
     if (v === 2) {
       if (sum(d.drop) || d.rx || sum(d.event)) return ['counters', 'XDP_PASS moved counters'];
@@ -173,14 +177,14 @@ describeKernel('hostile packets: mutation fuzzing through BPF_PROG_TEST_RUN', ()
     if (v === 1) return rxDrop(input, d, [D.hairpin, D.no_endpoint, D.redirect_failed]);
     if (v === 4) {
       if (d.rx !== 1 || sum(d.drop) || d.rxBytes !== out.length || d.event[E.flood]! > 1) return ['counters', `redirect: rx ${d.rx} (${d.rxBytes} B for ${out.length}) drops ${sum(d.drop)}`];
-      return rxDelivered(input, out);
+      return rxDelivered(input, out, d);
     }
     return ['verdict', `verdict ${v}`];
   };
 
   const tcUnderlay: Check = (input, _i, v, out, d) => {
     if (d.tx || d.txBytes) return ['counters', 'tx moved on receive'];
-    const ev = otherEvents(d, [...LEARN_EVENTS, E.flood]);
+    const ev = otherEvents(d, [...LEARN_EVENTS, E.flood, E.ecn_ce]);
     if (ev) return ['counters', ev];
     if (v === 0) {
       if (sum(d.drop) || d.rx || sum(d.event)) return ['counters', 'TC_ACT_OK moved counters'];
@@ -190,7 +194,7 @@ describeKernel('hostile packets: mutation fuzzing through BPF_PROG_TEST_RUN', ()
     }
     if (v === 7) {
       if (d.rx !== 1 || sum(d.drop) || d.rxBytes !== out.length || d.event[E.flood]) return ['counters', `redirect: rx ${d.rx} drops ${sum(d.drop)} flood ${d.event[E.flood]}`];
-      return rxDelivered(input, out);
+      return rxDelivered(input, out, d);
     }
     if (v === 2) {
       if (d.event[E.flood] === 1) {
@@ -199,7 +203,7 @@ describeKernel('hostile packets: mutation fuzzing through BPF_PROG_TEST_RUN', ()
         if (d.rx !== 1 || d.rxBytes !== out.length || sum(d.drop) !== d.drop[D.redirect_failed] || d.drop[D.redirect_failed]! > 2) {
           return ['counters', `flood: rx ${d.rx} (${d.rxBytes} B for ${out.length}) drops ${JSON.stringify(d.drop)}`];
         }
-        return rxDelivered(input, out);
+        return rxDelivered(input, out, d);
       }
       return rxDrop(input, d, [D.hairpin, D.no_endpoint, D.encap_failed]);
     }

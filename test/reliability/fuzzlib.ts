@@ -147,27 +147,27 @@ export function seed(name: string, bytes: Buffer): Seed {
   return { name, bytes, ...walk(bytes) };
 }
 
-const innerV4 = (dst: string, src: string, size = 64) => eth(dst, src, EtherType.IPV4, ipv4({
-  src: '198.51.100.2', dst: '198.51.100.1', proto: Proto.UDP, df: true,
+const innerV4 = (dst: string, src: string, size = 64, tos = 0) => eth(dst, src, EtherType.IPV4, ipv4({
+  src: '198.51.100.2', dst: '198.51.100.1', proto: Proto.UDP, df: true, tos,
   payload: udp({ sport: 1234, dport: 5678, payload: fill(size), pseudo: { src: '198.51.100.2', dst: '198.51.100.1' } }),
 }));
-const innerV6 = (dst: string, src: string) => eth(dst, src, EtherType.IPV6, ipv6({
-  src: '2001:db8:100::2', dst: '2001:db8:100::1', nextHeader: Proto.UDP,
+const innerV6 = (dst: string, src: string, tclass = 0) => eth(dst, src, EtherType.IPV6, ipv6({
+  src: '2001:db8:100::2', dst: '2001:db8:100::1', nextHeader: Proto.UDP, tclass,
   payload: udp({ sport: 1, dport: 2, payload: fill(40), pseudo: { src: '2001:db8:100::2', dst: '2001:db8:100::1' } }),
 }));
 
-export function vx4(inner: Buffer, o: { vni?: number; src?: string; dport?: number; options?: Buffer; vlan?: number; tpid?: number; mf?: boolean } = {}): Buffer {
+export function vx4(inner: Buffer, o: { vni?: number; src?: string; dport?: number; options?: Buffer; vlan?: number; tpid?: number; mf?: boolean; tos?: number } = {}): Buffer {
   const l3 = ipv4({
-    src: o.src ?? ADDR.peer4, dst: ADDR.local4, proto: Proto.UDP, options: o.options, mf: o.mf,
+    src: o.src ?? ADDR.peer4, dst: ADDR.local4, proto: Proto.UDP, options: o.options, mf: o.mf, tos: o.tos,
     payload: udp({ sport: 50000, dport: o.dport ?? 4789, payload: vxlan(o.vni ?? VNI_A, inner) }),
   });
   return o.vlan === undefined ? eth(MAC.uly, MAC.peer, EtherType.IPV4, l3) : ethVlan(MAC.uly, MAC.peer, o.vlan, EtherType.IPV4, l3, o.tpid);
 }
 
-export function vx6(inner: Buffer, o: { vni?: number; src?: string; dport?: number } = {}): Buffer {
+export function vx6(inner: Buffer, o: { vni?: number; src?: string; dport?: number; tclass?: number } = {}): Buffer {
   const src = o.src ?? ADDR.peer6;
   return eth(MAC.uly, MAC.peer, EtherType.IPV6, ipv6({
-    src, dst: ADDR.local6, nextHeader: Proto.UDP,
+    src, dst: ADDR.local6, nextHeader: Proto.UDP, tclass: o.tclass,
     payload: udp({ sport: 50000, dport: o.dport ?? 4789, payload: vxlan(o.vni ?? VNI_A, inner), pseudo: { src, dst: ADDR.local6 } }),
   }));
 }
@@ -193,6 +193,10 @@ export function underlaySeeds(): Seed[] {
     seed('unknown peer', vx4(innerV4(MAC.ep2c, MAC.rem), { src: UNKNOWN_PEER4 })),
     seed('wrong VNI for peer6', vx6(innerV4(MAC.ep3c, MAC.rem), { vni: VNI_B + 1 })),
     seed('big v4 unicast', vx4(innerV4(MAC.ep2c, MAC.rem, 1400))),
+    // ECN (RFC 6040): outer CE over ECT(0), outer ECT(1) over ECT(0), outer CE over Not-ECT
+    seed('v4 CE over ECT(0)', vx4(innerV4(MAC.ep2c, MAC.rem, 64, 0x02), { tos: 0x03 })),
+    seed('v6 ECT(1) over inner v6 ECT(0)', vx6(innerV6(MAC.ep1c, MAC.rem2, 0x02), { tclass: 0x01 })),
+    seed('v4 CE over Not-ECT', vx4(innerV4(MAC.ep2c, MAC.rem), { tos: 0x03 })),
     seed('port 8472', vx4(innerV4(MAC.ep2c, MAC.rem), { dport: 8472 })),
     seed('first fragment', vx4(innerV4(MAC.ep2c, MAC.rem), { mf: true })),
     seed('not UDP', eth(MAC.uly, MAC.peer, EtherType.IPV4, ipv4({ src: ADDR.peer4, dst: ADDR.local4, proto: Proto.TCP, payload: tcp(1, 4789) }))),
@@ -312,7 +316,7 @@ export function mutate(rng: Rng, s: Seed, all: readonly Seed[], maxLen: number):
 export type RxClass =
   | { kind: 'notours' }
   | { kind: 'malformed' }
-  | { kind: 'ours'; vni: number; family: 4 | 6; src: string; innerOff: number };
+  | { kind: 'ours'; vni: number; family: 4 | 6; src: string; innerOff: number; ecn: number };
 
 export interface RxConfig { local4: Buffer; local6: Buffer; port: number }
 
@@ -324,7 +328,7 @@ export function classifyRx(b: Buffer, c: RxConfig): RxClass {
     t = b.readUInt16BE(16);
     p = 18;
   }
-  let u: number, l3len: number, family: 4 | 6, src: string;
+  let u: number, l3len: number, family: 4 | 6, src: string, ecn: number;
   if (t === EtherType.IPV4) {
     if (p + 20 > b.length) return { kind: 'notours' };
     const hl = (b[p]! & 0xf) * 4;
@@ -336,6 +340,7 @@ export function classifyRx(b: Buffer, c: RxConfig): RxClass {
     l3len = (b.readUInt16BE(p + 2) - hl) >>> 0;
     family = 4;
     src = b.subarray(p + 12, p + 16).toString('hex');
+    ecn = b[p + 1]! & 3;
   } else if (t === EtherType.IPV6) {
     if (p + 40 > b.length) return { kind: 'notours' };
     if (b[p]! >> 4 !== 6 || b[p + 6] !== Proto.UDP || !b.subarray(p + 24, p + 40).equals(c.local6)) return { kind: 'notours' };
@@ -343,6 +348,7 @@ export function classifyRx(b: Buffer, c: RxConfig): RxClass {
     l3len = b.readUInt16BE(p + 4);
     family = 6;
     src = b.subarray(p + 8, p + 24).toString('hex');
+    ecn = (b[p + 1]! >> 4) & 3;
   } else {
     return { kind: 'notours' };
   }
@@ -350,7 +356,36 @@ export function classifyRx(b: Buffer, c: RxConfig): RxClass {
   if (u + 8 + 8 + 14 > b.length || !(b[u + 8]! & 0x08)) return { kind: 'malformed' };
   const ulen = b.readUInt16BE(u + 4);
   if (ulen !== l3len || u + ulen !== b.length) return { kind: 'malformed' };
-  return { kind: 'ours', vni: b.readUIntBE(u + 12, 3), family, src, innerOff: u + 16 };
+  return { kind: 'ours', vni: b.readUIntBE(u + 12, 3), family, src, innerOff: u + 16, ecn };
+}
+
+/**
+ * RFC 6040 decapsulation, normal mode (section 4.2), as a model of what
+ * must reach the endpoint: the inner frame with its ECN field set from the
+ * outer one, or 'drop' (outer CE over a Not-ECT inner packet). An inner IPv4
+ * header keeps its checksum right by RFC 1624's HC' = ~(~HC + ~m + m'),
+ * which also keeps a wrong one wrong. Inner frames too short for an IP
+ * header, or not IPv4/IPv6 right after the Ethernet header, are left as they are.
+ */
+export function ecnDecap(outer: number, inner: Buffer): { frame: Buffer; ce: boolean } | 'drop' {
+  const t = inner.length >= 14 ? inner.readUInt16BE(12) : 0;
+  const v4 = t === EtherType.IPV4 && inner.length >= 34, v6 = t === EtherType.IPV6 && inner.length >= 54;
+  if (!v4 && !v6) return { frame: inner, ce: false };
+  const cur = v4 ? inner[15]! & 3 : (inner[15]! >> 4) & 3;
+  const [NOT_ECT, ECT1, ECT0, CE] = [0, 1, 2, 3];
+  if (cur === NOT_ECT) return outer === CE ? 'drop' : { frame: inner, ce: false };
+  const want = outer === CE ? CE : outer === ECT1 && cur === ECT0 ? ECT1 : cur;
+  if (want === cur) return { frame: inner, ce: false };
+  const out = Buffer.from(inner);
+  if (v4) {
+    out[15] = (out[15]! & ~3) | want;
+    const fold = (x: number) => { while (x > 0xffff) x = (x & 0xffff) + (x >>> 16); return x; };
+    const hc = inner.readUInt16BE(24), m = inner.readUInt16BE(14), m2 = out.readUInt16BE(14);
+    out.writeUInt16BE(~fold((~hc & 0xffff) + (~m & 0xffff) + m2) & 0xffff, 24);
+  } else {
+    out[15] = (out[15]! & ~0x30) | (want << 4);
+  }
+  return { frame: out, ce: want === CE };
 }
 
 export const hexIp = (a: string) => (a.includes(':') ? ip6(a) : ip4(a)).toString('hex');
