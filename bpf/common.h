@@ -245,18 +245,21 @@ static __always_inline __be16 src_port(const struct xv_config *cfg, __u32 hash)
 	return bpf_htons((((__u64)hash * (max - min)) >> 32) + min);
 }
 
-/* RFC 6040 normal mode, like ip_tunnel_ecn_encap(). */
+/*
+ * Outer DSCP: the configured one, or the inner one with tos inherit. Outer
+ * ECN: always the inner one, CE sent as ECT(0) (RFC 6040 normal mode), as the
+ * kernel's ip_tunnel_ecn_encap() does for every vxlan whatever its tos: an
+ * underlay switch can only mark frames that say they are ECN-capable. Not
+ * IP inside: Not-ECT.
+ */
 static __always_inline __u8 outer_tos(const struct xv_config *cfg, int inner)
 {
-	__u8 tos = cfg->tos;
+	__u8 dscp = cfg->tos_inherit && inner >= 0 ? inner : cfg->tos;
+	__u8 ecn = inner >= 0 ? inner & INET_ECN_MASK : INET_ECN_NOT_ECT;
 
-	if (cfg->tos_inherit && inner >= 0) {
-		__u8 ecn = inner & INET_ECN_MASK;
-
-		tos = inner & ~INET_ECN_MASK;
-		tos |= ecn == INET_ECN_CE ? INET_ECN_ECT_0 : ecn; /* CE becomes ECT(0) */
-	}
-	return tos;
+	if (ecn == INET_ECN_CE)
+		ecn = INET_ECN_ECT_0;
+	return (dscp & ~INET_ECN_MASK) | ecn;
 }
 
 /* Everything needed to write the outer headers. */

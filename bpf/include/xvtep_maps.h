@@ -62,8 +62,8 @@
  *  12   2  src_port_min       host   outer UDP sport range [min, max);
  *  14   2  src_port_max       host     both 0 = kernel default 32768..60999
  *  16   1  ttl                -      outer TTL/hop limit; 0 = 64
- *  17   1  tos                -      fixed outer TOS/traffic class
- *  18   1  tos_inherit        -      1 = copy inner DSCP (+RFC 6040 ECN)
+ *  17   1  tos                -      fixed outer DSCP (its ECN bits: always the inner's, RFC 6040)
+ *  18   1  tos_inherit        -      1 = copy the inner DSCP too
  *  19   1  df_policy          -      XV_DF_UNSET / XV_DF_SET / XV_DF_INHERIT
  *  20   1  udp6_zero_csum     -      1 = outer IPv6 UDP checksum always 0.
  *                                    0: computed for non-GSO frames whose

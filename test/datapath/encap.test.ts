@@ -153,15 +153,24 @@ describeKernel('encap: endpoint -> underlay', () => {
   });
 
   describe('outer header policies', () => {
-    it('TTL and fixed TOS (IPv4 and IPv6), DF set (ID 0)', () => {
+    it('TTL and fixed DSCP (IPv4 and IPv6), DF set (ID 0); ECN from the inner header all the same (RFC 6040, as the kernel)', () => {
       env.configureRaw({ ttl: 33, tos: 0x28, dfPolicy: 1 });
-      const inner = inner4({ tos: 0xb9 });
-      for (const r of [runXdp('xv_xdp_endpoint', inner), runTc(inner)]) {
-        expect(hex(r.data)).toBe(hex(outer({ inner, sport: sportOf(r.data), ttl: 33, tos: 0x28, df: true, id: 0 })));
+      // inner ECN: Not-ECT, ECT(1), ECT(0), CE (sent as ECT(0))
+      for (const [innerTos, outerTos] of [[0xb8, 0x28], [0xb9, 0x29], [0xba, 0x2a], [0xbb, 0x2a]] as const) {
+        const inner = inner4({ tos: innerTos });
+        for (const r of [runXdp('xv_xdp_endpoint', inner), runTc(inner)]) {
+          expect(hex(r.data)).toBe(hex(outer({ inner, sport: sportOf(r.data), ttl: 33, tos: outerTos, df: true, id: 0 })));
+        }
+        const i6 = inner4({ dst: MAC.rem2, tos: innerTos });
+        const r6 = runXdp('xv_xdp_endpoint', i6);
+        expect(hex(r6.data)).toBe(hex(outer({ inner: i6, remote: ADDR.peer6, sport: sportOf(r6.data, true), ttl: 33, tos: outerTos, csum6: true })));
       }
-      const i6 = inner4({ dst: MAC.rem2, tos: 0xb9 });
-      const r6 = runXdp('xv_xdp_endpoint', i6);
-      expect(hex(r6.data)).toBe(hex(outer({ inner: i6, remote: ADDR.peer6, sport: sportOf(r6.data, true), ttl: 33, tos: 0x28, csum6: true })));
+      // the configured value's own ECN bits are never sent: a frame must not claim ECN its sender did not
+      env.configureRaw({ ttl: 33, tos: 0x2b, dfPolicy: 1 });
+      const plain = inner4({ tos: 0 });
+      for (const r of [runXdp('xv_xdp_endpoint', plain), runTc(plain)]) {
+        expect(hex(r.data)).toBe(hex(outer({ inner: plain, sport: sportOf(r.data), ttl: 33, tos: 0x28, df: true, id: 0 })));
+      }
     });
 
     it('TOS inherit copies DSCP and ECN (RFC 6040: CE becomes ECT(0)); non-IP inners get the fixed TOS', () => {
@@ -333,7 +342,8 @@ describeKernel('encap: endpoint -> underlay', () => {
           const v6 = remote === ADDR.peer6;
           for (const inner of frames(dst)) {
             const ip = innerIp(inner);
-            const tos = c.tosInherit && ip.dsf !== undefined ? rfc6040(ip.dsf) : c.tos;
+            // DSCP fixed or inherited; ECN always the inner one (CE as ECT(0)), Not-ECT for non-IP
+            const tos = ((c.tosInherit && ip.dsf !== undefined ? ip.dsf : c.tos) & ~3) | (ip.dsf === undefined ? 0 : rfc6040(ip.dsf) & 3);
             const df = !v6 && (c.dfPolicy === 1 || (c.dfPolicy === 2 && ip.df));
             const tcSport = sportOf(runTc(inner).data, v6);
             // twice per program: the flow's first packet fills the entry, later ones come from it

@@ -50,8 +50,6 @@ interface Variant {
   underlayMode?: 'native' | 'tc';
   /** XDP program on xvtep's endpoint too (default TC only). */
   endpointXdp?: 'xdp' | 'frags';
-  /** Both VTEPs copy the inner DSCP/ECN out (kernel `tos inherit`, xvtep tosInherit). */
-  tosInherit?: boolean;
 }
 
 const VNI = 1024;
@@ -91,7 +89,7 @@ async function buildLab(v: Variant, tag: string): Promise<KernelLab> {
     if (v.endpointXdp) lab.exec(b, 'ethtool', '-K', 'ul0', 'gro', 'on');
     const peer = ADDR[v.family].a;
     const kdev = v.kernel === 'direct' ? 'vxlan0' : 'br0';
-    const csum = [...(v.family === 6 && v.zeroCsumRx ? ['udp6zerocsumrx'] : []), ...(v.tosInherit ? ['tos', 'inherit'] : [])];
+    const csum = v.family === 6 && v.zeroCsumRx ? ['udp6zerocsumrx'] : [];
     if (v.kernel === 'direct') {
       lab.exec(b, 'ip', 'link', 'add', 'vxlan0', 'type', 'vxlan', 'id', String(VNI), 'dstport', String(v.port), 'remote', peer, 'dev', 'ul0', ...csum);
       lab.exec(b, 'ip', 'link', 'set', 'vxlan0', 'address', KERNEL_MAC);
@@ -111,7 +109,6 @@ async function buildLab(v: Variant, tag: string): Promise<KernelLab> {
       vnis: [{ vni: VNI, endpoints: ['ep1'], peers: [ADDR[v.family].b] }],
       // next hops cached long enough that a flow's frames keep using its entry's header template
       ...(v.endpointXdp ? { endpointXdp: v.endpointXdp, settings: { nhCacheMs: 10_000 } } : {}),
-      ...(v.tosInherit ? { settings: { tosInherit: true } } : {}),
     });
     return { lab, a, b, c1, xv, kdev };
   } catch (e) {
@@ -322,17 +319,18 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
     });
   });
 
-  // ECN end to end (RFC 6040): both VTEPs copy the inner ECN field to the
-  // outer header, a congested switch is played by test/fixtures/ce-mark.bpf.c
-  // on host b's underlay (CE on every ECN-capable VXLAN frame), and TCP in
-  // the overlay uses ECN (net.ipv4.tcp_ecn=1 on the sending host). The
-  // receiving IP stack counts the CE marks it got (IpExtInCEPkts).
+  // ECN end to end (RFC 6040), both VTEPs with their default TOS settings:
+  // each copies the inner ECN field to the outer header, a congested switch
+  // is played by test/fixtures/ce-mark.bpf.c on host b's underlay (CE on
+  // every ECN-capable VXLAN frame), and TCP in the overlay uses ECN
+  // (net.ipv4.tcp_ecn=1 on the sending host). The receiving IP stack counts
+  // the CE marks it got (IpExtInCEPkts).
   describe('ECN: congestion marked in the underlay reaches TCP in the overlay', () => {
     let L: KernelLab | undefined;
     let marker: Collection | undefined;
     let bss = '';
     beforeAll(async () => {
-      L = await buildLab({ name: 'ecn', family: 4, port: 4789, kernel: 'direct', tosInherit: true }, 'ke');
+      L = await buildLab({ name: 'ecn', family: 4, port: 4789, kernel: 'direct' }, 'ke');
       const spec = ObjectSpec.open(fixturePath('ce-mark'));
       bss = spec.maps.find((m) => m.internal && m.name.endsWith('.bss'))!.name;
       marker = await spec.load();
@@ -376,7 +374,7 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
       expect(xv.stats(VNI).drop[ECN_NOT_ECT]).toBe(0);
     });
 
-    it('container -> kernel host: xvtep\'s outer header carries the inner ECT (tos inherit), so the switch can mark it and the kernel\'s vxlan hands the CE on', async () => {
+    it('container -> kernel host: xvtep\'s outer header carries the inner ECT, so the switch can mark it and the kernel\'s vxlan hands the CE on', async () => {
       const { lab: l, b, c1 } = L!;
       l.exec(c1, 'sysctl', '-qw', 'net.ipv4.tcp_ecn=1');
       const m0 = marked(), ce0 = inCE(b);
