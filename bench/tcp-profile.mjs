@@ -1,27 +1,38 @@
-// Where the VTEP host's time goes in the bulk TCP decap run (underlay ->
-// endpoint), per mode: kernel vxlan, xvtep (GRO hand-off, as attached), xvtep
-// with the hand-off off (every segment redirected by XDP), xvtep with its tc
-// underlay mode, the TCP ceiling with the hand-off and without. Run as root
-// after `make build bench-bpf`:
-//   node bench/tcp-profile.mjs [seconds]
+// Where the VTEP host's time goes in the bulk TCP runs, per mode: kernel
+// vxlan, kernel vxlan with an XDP_PASS program on u0 (what any XDP program
+// on a veth underlay costs the path by itself), xvtep (GRO hand-off, as
+// attached), xvtep with the hand-off off (every segment redirected by XDP),
+// xvtep with its tc underlay mode, the TCP ceiling with the hand-off and
+// without. Run as root after `make build bench-bpf`:
+//   node bench/tcp-profile.mjs [seconds] [--encap] [--reps=N]
+// Default direction: underlay -> endpoint (the VTEP decaps); --encap: the
+// endpoint sends (iperf3 -R), the VTEP encaps. --reps=N: then N more
+// iperf3 runs per mode, modes alternated, medians (no profile).
 // Prints, per mode: iperf3 Gbit/s; packets through u0's NAPI ring (ethtool
 // -S rx_queue_0_xdp_packets, counted with or without a program) and the XDP
 // redirects among them; what e0 handed to s0 (`ip -s link`: skbs, one per
 // GSO super-frame, plus redirected XDP frames) and its mean size; the share of system-wide
 // cpu-clock samples (perf record -a, kprobe-free) in the kernel functions
-// named below. Also `ethtool -k g0` with and without XDP on u0. Numbers are
-// from a shared machine: compare modes, not absolutes.
+// named below (incl: with what they call; br_handle_frame and vxlan_xmit
+// hold the kernel VTEP's own work, the bpf_prog_* rows xvtep's). Also
+// `ethtool -k g0` with and without XDP on u0. Numbers are from a shared
+// machine: compare modes, not absolutes.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { T, buildLab, kernelMode, ceilingMode, sleep } from './lib/topo.mjs';
+import { ObjectSpec } from '../dist/bpf/index.js';
+import { T, BUILD, buildLab, kernelMode, ceilingMode, sleep } from './lib/topo.mjs';
 import { setupXvtep } from './lib/xvtep.mjs';
+import { summary } from './lib/stats.mjs';
 
 if (process.getuid() !== 0) throw new Error('bench/tcp-profile.mjs needs root');
-const secs = Number(process.argv[2] ?? 4);
+const args = process.argv.slice(2);
+const encap = args.includes('--encap');
+const secs = Number(args.find((a) => !a.startsWith('--')) ?? 4);
+const reps = Number(args.find((a) => a.startsWith('--reps='))?.slice(7) ?? 0);
 const SYMS = ['skb_pp_cow_data', 'veth_xdp_rcv_skb', 'veth_convert_skb_to_xdp_buff', 'skb_copy_bits', 'xdp_do_redirect',
   'veth_xdp_rcv_bulk_skb', '__xdp_build_skb_from_frame', 'dev_gro_receive', 'vxlan_gro_receive', 'udp_gro_receive',
-  'tcp_gro_receive', 'vxlan_rcv', 'br_handle_frame', 'skb_segment', 'memcpy_orig', 'rep_movs_alternative', 'page_pool_alloc_frag_netmem'];
+  'tcp_gro_receive', 'vxlan_rcv', 'br_handle_frame', 'vxlan_xmit', '__bpf_redirect', 'skb_segment', 'pv_native_safe_halt', 'memcpy_orig', 'rep_movs_alternative', 'page_pool_alloc_frag_netmem'];
 // a loaded program's symbol (bpf_prog_<tag>_<name>), not the loader's functions
 const PROG = /^bpf_prog_[0-9a-f]{16}_/;
 const env = buildLab();
@@ -72,12 +83,30 @@ try {
       ceilLinks = [];
     },
   };
-  const modes = [kernelMode(env), xv.profile({ endpointXdp: false }), xvRedirect, xvTc, ceiling.profile({ endpointXdp: false }), ceilRedirect];
+  // the kernel's path with an XDP_PASS program on u0: the veth then copies
+  // every arriving skb for XDP and its peer loses TSO, as with any program
+  const floor = await ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, 'floor').load();
+  closers.push(() => floor.close());
+  const kernel = kernelMode(env);
+  let passLinks = [];
+  const kernelPass = {
+    name: 'kernel+xdp-pass',
+    up() {
+      kernel.up();
+      passLinks = lab.in(env.vtep, () => [floor.program('xdp_pass').attachXdp('u0', { mode: 'driver' })]);
+    },
+    down() {
+      for (const l of passLinks) l.close();
+      passLinks = [];
+      kernel.down();
+    },
+  };
+  const modes = [kernel, kernelPass, xv.profile({ endpointXdp: false }), xvRedirect, xvTc, ceiling.profile({ endpointXdp: false }), ceilRedirect];
   for (const m of modes) {
     m.up();
     try {
       await sleep(50);
-      if (m !== modes[0]) console.log(`ethtool -k g0, ${m.name}${m === xvTc ? '' : ' (XDP on u0)'}: ${features()}`);
+      if (!encap && m !== kernel) console.log(`ethtool -k g0, ${m.name}${m === xvTc ? '' : ' (XDP on u0)'}: ${features()}`);
       const napi0 = ethtoolStat('rx_queue_0_xdp_packets'), redir0 = ethtoolStat('rx_queue_0_xdp_redirect'), e00 = linkStats(env.vtep, 'e0');
       const data = `${tmp}/${m.name}.data`;
       const perf = spawn('perf', ['record', '-q', '-a', '-g', '-e', 'cpu-clock', '-o', data, '--', 'sleep', String(secs)], { stdio: 'ignore' });
@@ -85,10 +114,31 @@ try {
       await new Promise((r) => perf.on('exit', r));
       const napi = ethtoolStat('rx_queue_0_xdp_packets') - napi0, redir = ethtoolStat('rx_queue_0_xdp_redirect') - redir0, e0 = linkStats(env.vtep, 'e0');
       const skbs = e0.tx_packets - e00.tx_packets, bytes = e0.tx_bytes - e00.tx_bytes;
-      console.log(`\n${m.name}: ${gbps.toFixed(2)} Gbit/s; u0 NAPI packets ${napi}, XDP redirects ${redir}; e0 -> s0 ${skbs} packets, mean ${skbs ? Math.round(bytes / skbs) : '-'} B`);
+      console.log(`\n${m.name} (${encap ? 'VTEP encaps' : 'VTEP decaps'}): ${gbps.toFixed(2)} Gbit/s; u0 NAPI packets ${napi}, XDP redirects ${redir}; e0 -> s0 ${skbs} packets, mean ${skbs ? Math.round(bytes / skbs) : '-'} B`);
       console.log(profile(data));
     } finally {
       m.down();
+    }
+  }
+  // throughput alone, modes alternated: one profiled run per mode is one sample of a noisy machine
+  if (reps > 0) {
+    const res = new Map(modes.map((m) => [m.name, []]));
+    for (let r = 0; r < reps; r++) {
+      for (const m of modes) {
+        m.up();
+        try {
+          await sleep(50);
+          res.get(m.name).push(await iperf(secs));
+        } finally {
+          m.down();
+        }
+      }
+    }
+    console.log(`\n${reps} more runs per mode, alternated (Gbit/s, ${encap ? 'VTEP encaps' : 'VTEP decaps'}): median (all)`);
+    const k = summary(res.get('kernel')).median;
+    for (const [name, v] of res) {
+      const med = summary(v).median;
+      console.log(`  ${name.padEnd(22)} ${med.toFixed(2)}  ${(med / k).toFixed(2)}x kernel  (${v.map((x) => x.toFixed(2)).join(' ')})`);
     }
   }
 } finally {
@@ -124,7 +174,7 @@ async function iperf(t) {
   const server = spawn('ip', ['netns', 'exec', env.sink, 'timeout', String(t + 15), 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' });
   try {
     await sleep(300);
-    const r = spawnSync('ip', ['netns', 'exec', env.gen, 'timeout', String(t + 10), 'iperf3', '-c', T.sink.ip, '-p', '5201', '-t', String(t), '-J'], { encoding: 'utf8', timeout: (t + 12) * 1000 });
+    const r = spawnSync('ip', ['netns', 'exec', env.gen, 'timeout', String(t + 10), 'iperf3', '-c', T.sink.ip, '-p', '5201', '-t', String(t), ...(encap ? ['-R'] : []), '-J'], { encoding: 'utf8', timeout: (t + 12) * 1000 });
     const j = JSON.parse(r.stdout || '{}');
     if (j.error || !j.end) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
     return j.end.sum_received.bits_per_second / 1e9;
