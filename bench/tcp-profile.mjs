@@ -84,7 +84,8 @@ try {
     },
   };
   // the kernel's path with an XDP_PASS program on u0: the veth then copies
-  // every arriving skb for XDP and its peer loses TSO, as with any program
+  // every arriving skb into an XDP buffer, as with any program (g0 sends
+  // without TSO in every mode here)
   const floor = await ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, 'floor').load();
   closers.push(() => floor.close());
   const kernel = kernelMode(env);
