@@ -795,6 +795,17 @@ static __always_inline int icmp_build(void *data, void *data_end,
 	}
 }
 
+/* Make at least `want` bytes (or the whole skb) linear for direct access. */
+static __always_inline void tc_pull(struct __sk_buff *skb, __u32 want)
+{
+	__u32 have = SKB_DATA_END(skb) - SKB_DATA(skb);
+
+	if (want > skb->len)
+		want = skb->len;
+	if (have < want)
+		bpf_skb_pull_data(skb, want);
+}
+
 static __always_inline __u32 underlay_mtu(const struct xv_config *cfg)
 {
 	return cfg->underlay_mtu ? cfg->underlay_mtu : XV_DEFAULT_MTU;

@@ -469,17 +469,6 @@ int xv_xdp_ep_frags(struct xdp_md *ctx)
 /* TC path: GSO-safe encap, flooding, unresolved neighbours                 */
 /* ======================================================================== */
 
-/* Make at least `want` bytes (or the whole skb) linear for direct access. */
-static __always_inline void tc_pull(struct __sk_buff *skb, __u32 want)
-{
-	__u32 have = SKB_DATA_END(skb) - SKB_DATA(skb);
-
-	if (want > skb->len)
-		want = skb->len;
-	if (have < want)
-		bpf_skb_pull_data(skb, want);
-}
-
 /*
  * Make linear what the flow hash reads (inner_parse): Eth + IPv6, or IPv4
  * with its options, + the L4 ports, as XDP sees them. No more: on a cloned

@@ -95,12 +95,13 @@ enum { RX_DROP, RX_UNICAST, RX_FLOOD };
  * RFC 6040 decapsulation (normal mode), as the kernel's vxlan does it
  * (INET_ECN_decapsulate): congestion the underlay marked on the outer header
  * (CE) reaches the inner one, an outer ECT(1) turns an inner ECT(0) into
- * ECT(1), and a CE on a packet whose sender does not do ECN is dropped:
- * a drop is the only congestion signal such a packet can carry. Without this, marks set in the underlay are lost
- * with the outer header and ECN senders (DCTCP) never slow down. Inner
- * frames with no ECN field (ARP, an inner VLAN tag) pass as they are.
- * Writes the inner IP header at ieth in place; *csum_diff: what to add to a
- * CHECKSUM_COMPLETE sum (an IPv4 header's own checksum keeps it unchanged).
+ * ECT(1), and a CE on a packet whose sender does not do ECN is dropped: a
+ * drop is the only congestion signal such a packet can carry. Without this,
+ * marks set in the underlay are lost with the outer header and ECN senders
+ * (DCTCP) never slow down. Inner frames with no ECN field (ARP, an inner VLAN
+ * tag) pass as they are. Writes the inner IP header at ieth in place;
+ * *csum_diff: what to add to a CHECKSUM_COMPLETE sum (an IPv4 header's own
+ * checksum keeps it unchanged).
  */
 enum { XV_ECN_ASIS, XV_ECN_CE, XV_ECN_ECT1, XV_ECN_DROP };
 
@@ -108,28 +109,23 @@ static __always_inline int ecn_decap(void *ieth_p, void *data_end, __u32 outer,
 				     __u32 *csum_diff)
 {
 	struct ethhdr *ieth = ieth_p;
+	struct iphdr *iph = (void *)(ieth + 1);
+	struct ipv6hdr *ip6 = (void *)(ieth + 1);
 	__u16 *word = (void *)(ieth + 1); /* the inner header's first 16 bits */
-	__u16 old, new;
+	__u16 old;
 	__u32 inner, want;
+	int v4;
 
 	*csum_diff = 0;
 	if ((void *)(ieth + 1) > data_end)
 		return XV_ECN_ASIS;
-	if (ieth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = (void *)(ieth + 1);
-
-		if ((void *)(iph + 1) > data_end)
-			return XV_ECN_ASIS;
+	v4 = ieth->h_proto == bpf_htons(ETH_P_IP);
+	if (v4 && (void *)(iph + 1) <= data_end)
 		inner = iph->tos & INET_ECN_MASK;
-	} else if (ieth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = (void *)(ieth + 1);
-
-		if ((void *)(ip6 + 1) > data_end)
-			return XV_ECN_ASIS;
+	else if (ieth->h_proto == bpf_htons(ETH_P_IPV6) && (void *)(ip6 + 1) <= data_end)
 		inner = (ip6->flow_lbl[0] >> 4) & INET_ECN_MASK;
-	} else {
+	else
 		return XV_ECN_ASIS;
-	}
 	if (inner == INET_ECN_NOT_ECT)
 		return outer == INET_ECN_CE ? XV_ECN_DROP : XV_ECN_ASIS;
 	if (outer == INET_ECN_CE)
@@ -141,23 +137,13 @@ static __always_inline int ecn_decap(void *ieth_p, void *data_end, __u32 outer,
 	if (want == inner)
 		return XV_ECN_ASIS;
 	old = *word;
-	if (ieth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = (void *)(ieth + 1);
-		__u32 c;
-
+	if (v4) {
 		iph->tos = (iph->tos & ~INET_ECN_MASK) | want;
-		new = *word;
 		/* RFC 1624: HC' = ~(~HC + ~m + m') */
-		c = (__u16)~iph->check + (__u16)~old + new;
-		c = (c & 0xffff) + (c >> 16);
-		c = (c & 0xffff) + (c >> 16);
-		iph->check = ~c;
+		iph->check = csum_fold((__u64)(__u16)~iph->check + (__u16)~old + *word);
 	} else {
-		struct ipv6hdr *ip6 = (void *)(ieth + 1);
-
 		ip6->flow_lbl[0] = (ip6->flow_lbl[0] & ~(INET_ECN_MASK << 4)) | (want << 4);
-		new = *word;
-		*csum_diff = (__u32)(__u16)~old + new;
+		*csum_diff = (__u32)(__u16)~old + *word;
 	}
 	return want == INET_ECN_CE ? XV_ECN_CE : XV_ECN_ECT1;
 }
@@ -491,9 +477,7 @@ int xv_tc_underlay(struct __sk_buff *skb)
 		int e;
 
 		/* the longer inner header, so neither family's is cut */
-		if (data_end - data < off + ETH_HLEN + sizeof(struct ipv6hdr))
-			bpf_skb_pull_data(skb, skb->len < off + ETH_HLEN + sizeof(struct ipv6hdr) ?
-					       skb->len : off + ETH_HLEN + sizeof(struct ipv6hdr));
+		tc_pull(skb, off + ETH_HLEN + sizeof(struct ipv6hdr));
 		data = SKB_DATA(skb);
 		data_end = SKB_DATA_END(skb);
 		if (data + sizeof(struct ethhdr) > data_end)

@@ -8,7 +8,7 @@
 // 4861 / 792 / 4443 and the packet builders in test/helpers/packets.ts.
 import { DROP_REASONS, EVENTS, type StatsValue } from '../../src/datapath/index.js';
 import {
-  EtherType, Proto, arp, eth, ethVlan, fill, icmp6, icmpEcho, ip4, ip6, ipv4, ipv6, mac, ndNs, pseudo6, solicitedNode, sum16, tcp, udp, vxlan,
+  EtherType, Proto, arp, checksum, eth, ethVlan, fill, icmp6, icmpEcho, ip4, ip6, ipv4, ipv6, mac, ndNs, pseudo6, solicitedNode, sum16, tcp, udp, vxlan,
 } from '../helpers/packets.js';
 import { ADDR, MAC, type DpEnv } from '../helpers/dpenv.js';
 
@@ -379,9 +379,11 @@ export function ecnDecap(outer: number, inner: Buffer): { frame: Buffer; ce: boo
   const out = Buffer.from(inner);
   if (v4) {
     out[15] = (out[15]! & ~3) | want;
-    const fold = (x: number) => { while (x > 0xffff) x = (x & 0xffff) + (x >>> 16); return x; };
-    const hc = inner.readUInt16BE(24), m = inner.readUInt16BE(14), m2 = out.readUInt16BE(14);
-    out.writeUInt16BE(~fold((~hc & 0xffff) + (~m & 0xffff) + m2) & 0xffff, 24);
+    const words = Buffer.alloc(6); // ~HC, ~m, m'
+    words.writeUInt16BE(~inner.readUInt16BE(24) & 0xffff, 0);
+    words.writeUInt16BE(~inner.readUInt16BE(14) & 0xffff, 2);
+    out.copy(words, 4, 14, 16);
+    out.writeUInt16BE(checksum(words), 24);
   } else {
     out[15] = (out[15]! & ~0x30) | (want << 4);
   }
