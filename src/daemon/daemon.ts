@@ -151,8 +151,6 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const nextHops = new NextHopKeeper(dp, log);
   process.off('SIGHUP', onEarlyHup);
   process.on('SIGHUP', () => void reload('SIGHUP'));
-  log('ready');
-  if (earlyHup) void reload('SIGHUP');
 
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
@@ -170,6 +168,11 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // Only now: Node installs a signal's handler when the first listener is
+    // added, so a SIGTERM sent the moment "ready" is read would otherwise
+    // find the default action and kill the daemon mid-way (seen in CI).
+    log('ready');
+    if (earlyHup) void reload('SIGHUP');
   });
 }
 

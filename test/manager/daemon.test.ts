@@ -212,7 +212,8 @@ describeKernel('xvtep run', () => {
     await exited(old);
     const d = await L.daemon(cfgPath, ['--detach-on-exit']);
     d.proc.kill('SIGTERM');
-    expect(await exited(d.proc)).toBe(0);
+    const code = await exited(d.proc);
+    expect(code, `exit ${code}, signal ${d.proc.signalCode}: ${d.log()}`).toBe(0);
     expect(L.cli(['status', '--pin-dir', L.pinDir]).code).toBe(2);
     expect(L.lab.tryExec(L.a, 'ip', '-d', 'link', 'show', 'ua').out).not.toMatch(/prog\/xdp/);
   });
