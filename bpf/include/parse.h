@@ -9,7 +9,6 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <linux/tcp.h>
-#include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/in.h>
 #include <bpf/bpf_endian.h>
@@ -18,6 +17,30 @@
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif
+/*
+ * ICMPv4 by hand: <linux/icmp.h> includes <linux/if.h>, which reaches glibc's
+ * <sys/socket.h>, and glibc compiled for -target bpf wants the 32-bit stubs
+ * of libc6-dev-i386. Only the UAPI headers that stay inside linux/ and asm/
+ * are included here; these are the fields and types the programs use.
+ */
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		struct { __be16 id; __be16 sequence; } echo;
+		__be32 gateway;
+		struct { __be16 __unused; __be16 mtu; } frag;
+		__u8 reserved[4];
+	} un;
+};
+#define ICMP_DEST_UNREACH   3
+#define ICMP_SOURCE_QUENCH  4
+#define ICMP_REDIRECT       5
+#define ICMP_TIME_EXCEEDED  11
+#define ICMP_PARAMETERPROB  12
+#define ICMP_FRAG_NEEDED    4
+
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
