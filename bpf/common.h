@@ -97,6 +97,28 @@ static __always_inline __u32 lcache_idx(__u32 vni, const __u8 *mac)
 }
 
 /*
+ * Per-VNI and total caps on learned entries (xv_vni_info, xv_config).
+ * add == 0: whether a new entry may be learned; add == 1: count one that was.
+ * Out of line, so the learning callers' frames (and their 512-byte combined
+ * stacks) stay as they were; only new MACs get here.
+ */
+static __attribute__((noinline)) int learn_cap(struct xv_config *cfg, __u32 vni,
+					       int add)
+{
+	struct xv_vni_info *vi = bpf_map_lookup_elem(&xv_vni, &vni);
+
+	if (add) {
+		if (vi)
+			__sync_fetch_and_add(&vi->learned, 1);
+		__sync_fetch_and_add(&cfg->learned_total, 1);
+		return 1;
+	}
+	if (vi && vi->learn_max && vi->learned >= vi->learn_max)
+		return 0;
+	return !cfg->learn_max_total || cfg->learned_total < cfg->learn_max_total;
+}
+
+/*
  * Learn src MAC -> destination.
  * Local destination: ifindex != 0, family == 0, remote all-zero.
  * Remote: ifindex == 0. remote must always be a valid pointer.
@@ -155,6 +177,11 @@ static __always_inline int fdb_learn(const struct xv_config *cfg,
 			goto cache;
 		}
 	}
+	/* a new MAC: only here, never on the steady-state path above */
+	if (!e && !learn_cap((struct xv_config *)cfg, vni, 0)) {
+		count_event(st, XV_EV_LEARN_LIMIT);
+		return 0;
+	}
 	if (ifindex) {
 		ne.ifindex = ifindex;
 		ne.flags = XV_FDB_F_LOCAL;
@@ -169,7 +196,9 @@ static __always_inline int fdb_learn(const struct xv_config *cfg,
 			count_event(st, XV_EV_FDB_FULL);
 		return 0;
 	}
-	if (e) {
+	if (!e) {
+		learn_cap((struct xv_config *)cfg, vni, 1);
+	} else {
 		/* a cached decision may point at the old location */
 		__u32 zero = 0;
 		struct xv_gen *g = bpf_map_lookup_elem(&xv_gen, &zero);

@@ -31,7 +31,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#define XVTEP_LAYOUT_VERSION 1
+#define XVTEP_LAYOUT_VERSION 2
 
 #define XV_AF_INET  4
 #define XV_AF_INET6 6
@@ -97,7 +97,13 @@
  *                                    XDP on that device hands unicast TCP
  *                                    to the stack's GRO instead of
  *                                    redirecting it (underlay.h); 0 = off
- *  56   8  _reserved1         -      zero
+ *  56   4  learn_max_total    host   learned FDB entries allowed over all
+ *                                    VNIs (the rest of xv_fdb is the
+ *                                    reserve for static entries); 0 = no cap
+ *  60   4  learned_total      host   learned entries as counted: the data
+ *                                    path adds 1 per new learned entry
+ *                                    (atomic), the control plane sets it to
+ *                                    a recount when it ages entries out
  */
 #define XV_NH_CACHE_OFF 0xffffffffU
 #define XV_DF_UNSET   0
@@ -123,7 +129,8 @@ struct xv_config {
 	__u8 local_ip6[16];
 	__u32 nh_cache_ms;
 	__u32 rx_gro_ifindex;
-	__u64 _reserved1;
+	__u32 learn_max_total;
+	__u32 learned_total;
 };
 _Static_assert(sizeof(struct xv_config) == 64, "xv_config ABI");
 
@@ -133,8 +140,16 @@ _Static_assert(sizeof(struct xv_config) == 64, "xv_config ABI");
  * off size field       order  meaning
  *   0   4  stats_slot  host   index into xv_stats (1..max-1; 0 = global slot)
  *   4   4  flags       host   XV_VNI_F_*
- *   8   8  _reserved   -      zero
- * The zero value means: learning on, only known peers, no proxy.
+ *   8   4  learn_max   host   learned FDB entries allowed in this VNI;
+ *                             0 = no per-VNI cap (learn_max_total still
+ *                             applies)
+ *  12   4  learned     host   learned entries of this VNI as counted (see
+ *                             learned_total in xv_config)
+ * The zero value means: learning on without a per-VNI cap, only known
+ * peers, no proxy. At a cap a new source MAC is not learned (the frame is
+ * still forwarded) and XV_EV_LEARN_LIMIT is counted; known MACs refresh and
+ * move as before. The check and the increment are not one atomic step, so
+ * CPUs learning at once can overshoot a cap by one entry each.
  */
 #define XV_VNI_F_NO_LEARN           (1U << 0) /* disable FDB learning */
 #define XV_VNI_F_ALLOW_UNKNOWN_PEER (1U << 1) /* accept rx from any VTEP */
@@ -144,7 +159,8 @@ _Static_assert(sizeof(struct xv_config) == 64, "xv_config ABI");
 struct xv_vni_info {
 	__u32 stats_slot;
 	__u32 flags;
-	__u64 _reserved;
+	__u32 learn_max;
+	__u32 learned;
 };
 _Static_assert(sizeof(struct xv_vni_info) == 16, "xv_vni_info ABI");
 
@@ -298,7 +314,7 @@ _Static_assert(sizeof(struct xv_bum) == 656, "xv_bum ABI");
 /* ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------ */
-/* xv_stats: PERCPU_ARRAY, key u32 slot, value struct xv_stats (288 B).     */
+/* xv_stats: PERCPU_ARRAY, key u32 slot, value struct xv_stats (416 B).     */
 /* Slot 0 counts what has no VNI (not configured, unknown VNI, malformed    */
 /* before the VNI is known, ...). Slot N is owned by the VNI whose          */
 /* xv_vni_info.stats_slot == N; the control plane allocates slots and       */
@@ -311,7 +327,7 @@ _Static_assert(sizeof(struct xv_bum) == 656, "xv_bum ABI");
  *                                   (each flood copy counts)
  *  24    8  tx_bytes         host   inner frame bytes (incl. inner Ethernet)
  *  32  128  drop[16]         host   indexed by enum xv_drop_reason
- * 160  128  event[16]        host   indexed by enum xv_event
+ * 160  256  event[32]        host   indexed by enum xv_event
  */
 enum xv_drop_reason {
 	XV_DROP_UNKNOWN_VNI     = 0,  /* VNI not in xv_vni (rx) */
@@ -346,7 +362,8 @@ enum xv_event {
 	XV_EV_FLOOD_SKIPPED     = 13, /* flood copy not sent (see docs) */
 	XV_EV_RX_GRO            = 14, /* unicast TCP handed to the stack's GRO */
 	XV_EV_ECN_CE            = 15, /* outer CE copied to the inner IP header (RFC 6040) */
-	XV_EV__MAX              = 16,
+	XV_EV_LEARN_LIMIT       = 16, /* new source MAC not learned: VNI or total cap reached (packet kept) */
+	XV_EV__MAX              = 32,
 };
 
 struct xv_stats {
@@ -357,7 +374,7 @@ struct xv_stats {
 	__u64 drop[XV_DROP__MAX];
 	__u64 event[XV_EV__MAX];
 };
-_Static_assert(sizeof(struct xv_stats) == 288, "xv_stats ABI");
+_Static_assert(sizeof(struct xv_stats) == 416, "xv_stats ABI");
 
 /* ------------------------------------------------------------------------ */
 /* xv_gen: ARRAY, key u32 (=0), 1 entry, value struct xv_gen (8 B)          */
