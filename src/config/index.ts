@@ -21,5 +21,6 @@ export { configFromFlags, quickFormDocument, type QuickFlags } from './flags.js'
 export { detectFormat, type SourceFormat } from './document.js';
 export type { ConfigInput } from './schema.js';
 export { CAPACITY_MAX, VNI_MAX } from './limits.js';
+export { LEARN_SHARE, RESERVE_SHARE, defaultMaxLearned, learnMaxTotal } from './learn.js';
 export { interfaceNameProblem, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
 export { describeValue } from './describe.js';

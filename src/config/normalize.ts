@@ -3,6 +3,7 @@
 import { posix } from 'node:path';
 import { normalizeMac, parseIp, parseListen, type IpAddress, type ListenAddress } from './addresses.js';
 import type { RawConfig, RawVni } from './schema.js';
+import { defaultMaxLearned } from './learn.js';
 import type { Config, FdbEntry, IpFamily, VniConfig } from './types.js';
 
 function ip(text: string): IpAddress {
@@ -26,7 +27,7 @@ function underlayFamily(raw: RawConfig): IpFamily | null {
   return null;
 }
 
-function vni(v: RawVni): VniConfig {
+function vni(v: RawVni, fdbCapacity: number): VniConfig {
   return {
     vni: v.vni,
     endpoints: [...v.endpoints],
@@ -48,6 +49,7 @@ function vni(v: RawVni): VniConfig {
     // Static neighbors exist to be answered; without them there is nothing to proxy.
     proxyArp: v.proxyArp ?? v.neighbors.length > 0,
     ageingSeconds: v.ageingSeconds,
+    maxLearned: v.maxLearned ?? defaultMaxLearned(fdbCapacity),
   };
 }
 
@@ -78,7 +80,7 @@ export function normalizeConfig(raw: RawConfig): Config {
       udpChecksumV6: u.udpChecksumV6,
       mtu: u.mtu ?? null,
     },
-    vnis: raw.vnis.map(vni),
+    vnis: raw.vnis.map((v) => vni(v, raw.capacity.fdb)),
     metrics: { enabled: raw.metrics.enabled, listen: { host: listen.host, port: listen.port }, maxVniSeries: raw.metrics.maxVniSeries },
     state: { pinDir },
     capacity: { ...raw.capacity },

@@ -117,6 +117,7 @@ const vniShape = z
     allowUnknownPeers: flag().default(D.vni.allowUnknownPeers),
     proxyArp: flag().optional(),
     ageingSeconds: intIn(0, 0xffffffff).default(D.vni.ageingSeconds),
+    maxLearned: intIn(0, CAPACITY_MAX, 'maxLearned').optional(),
   })
   .strict();
 const vniSchema = vniShape.superRefine(vniRules);

@@ -67,6 +67,12 @@ export interface VniConfig {
   readonly proxyArp: boolean;
   /** Lifetime of learned FDB entries in seconds; 0: never expire. Default 300 (kernel vxlan `ageing`). */
   readonly ageingSeconds: number;
+  /**
+   * Learned FDB entries this VNI may hold; at the cap a new source MAC is not
+   * learned (frames still flow, event learn_limit). 0: no per-VNI cap.
+   * Default capacity.fdb / 16 (docs/reliability.md).
+   */
+  readonly maxLearned: number;
 }
 
 export interface MetricsConfig {

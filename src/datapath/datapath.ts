@@ -51,6 +51,8 @@ export interface VtepSettings {
   epChecksumComplete: boolean;
   /** How long a resolved next hop is reused before bpf_fib_lookup again; 0 = default 100 ms. */
   nhCacheMs: number;
+  /** Learned FDB entries allowed over all VNIs (the rest is the static reserve); 0 = no cap. */
+  learnMaxTotal?: number;
 }
 
 export interface LoadOptions {
@@ -216,7 +218,10 @@ export class Datapath {
   configure(v: VtepSettings): void {
     const { family, bytes } = parseIP(v.localAddress);
     // attach state, not a setting: see setRxGro()
-    const rxGroIfindex = this.config.get(0)?.rxGroIfindex ?? 0;
+    const cur = this.config.get(0);
+    const rxGroIfindex = cur?.rxGroIfindex ?? 0;
+    // the data path's count, not a setting (increments racing this write are lost until the next sweep)
+    const learnedTotal = cur?.learnedTotal ?? 0;
     this.config.set(0, {
       layoutVersion: LAYOUT_VERSION,
       underlayIfindex: v.underlayIfindex,
@@ -235,6 +240,8 @@ export class Datapath {
       localIp6: family === 6 ? bytes : Buffer.alloc(16),
       nhCacheMs: v.nhCacheMs,
       rxGroIfindex,
+      learnMaxTotal: v.learnMaxTotal ?? 0,
+      learnedTotal,
     });
     this.bumpGeneration();
   }
@@ -260,6 +267,7 @@ export class Datapath {
       fdbRefreshMs: c.fdbRefreshMs,
       epChecksumComplete: c.epCsumComplete === 1,
       nhCacheMs: c.nhCacheMs,
+      learnMaxTotal: c.learnMaxTotal,
     };
   }
 
@@ -291,12 +299,34 @@ export class Datapath {
    * is what process.hrtime reads. Returns what was removed.
    */
   ageLearned(ageingSeconds: (vni: number) => number, nowNs: bigint = process.hrtime.bigint()): FdbRecord[] {
-    const old = this.fdb.learnedOlderThan(ageingSeconds, Number(nowNs));
+    const kept = new Map<number, number>();
+    const old = this.fdb.learnedOlderThan(ageingSeconds, Number(nowNs), kept);
     if (old.length) {
       this.fdb.deleteMany(old);
       this.bumpGeneration();
     }
+    this.setLearnedCounts(kept);
     return old;
+  }
+
+  /**
+   * Replaces the data path's learned counts (per VNI and total) with a count
+   * from one FDB walk. The data path only counts up; entries leave through
+   * the control plane (ageing, `fdb del`, VNI removal), so a recount after
+   * each sweep is what keeps the caps honest. Learns that land between the
+   * walk and this write are not counted until the next sweep: the caps can
+   * be exceeded by what one VNI learns in that window, never for longer,
+   * and the static reserve absorbs it. Never drifts: each sweep starts over.
+   */
+  setLearnedCounts(counts: ReadonlyMap<number, number>): void {
+    const total = this.vnis.setLearned(counts);
+    const cur = this.config.get(0);
+    if (cur && cur.learnedTotal !== total) this.config.set(0, { ...cur, learnedTotal: total });
+  }
+
+  /** Recounts learned entries from a walk of the FDB (after deleting some outside a sweep). */
+  recountLearned(): void {
+    this.ageLearned(() => 0);
   }
 
   program(name: string): Program {

@@ -6,7 +6,7 @@ import {
   type ValueOf,
 } from '../bpf/index.js';
 
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const AF_INET = 4;
 export const AF_INET6 = 6;
@@ -62,12 +62,16 @@ export const configCodec = struct({
   nhCacheMs: u32,
   /** Not a setting: attachUnderlay() writes it, configure() keeps it (xvtep_maps.h). */
   rxGroIfindex: u32,
-  _reserved: pad(8),
+  /** Learned entries allowed over all VNIs; 0 = no cap. */
+  learnMaxTotal: u32,
+  /** Data path counts up, the control plane's ageing sweep recounts (Datapath.ageLearned). */
+  learnedTotal: u32,
 });
 export type ConfigValue = ValueOf<typeof configCodec>;
 
 export const VniFlag = { NO_LEARN: 1, ALLOW_UNKNOWN_PEER: 2, PROXY_ARP: 4, PROXY_ND: 8 } as const;
-export const vniInfoCodec = struct({ statsSlot: u32, flags: u32, _reserved: pad(8) });
+/** learnMax: cap on the VNI's learned entries (0 = none); learned: as counted (see learnedTotal). */
+export const vniInfoCodec = struct({ statsSlot: u32, flags: u32, learnMax: u32, learned: u32 });
 export type VniInfo = ValueOf<typeof vniInfoCodec>;
 
 /** xv_ep and xv_peer carry copies of their VNI's slot and flags: one lookup on the hot path. */
@@ -116,12 +120,12 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export const EVENTS = [
   'fdb_full', 'neigh_unresolved', 'learn_new', 'learn_move', 'static_conflict', 'proxy_arp',
   'proxy_nd', 'icmp_too_big', 'flood', 'local_fwd', 'xdp_to_tc', 'not_configured', 'unknown_ep',
-  'flood_skipped', 'rx_gro', 'ecn_ce',
+  'flood_skipped', 'rx_gro', 'ecn_ce', 'learn_limit',
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 
 export const DROP_SLOTS = 16;
-export const EVENT_SLOTS = 16;
+export const EVENT_SLOTS = 32;
 export const statsCodec = struct({
   rxPackets: u64n,
   rxBytes: u64n,

@@ -16,7 +16,12 @@ export interface VniSettings {
   proxyNd: boolean;
   /** Row of xv_stats holding this VNI's counters. */
   statsSlot: number;
+  /** Cap on the VNI's learned FDB entries; 0 or absent = none. */
+  maxLearned?: number;
 }
+
+/** A VNI's learned entries as the data path counts them, and its cap. */
+export interface LearnCount { vni: number; learned: number; max: number }
 
 export type FdbDest = { kind: 'remote'; remote: string } | { kind: 'local'; ifindex: number };
 
@@ -33,12 +38,14 @@ export interface FdbRecord {
 export interface PeerRecord { vni: number; address: string }
 export interface NeighborRecord { vni: number; ip: string; mac: string }
 export interface EndpointRecord { ifindex: number; vni: number }
+/** What xv_ep and xv_peer values copy from their VNI. */
+export interface VniCopy { statsSlot: number; flags: number }
 export interface FloodList { vni: number; remotes: string[]; locals: number[] }
 
 export function vniInfoOf(s: VniSettings): VniInfo {
   const flags = (s.learning ? 0 : VniFlag.NO_LEARN) | (s.allowUnknownPeers ? VniFlag.ALLOW_UNKNOWN_PEER : 0) |
     (s.proxyArp ? VniFlag.PROXY_ARP : 0) | (s.proxyNd ? VniFlag.PROXY_ND : 0);
-  return { statsSlot: s.statsSlot, flags };
+  return { statsSlot: s.statsSlot, flags, learnMax: s.maxLearned ?? 0, learned: 0 };
 }
 
 export function vniSettingsOf(v: VniInfo): VniSettings {
@@ -48,6 +55,7 @@ export function vniSettingsOf(v: VniInfo): VniSettings {
     proxyArp: (v.flags & VniFlag.PROXY_ARP) !== 0,
     proxyNd: (v.flags & VniFlag.PROXY_ND) !== 0,
     statsSlot: v.statsSlot,
+    maxLearned: v.learnMax,
   };
 }
 
@@ -57,8 +65,31 @@ export class VniTable {
     const v = this.map.get(vni);
     return v && vniSettingsOf(v);
   }
+  /**
+   * Writes a VNI's settings and keeps its learned count (the data path's
+   * increments between the read and the write are lost; the next ageing
+   * sweep recounts).
+   */
   set(vni: number, s: VniSettings, flags: UpdateFlagValue = UpdateFlag.ANY): void {
-    this.map.set(vni, vniInfoOf(s), flags);
+    const learned = this.map.get(vni)?.learned ?? 0;
+    this.map.set(vni, { ...vniInfoOf(s), learned }, flags);
+  }
+  /** Learned count and cap of every VNI. */
+  learnCounts(): LearnCount[] {
+    return this.map.lookupBatch().map(([vni, v]) => ({ vni, learned: v.learned, max: v.learnMax }));
+  }
+  /**
+   * Sets each VNI's learned count to `counts` (missing = 0), rewriting only
+   * those that differ. Returns the total.
+   */
+  setLearned(counts: ReadonlyMap<number, number>): number {
+    let total = 0;
+    for (const [vni, v] of this.map.lookupBatch()) {
+      const n = counts.get(vni) ?? 0;
+      total += n;
+      if (v.learned !== n) this.map.set(vni, { ...v, learned: n }, UpdateFlag.EXIST);
+    }
+    return total;
   }
   delete(vni: number): boolean {
     return this.map.delete(vni);
@@ -192,16 +223,18 @@ export class FdbTable {
    * (seconds; 0 = never), from one batch walk: only those are decoded, so a
    * daemon sweeping 100k static entries every 30 s builds nothing for them.
    */
-  learnedOlderThan(ageingSeconds: (vni: number) => number, nowNs: number): FdbRecord[] {
+  learnedOlderThan(ageingSeconds: (vni: number) => number, nowNs: number, kept?: Map<number, number>): FdbRecord[] {
     const out: FdbRecord[] = [];
     const remotes = new Map<number, FdbDest>();
     this.map.forEachBatch((keys, values, n) => {
       for (let i = 0; i < n; i++) {
         const k = i * FDB_KEY, o = i * FDB_VALUE;
         if ((values[o + 21]! & FdbFlag.STATIC) !== 0) continue;
-        const age = ageingSeconds(keys.readUInt32LE(k));
+        const vni = keys.readUInt32LE(k);
+        const age = ageingSeconds(vni);
         const updatedNs = values.readUInt32LE(o + 24) + values.readUInt32LE(o + 28) * 0x100000000;
         if (age > 0 && nowNs - updatedNs > age * 1e9) out.push(fdbRecordAt(keys, k, values, o, remotes));
+        else if (kept) kept.set(vni, (kept.get(vni) ?? 0) + 1);
       }
     });
     return out;
@@ -271,7 +304,7 @@ export class PeerTable {
     return this.map.lookupBatch().map(([k]) => ({ vni: k.vni, address: addressOf(k) }));
   }
   /** Every peer with the VNI slot and flags copied into it. */
-  listWithCopies(): Array<PeerRecord & { copy: VniInfo }> {
+  listWithCopies(): Array<PeerRecord & { copy: VniCopy }> {
     return this.map.lookupBatch().map(([k, v]) => ({ vni: k.vni, address: addressOf(k), copy: { statsSlot: v.statsSlot, flags: v.vniFlags } }));
   }
 }
@@ -313,7 +346,7 @@ export class EndpointTable {
     return this.map.lookupBatch().map(([ifindex, v]) => ({ ifindex, vni: v.vni }));
   }
   /** Every endpoint with the VNI slot and flags copied into it. */
-  listWithCopies(): Array<EndpointRecord & { copy: VniInfo }> {
+  listWithCopies(): Array<EndpointRecord & { copy: VniCopy }> {
     return this.map.lookupBatch().map(([ifindex, v]) => ({ ifindex, vni: v.vni, copy: { statsSlot: v.statsSlot, flags: v.vniFlags } }));
   }
 }

@@ -150,6 +150,20 @@ export async function renderXvtepMetrics(dp: Datapath, o: RenderOptions, pool = 
   perVni('xvtep_vni_receive_bytes_total', RX_BYTES, 'Inner frame bytes (incl. the inner Ethernet header) received.');
   perVni('xvtep_vni_transmit_packets_total', TX_PACKETS, 'Frames encapsulated towards a remote VTEP (every flood copy counts).');
   perVni('xvtep_vni_transmit_bytes_total', TX_BYTES, 'Inner frame bytes (incl. the inner Ethernet header) transmitted.');
+  perVni('xvtep_vni_learn_limit_total', EVENT0 + EVENTS.indexOf('learn_limit'),
+    'New source MACs not learned because the VNI (or all VNIs together) reached its cap on learned entries; the frames were forwarded.');
+  // Learned entries per VNI as the data path counts them (each ageing sweep recounts), and the caps.
+  const learn = new Map(dp.vnis.learnCounts().map((c) => [c.vni, c]));
+  const gauge = (name: string, help: string, value: (c: { learned: number; max: number } | undefined) => number) => {
+    out.family(name, 'gauge', help);
+    const head = piece(`${name}{vni="`);
+    let sum = 0;
+    for (let k = 0; k < shown; k++) out.vniSample(head, vniAt(k), close, value(learn.get(vniAt(k))));
+    for (let k = shown; k < vnis.length; k++) sum += value(learn.get(vniAt(k)));
+    if (rest) out.sample(name, 'vni="other"', sum);
+  };
+  gauge('xvtep_vni_fdb_learned', 'Learned FDB entries of the VNI as the data path counts them.', (c) => c?.learned ?? 0);
+  gauge('xvtep_vni_fdb_learned_limit', 'vnis[].maxLearned: the cap on the VNI\'s learned entries (0 = no per-VNI cap).', (c) => c?.max ?? 0);
   // Only reasons that occurred: 11 reasons x 4096 VNIs of zeros would triple every scrape.
   const DROPS = 'xvtep_vni_drop_packets_total';
   out.family(DROPS, 'counter', 'Packets dropped for a VNI, by reason (reasons that never occurred are omitted).');
@@ -182,6 +196,8 @@ export async function renderXvtepMetrics(dp: Datapath, o: RenderOptions, pool = 
   out.family('xvtep_fdb_entries', 'gauge', 'FDB entries by type.');
   out.sample('xvtep_fdb_entries', 'type="static"', fdb.static);
   out.sample('xvtep_fdb_entries', 'type="learned"', fdb.learned);
+  out.family('xvtep_fdb_learned_limit', 'gauge', 'Learned entries allowed over all VNIs (the rest of the FDB is reserved for static entries); 0 = no cap.');
+  out.sample('xvtep_fdb_learned_limit', '', dp.settings()?.learnMaxTotal ?? 0);
   const peers = countEntries(dp.peers.map);
   out.family('xvtep_peers', 'gauge', 'Remote VTEPs allowed per VNI, summed over VNIs.');
   out.sample('xvtep_peers', '', peers);

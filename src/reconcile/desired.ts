@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { BpfError, ifindexOf } from '../bpf/index.js';
 import { BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6 } from '../datapath/layout.js';
-import type { Config, ConfigIssue } from '../config/index.js';
+import { learnMaxTotal, type Config, type ConfigIssue } from '../config/index.js';
 import type { FdbDest } from '../datapath/tables.js';
 import { ManagerError, system, usage } from './errors.js';
 import { ZERO_MAC, addrKey, emptyTables, fdbKey, type Settings, type Tables } from './model.js';
@@ -82,6 +82,7 @@ export function settingsFromConfig(cfg: Config, r: Resolver): Settings {
     // Endpoints are veths with checksum offload on unless the operator says otherwise.
     epChecksumComplete: false,
     nhCacheMs: 0,
+    learnMaxTotal: learnMaxTotal(cfg.capacity.fdb, cfg.vnis.reduce((n, v) => n + v.fdb.length, 0)),
   };
 }
 
@@ -161,7 +162,7 @@ export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number,
   };
   cfg.vnis.forEach((v, i) => {
     const statsSlot = live.vnis.get(v.vni)?.statsSlot ?? slots.allocate(v.vni);
-    t.vnis.set(v.vni, { learning: v.learning, allowUnknownPeers: v.allowUnknownPeers, proxyArp: v.proxyArp, proxyNd: v.proxyArp, statsSlot });
+    t.vnis.set(v.vni, { learning: v.learning, allowUnknownPeers: v.allowUnknownPeers, proxyArp: v.proxyArp, proxyNd: v.proxyArp, statsSlot, maxLearned: v.maxLearned });
     const eps = new Map<string, number>();
     v.endpoints.forEach((name, j) => {
       const ifindex = missing ? r.lookup(name) : at(`vnis[${i}].endpoints[${j}]`, () => r.ifindex(name));

@@ -42,7 +42,7 @@ const sameList = (a: readonly (string | number)[], b: readonly (string | number)
 
 export const sameVni = (a: VniSettings, b: VniSettings): boolean =>
   a.statsSlot === b.statsSlot && a.learning === b.learning && a.allowUnknownPeers === b.allowUnknownPeers &&
-  a.proxyArp === b.proxyArp && a.proxyNd === b.proxyNd;
+  a.proxyArp === b.proxyArp && a.proxyNd === b.proxyNd && (a.maxLearned ?? 0) === (b.maxLearned ?? 0);
 
 export const sameFdb = (a: FdbRecord, b: FdbRecord): boolean =>
   a.static === b.static && a.dest.kind === b.dest.kind &&

@@ -11,6 +11,7 @@ import { UpdateFlag, ifnameOf, parseIP } from '../bpf/index.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
 import type { Datapath } from '../datapath/datapath.js';
 import { type FdbDest } from '../datapath/tables.js';
+import { defaultMaxLearned } from '../config/index.js';
 import { checkFloodList, SlotAllocator } from './desired.js';
 import { system, usage } from './errors.js';
 import { converge } from './manager.js';
@@ -64,6 +65,8 @@ export function fdbSet(dp: Datapath, vni: number, mac: string, dest: FdbDest, mo
   dp.fdb.set(rec, mode === 'add' ? UpdateFlag.NOEXIST : UpdateFlag.ANY);
   // A rewrite can change a decision the data path has cached; a new key cannot.
   if (before) dp.bumpGeneration();
+  // a learned entry made static leaves the learned count
+  if (before && !before.static) dp.recountLearned();
 }
 
 /** `fdb append 00:00:00:00:00:00 vni N dst IP`: one more flood destination; returns notes for the operator. */
@@ -96,6 +99,7 @@ export function fdbDel(dp: Datapath, vni: number, mac: string, remote?: string):
   }
   dp.fdb.delete(vni, mac);
   dp.bumpGeneration();
+  if (!r.static) dp.recountLearned();
 }
 
 export type FlushWhich = 'dynamic' | 'static' | 'all';
@@ -107,6 +111,7 @@ export function fdbFlush(dp: Datapath, which: FlushWhich, vni?: number): number 
     dp.fdb.deleteMany(doomed);
     dp.bumpGeneration();
   }
+  if (doomed.some((r) => !r.static)) dp.recountLearned();
   return doomed.length;
 }
 
@@ -129,7 +134,8 @@ export function vniAdd(dp: Datapath, pinDir: string, a: VniAdd, notes?: string[]
   }
   const t = clone(live);
   const statsSlot = new SlotAllocator(live, dp.stats.info.maxEntries).allocate(a.vni);
-  t.vnis.set(a.vni, { learning: a.learning, allowUnknownPeers: a.allowUnknownPeers, proxyArp: a.proxy, proxyNd: a.proxy, statsSlot });
+  t.vnis.set(a.vni, { learning: a.learning, allowUnknownPeers: a.allowUnknownPeers, proxyArp: a.proxy, proxyNd: a.proxy, statsSlot,
+    maxLearned: defaultMaxLearned(dp.fdb.map.info.maxEntries) });
   const locals = [...a.endpoints.values()];
   for (const ifindex of locals) {
     t.endpoints.set(ifindex, { ifindex, vni: a.vni });

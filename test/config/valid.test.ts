@@ -83,6 +83,7 @@ const EXPECTED_EXAMPLE: Config = {
       allowUnknownPeers: false,
       proxyArp: true,
       ageingSeconds: 300,
+      maxLearned: 4096,
     },
   ],
   metrics: { enabled: true, listen: { host: '127.0.0.1', port: 9469 }, maxVniSeries: 4096 },
@@ -113,6 +114,7 @@ describe('valid configurations', () => {
         allowUnknownPeers: false,
         proxyArp: false,
         ageingSeconds: 300,
+        maxLearned: 4096,
       },
     ]);
     expect(config.metrics.listen).toEqual({ host: '127.0.0.1', port: 9469 });
@@ -158,9 +160,18 @@ state: { pinDir: /sys/fs/bpf//xvtep/v6/ }
       { ip: 'fe80::1', family: 6, mac: '02:00:00:00:00:10' },
       { ip: '10.0.0.5', family: 4, mac: '02:00:00:00:00:11' },
     ]);
-    expect(vni).toMatchObject({ proxyArp: false, allowUnknownPeers: true, learning: false, ageingSeconds: 0 });
+    expect(vni).toMatchObject({ proxyArp: false, allowUnknownPeers: true, learning: false, ageingSeconds: 0, maxLearned: 4096 });
     expect(config.metrics).toEqual({ enabled: false, listen: { host: '::1', port: 9100 }, maxVniSeries: 0 });
     expect(config.state.pinDir).toBe('/sys/fs/bpf/xvtep/v6');
+  });
+
+  it('maxLearned: capacity.fdb / 16 unless given; 0 (no per-VNI cap) and values up to the capacity limit are taken', () => {
+    const cfg = (extra: string, cap = '') => ok(`underlay: { interface: eth0 }\nvnis: [{ vni: 1, endpoints: [v1]${extra} }]\n${cap}`).vnis[0]?.maxLearned;
+    expect(cfg('')).toBe(4096);
+    expect(cfg('', 'capacity: { fdb: 1000 }\n')).toBe(62);
+    expect(cfg('', 'capacity: { fdb: 8 }\n')).toBe(1);
+    expect(cfg(', maxLearned: 0')).toBe(0);
+    expect(cfg(', maxLearned: 100000')).toBe(100000);
   });
 
   it('takes the underlay family from the peers when no address is given', () => {

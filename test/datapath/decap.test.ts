@@ -7,7 +7,7 @@ import { ADDR, DEFAULT_SLOT, DpEnv, MAC, TC, XDP } from '../helpers/dpenv.js';
 import {
   EtherType, Proto, arp, eth, ethVlan, fill, hex, icmpEcho, ipv4, ipv6, tcp, udp, vxlan,
 } from '../helpers/packets.js';
-import { EVENTS } from '../../src/datapath/index.js';
+import { EVENTS, LAYOUT_VERSION } from '../../src/datapath/index.js';
 
 const VNI = 1024;
 const SLOT = DEFAULT_SLOT;
@@ -346,7 +346,7 @@ describeKernel('decap: underlay -> endpoint', () => {
         env.xdp('xv_xdp_underlay', pkt), env.tc('xv_tc_underlay', pkt, env.ifx.uly),
       ]);
       expect(r.map((x) => [x.retval, hex(x.data)])).toEqual([[XDP.PASS, hex(pkt)], [TC.OK, hex(pkt)]]);
-      env.configureRaw({ layoutVersion: 2 });
+      env.configureRaw({ layoutVersion: LAYOUT_VERSION + 1 });
       expect(env.counting({ 0: { event: { not_configured: 1 } } }, () => env.xdp('xv_xdp_underlay', pkt)).retval).toBe(XDP.PASS);
     });
   });

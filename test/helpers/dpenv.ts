@@ -151,7 +151,7 @@ export class DpEnv {
     this.dp.config.set(0, {
       layoutVersion: LAYOUT_VERSION, underlayIfindex: this.ifx.uly, udpPort: 4789, underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0,
       ttl: 0, tos: 0, tosInherit: 0, dfPolicy: 0, udp6ZeroCsum: 0, epCsumComplete: 1, localIp4: ip4(ADDR.local4), fdbRefreshMs: 0,
-      localIp6: ip6(ADDR.local6), nhCacheMs: NH_CACHE_OFF, rxGroIfindex: 0, ...over,
+      localIp6: ip6(ADDR.local6), nhCacheMs: NH_CACHE_OFF, rxGroIfindex: 0, learnMaxTotal: 0, learnedTotal: 0, ...over,
     });
     this.dp.bumpGeneration();
   }
@@ -162,11 +162,11 @@ export class DpEnv {
    */
   vni(vni: number, o: {
     slot?: number; learning?: boolean; allowUnknownPeers?: boolean; proxyArp?: boolean; proxyNd?: boolean;
-    endpoints?: number[]; peers?: string[];
+    endpoints?: number[]; peers?: string[]; maxLearned?: number;
   } = {}): void {
     const s = {
       statsSlot: o.slot ?? DEFAULT_SLOT, learning: o.learning ?? false, allowUnknownPeers: o.allowUnknownPeers ?? false,
-      proxyArp: o.proxyArp ?? false, proxyNd: o.proxyNd ?? false,
+      proxyArp: o.proxyArp ?? false, proxyNd: o.proxyNd ?? false, maxLearned: o.maxLearned ?? 0,
     };
     const flags = (s.learning ? 0 : 1) | (s.allowUnknownPeers ? 2 : 0) | (s.proxyArp ? 4 : 0) | (s.proxyNd ? 8 : 0);
     for (const ep of o.endpoints ?? []) {

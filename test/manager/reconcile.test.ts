@@ -214,7 +214,7 @@ describeKernel('reconcile against the kernel', () => {
     for (const args of [['status'], ['attach', '-c', L.file('v99.json', L.config())], ['fdb', 'show'], ['stats']]) {
       const r = L.cli([...args, '--pin-dir', L.pinDir]);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(/layout version 99, this xvtep speaks 1/);
+      expect(r.stderr).toMatch(/layout version 99, this xvtep speaks 2/);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
     expect(snapshotMaps(L.pinDir)).toEqual(before);

@@ -96,13 +96,17 @@ export function registerFdb(program: Command): void {
         }));
         const flood = dp.flood.list().filter((f) => only === undefined || f.vni === only).flatMap((f) =>
           f.remotes.map((dst) => ({ mac: ZERO_MAC, vni: f.vni, dst, type: dp.peers.has(f.vni, dst) ? 'flood (peer)' : 'flood' })));
-        return [...entries, ...flood].sort((a, b) => a.vni - b.vni || a.mac.localeCompare(b.mac));
+        const learn = dp.vnis.learnCounts().filter((c) => only === undefined || c.vni === only).sort((a, b) => a.vni - b.vni);
+        return { entries: [...entries, ...flood].sort((a, b) => a.vni - b.vni || a.mac.localeCompare(b.mac)), learn };
       });
-      if (o.json) return printJson(rows);
-      for (const r of rows) {
+      // JSON stays the list of entries it always was; the learned counts are in `xvtep status --json`
+      if (o.json) return printJson(rows.entries);
+      for (const r of rows.entries) {
         const where = 'dst' in r ? `dst ${r.dst}` : `dev ${(r as { dev: string }).dev}`;
         process.stdout.write(`${r.mac} vni ${r.vni} ${where} ${r.type}${'ageSeconds' in r ? ` age ${r.ageSeconds}s` : ''}\n`);
       }
+      // as `bridge fdb` ends with nothing, but a capped VNI should say so where its entries are listed
+      for (const c of rows.learn) process.stdout.write(`# vni ${c.vni}: ${c.learned} learned of at most ${c.max || 'any (no per-VNI cap)'}\n`);
     });
 }
 
@@ -131,7 +135,7 @@ export function registerVni(program: Command): void {
       const rows = await withDp(o, (dp) => {
         const eps = dp.endpoints.list(), peers = dp.peers.list();
         return [...dp.vnis.list()].sort((a, b) => a[0] - b[0]).map(([v, s]) => ({
-          vni: v, statsSlot: s.statsSlot, learning: s.learning, proxyArp: s.proxyArp, allowUnknownPeers: s.allowUnknownPeers,
+          vni: v, statsSlot: s.statsSlot, learning: s.learning, proxyArp: s.proxyArp, allowUnknownPeers: s.allowUnknownPeers, maxLearned: s.maxLearned ?? 0,
           endpoints: eps.filter((e) => e.vni === v).map((e) => nameOf(e.ifindex)), peers: peers.filter((p) => p.vni === v).map((p) => p.address),
         }));
       });

@@ -62,8 +62,11 @@ export async function collectStatus(pinDir: string) {
     const hooks = new Attachments(pinDir, dp).list();
     const eps = dp.endpoints.list();
     const peers = dp.peers.list();
+    const counts = new Map(dp.vnis.learnCounts().map((c) => [c.vni, c.learned]));
     const vnis = [...dp.vnis.list()].sort((a, b) => a[0] - b[0]).map(([vni, s]) => ({
       vni, statsSlot: s.statsSlot, learning: s.learning, allowUnknownPeers: s.allowUnknownPeers, proxyArp: s.proxyArp, proxyNd: s.proxyNd,
+      // as the data path counts them (recounted by each ageing sweep); maxLearned 0 = no per-VNI cap
+      learned: counts.get(vni) ?? 0, maxLearned: s.maxLearned ?? 0,
       endpoints: eps.filter((e) => e.vni === vni).map((e) => name(e.ifindex)),
       peers: peers.filter((p) => p.vni === vni).map((p) => p.address),
     }));
@@ -72,7 +75,7 @@ export async function collectStatus(pinDir: string) {
     const maps = [
       { map: 'xv_vni', entries: vnis.length, capacity: cap.vnis },
       { map: 'xv_ep', entries: eps.length, capacity: cap.endpoints },
-      { map: 'xv_fdb', entries: fdb.static + fdb.learned, capacity: cap.fdb, static: fdb.static, learned: fdb.learned },
+      { map: 'xv_fdb', entries: fdb.static + fdb.learned, capacity: cap.fdb, static: fdb.static, learned: fdb.learned, learnedCap: settings?.learnMaxTotal ?? 0 },
       { map: 'xv_peer', entries: peers.length, capacity: cap.peers },
       { map: 'xv_neigh', entries: countEntries(dp.neighbors.map), capacity: cap.neighbors },
     ];
@@ -109,10 +112,10 @@ export function registerStatus(program: Command): void {
           e.state === 'missing' ? `MISSING${e.since ? ` since ${e.since}` : ''}` : e.state === 'reattached' ? `re-attached at ${e.since}` : e.state === 'not attached' ? 'NOT ATTACHED' : 'attached';
         out += '\n' + table([['ENDPOINT', 'VNI', 'IFINDEX', 'STATE'], ...s.endpoints.map((e) => [e.name, String(e.vni), e.ifindex === null ? '-' : String(e.ifindex), stateText(e)])]);
       }
-      out += '\n' + table([['VNI', 'SLOT', 'LEARNING', 'PROXY', 'UNKNOWN PEERS', 'ENDPOINTS', 'PEERS'],
-        ...s.vnis.map((v) => [String(v.vni), String(v.statsSlot), v.learning ? 'on' : 'off', v.proxyArp ? 'on' : 'off', v.allowUnknownPeers ? 'allow' : 'drop', v.endpoints.join(',') || '-', v.peers.join(',') || '-'])]);
+      out += '\n' + table([['VNI', 'SLOT', 'LEARNING', 'LEARNED/MAX', 'PROXY', 'UNKNOWN PEERS', 'ENDPOINTS', 'PEERS'],
+        ...s.vnis.map((v) => [String(v.vni), String(v.statsSlot), v.learning ? 'on' : 'off', `${v.learned}/${v.maxLearned || '-'}`, v.proxyArp ? 'on' : 'off', v.allowUnknownPeers ? 'allow' : 'drop', v.endpoints.join(',') || '-', v.peers.join(',') || '-'])]);
       out += '\n' + table([['MAP', 'ENTRIES', 'CAPACITY', 'FILL'],
-        ...s.maps.map((m) => [m.map, String(m.entries) + ('static' in m ? ` (${m.static} static, ${m.learned} learned)` : ''), String(m.capacity), `${((100 * m.entries) / m.capacity).toFixed(1)}%`])]);
+        ...s.maps.map((m) => [m.map, String(m.entries) + ('static' in m ? ` (${m.static} static, ${m.learned} learned of at most ${m.learnedCap || 'any'})` : ''), String(m.capacity), `${((100 * m.entries) / m.capacity).toFixed(1)}%`])]);
       process.stdout.write(out);
     });
 }
