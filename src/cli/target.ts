@@ -11,11 +11,15 @@ export interface TargetOptions {
   config?: string;
   pinDir?: string;
   json?: boolean;
+  insecureConfigPerms?: boolean;
 }
+
+export const INSECURE_HELP = 'read -c FILE even if it or a directory on its path is writable by group/others or owned by another user (labs only)';
 
 export function withTarget(cmd: Command, opts: { json?: boolean } = {}): Command {
   cmd.option('-c, --config <file>', 'config file (its state.pinDir says where the pins are)')
-    .option('--pin-dir <dir>', `pinned state directory on a bpffs (default ${DEFAULT_PIN_DIR})`);
+    .option('--pin-dir <dir>', `pinned state directory on a bpffs (default ${DEFAULT_PIN_DIR})`)
+    .option('--insecure-config-perms', INSECURE_HELP);
   if (opts.json !== false) cmd.option('-j, --json', 'JSON output');
   return cmd;
 }
@@ -25,7 +29,7 @@ export async function resolveTarget(o: TargetOptions): Promise<{ pinDir: string;
   if (o.config) {
     // Only with -c: the config module (zod, yaml) is most of a CLI's start-up.
     const { loadConfigFile } = await import('../config/load.js');
-    const config = withPinDir(await loadConfigFile(o.config), o.pinDir);
+    const config = withPinDir(await loadConfigFile(o.config, { insecurePerms: !!o.insecureConfigPerms }), o.pinDir);
     return { pinDir: config.state.pinDir, config };
   }
   return { pinDir: o.pinDir !== undefined ? checkPinDir(o.pinDir) : DEFAULT_PIN_DIR };

@@ -16,7 +16,8 @@ export type {
 } from './types.js';
 export { CONFIG_DEFAULTS } from './types.js';
 export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } from './errors.js';
-export { loadConfigFile, readConfigText, parseConfig, unwrapConfig, validateConfig, type ConfigResult, type ParseOptions } from './load.js';
+export { loadConfigFile, readConfigText, parseConfig, unwrapConfig, validateConfig, type ConfigResult, type ParseOptions, type ReadOptions } from './load.js';
+export { INSECURE_FLAG } from './trust.js';
 export { configFromFlags, quickFormDocument, type QuickFlags } from './flags.js';
 export { detectFormat, type SourceFormat } from './document.js';
 export type { ConfigInput } from './schema.js';

@@ -1,5 +1,6 @@
 // Entry points: text or a file or an already-parsed object → Config or issues.
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { capacityOverflows } from './capacity.js';
 import { detectFormat, mib, readDocument, type SourceFormat } from './document.js';
 import { CONFIG_MAX_BYTES } from './limits.js';
@@ -7,6 +8,7 @@ import { ConfigError, type ConfigIssue } from './errors.js';
 import { configErrorMap, issuesFromZod, placeIssues, type Locator } from './issues.js';
 import { normalizeConfig } from './normalize.js';
 import { configSchema } from './schema.js';
+import { INSECURE_FLAG, kindOf, trustProblem } from './trust.js';
 import type { Config } from './types.js';
 
 export type ConfigResult =
@@ -16,6 +18,11 @@ export type ConfigResult =
 export interface ParseOptions {
   /** Overrides detection from `source`'s extension and the text. */
   readonly format?: SourceFormat;
+}
+
+export interface ReadOptions {
+  /** Skip the ownership and mode checks (--insecure-config-perms, for labs); the file must still be a regular file. */
+  readonly insecurePerms?: boolean;
 }
 
 /** Validates data already in memory (parsed JSON/YAML, or generated); `locate` maps issues to text positions. */
@@ -79,14 +86,40 @@ function firstInvalidUtf8(b: Buffer): number {
   return b.length;
 }
 
-/** The text of a config file; ConfigError (naming the file) when it cannot or should not be read. */
-export async function readConfigText(path: string): Promise<string> {
+/**
+ * The text of a config file; ConfigError (naming the file) when it cannot or
+ * should not be read. Opened first and checked on the open file: a stat
+ * before the read would let a swap in between pass. O_NONBLOCK so a FIFO
+ * cannot stall the open, and at most CONFIG_MAX_BYTES + 1 bytes are read
+ * whatever st_size says (/dev/zero says 0).
+ */
+export async function readConfigText(path: string, opts: ReadOptions = {}): Promise<string> {
   const cannot = (why: string) => new ConfigError(path, [{ path: '', message: `cannot read config: ${why}` }]);
   try {
-    const st = await stat(path);
-    if (st.isDirectory()) throw cannot('is a directory, not a file (EISDIR)');
-    if (st.size > CONFIG_MAX_BYTES) throw cannot(`${mib(st.size)} is more than the ${mib(CONFIG_MAX_BYTES)} a config file may have`);
-    return decodeUtf8(await readFile(path), path);
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) throw cannot('is a directory, not a file (EISDIR)');
+      if (!st.isFile()) throw cannot(`is ${kindOf(st)}, not a regular file`);
+      if (!opts.insecurePerms) {
+        const problem = trustProblem(path, st);
+        if (problem) throw cannot(`untrusted: ${problem} (or ${INSECURE_FLAG} in a lab)`);
+      }
+      // st_size as a first guess only; the loop ends at EOF or past the limit
+      const parts: Buffer[] = [];
+      let n = 0;
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(Math.min(Math.max(st.size + 1, 1 << 16), 1 << 24));
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        parts.push(chunk.subarray(0, bytesRead));
+        n += bytesRead;
+        if (n > CONFIG_MAX_BYTES) throw cannot(`more than the ${mib(CONFIG_MAX_BYTES)} a config file may have`);
+      }
+      return decodeUtf8(parts.length === 1 ? parts[0]! : Buffer.concat(parts, n), path);
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -100,6 +133,6 @@ export async function readConfigText(path: string): Promise<string> {
 }
 
 /** Reads, parses and validates a config file; throws ConfigError for unreadable or invalid files. */
-export async function loadConfigFile(path: string, options: ParseOptions = {}): Promise<Config> {
-  return unwrapConfig(parseConfig(await readConfigText(path), path, options), path);
+export async function loadConfigFile(path: string, options: ParseOptions & ReadOptions = {}): Promise<Config> {
+  return unwrapConfig(parseConfig(await readConfigText(path, options), path, options), path);
 }

@@ -31,6 +31,7 @@ export interface ApplyRequest {
   /** The daemon asking: another live daemon on the pin dir is refused, this one is not. */
   daemonPid: number;
   assumePeerNapi?: boolean;
+  insecureConfigPerms?: boolean;
 }
 
 export interface Summary {
@@ -57,7 +58,7 @@ function summary(c: Config): Summary {
 async function apply(r: ApplyRequest): Promise<ApplyReply> {
   let cfg: Config;
   try {
-    cfg = withPinDir(await loadForApply(r.configPath), r.pinDir);
+    cfg = withPinDir(await loadForApply(r.configPath, { insecurePerms: r.insecureConfigPerms }), r.pinDir);
     if (r.expectPinDir !== undefined && cfg.state.pinDir !== r.expectPinDir) {
       throw new ConfigError(r.configPath, [{ path: 'state.pinDir', message: `cannot change while running (${r.expectPinDir} -> ${cfg.state.pinDir}); restart xvtep run` }]);
     }

@@ -27,6 +27,8 @@ export interface DaemonOptions {
   pinDir?: string;
   detachOnExit: boolean;
   assumePeerNapi?: boolean;
+  /** --insecure-config-perms: every apply skips the config file's ownership and mode checks. */
+  insecureConfigPerms?: boolean;
   log?: Log;
 }
 
@@ -76,7 +78,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let earlyHup = false;
   const onEarlyHup = () => (earlyHup = true);
   process.on('SIGHUP', onEarlyHup);
-  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi });
+  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, insecureConfigPerms: o.insecureConfigPerms });
   if (!first.ok) throw failure(first);
   for (const w of first.warnings) log(`warning: ${w}`);
   for (const n of first.notes) log(n);
@@ -127,7 +129,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     return chain;
   };
   const reloadOnce = async (trigger: string) => {
-    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi });
+    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, insecureConfigPerms: o.insecureConfigPerms });
     if (!r.ok) {
       log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
       return;

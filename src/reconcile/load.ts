@@ -9,8 +9,8 @@ import { dataPathIssues } from './desired.js';
  * what the data path cannot take (dataPathIssues), all reported against the
  * file exactly as `config check` reports them.
  */
-export async function loadForApply(path: string): Promise<Config> {
-  const cfg = await loadConfigFile(path);
+export async function loadForApply(path: string, opts: { insecurePerms?: boolean } = {}): Promise<Config> {
+  const cfg = await loadConfigFile(path, opts);
   const issues = dataPathIssues(cfg);
   if (issues.length) throw new ConfigError(path, issues);
   return cfg;

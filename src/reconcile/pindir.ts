@@ -1,8 +1,8 @@
 // Where the pinned state lives. Only the default location may be prepared
 // behind the user's back (mounting bpffs at /sys/fs/bpf where systemd would
 // have); any other directory that is not on a bpffs is an error to fix.
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { isBpffs } from '../bpf/index.js';
 import type { Config } from '../config/index.js';
@@ -16,7 +16,7 @@ const BPFFS_ROOT = '/sys/fs/bpf';
 export function preparePinDir(pinDir: string): string | undefined {
   if (existsSync(pinDir)) {
     if (!isBpffs(pinDir)) throw system(`${pinDir}: not on a bpffs (mount -t bpf bpf ${pinDir}, or choose another --pin-dir)`);
-    return undefined;
+    return securePinDir(pinDir);
   }
   const parent = dirname(pinDir);
   if (isBpffs(parent)) return undefined;
@@ -26,6 +26,30 @@ export function preparePinDir(pinDir: string): string | undefined {
     return `mounted bpffs at ${BPFFS_ROOT} (nothing was mounted there)`;
   }
   throw system(`${parent}: not a bpffs, so ${pinDir} cannot hold pins (mount -t bpf bpf ${parent}, or choose a --pin-dir on a bpffs)`);
+}
+
+/**
+ * An existing pin directory gets the 0700 xvtep creates it with: looser
+ * modes (group or others may read, write or enter it) are tightened, on it
+ * and on its maps/, progs/ and links/, with a notice. One owned by another
+ * user than root or xvtep's is refused: whoever prepared it may have pinned
+ * maps of their own in it for us to adopt.
+ */
+export function securePinDir(pinDir: string): string | undefined {
+  const uid = process.getuid?.() ?? 0;
+  const tightened: string[] = [];
+  for (const d of [pinDir, ...['maps', 'progs', 'links'].map((s) => join(pinDir, s))]) {
+    if (!existsSync(d)) continue;
+    const st = statSync(d);
+    if (st.uid !== 0 && st.uid !== uid) {
+      throw system(`${d} is owned by uid ${st.uid}, not root or the user xvtep runs as: remove it, or chown root ${d} if you made it`);
+    }
+    if ((st.mode & 0o077) !== 0) {
+      chmodSync(d, 0o700);
+      tightened.push(`${d} (was ${(st.mode & 0o777).toString(8).padStart(4, '0')})`);
+    }
+  }
+  return tightened.length ? `tightened to 0700: ${tightened.join(', ')}` : undefined;
 }
 
 /** A --pin-dir value: absolute, not /, without trailing or doubled slashes. */

@@ -3,7 +3,7 @@
 // file under /run/xvtep named after a hash of the pin directory: one per
 // instance, gone after a reboot exactly like the pins, removed by detach.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ReloadResult {
@@ -46,10 +46,25 @@ function fresh(pinDir: string): ManagerState {
   return { pinDir, configPath: null, generation: 0, reloads: 0, reloadFailures: 0, lastReload: null, daemonPid: null };
 }
 
+/**
+ * The state directory, root's only like the pins (the files name the config
+ * and the last error): created 0700, and an existing one with looser modes
+ * tightened to 0700 (mkdir leaves an existing directory as it is). One
+ * owned by another user is refused: it could hold files we did not write.
+ */
+export function ensureStateDir(): void {
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+  const st = statSync(STATE_DIR);
+  const uid = process.getuid?.() ?? 0;
+  if (st.uid !== 0 && st.uid !== uid) {
+    throw new Error(`${STATE_DIR} is owned by uid ${st.uid}, not root or the user xvtep runs as: remove it or chown root ${STATE_DIR}`);
+  }
+  if ((st.mode & 0o077) !== 0) chmodSync(STATE_DIR, 0o700);
+}
+
 /** Atomic replace: a reader sees the old file or the new one. */
 export function writeState(s: ManagerState): void {
-  // Root's only, like the pins: it names the config file and the last error.
-  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+  ensureStateDir();
   const path = statePath(s.pinDir);
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
@@ -117,9 +132,10 @@ export function readEndpointStates(pinDir: string): EndpointStates | null {
 }
 
 export function writeEndpointStates(pinDir: string, s: EndpointStates): void {
-  mkdirSync(STATE_DIR, { recursive: true, mode: 0o755 });
+  ensureStateDir();
   const path = endpointStatesPath(pinDir);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, path);
 }
+

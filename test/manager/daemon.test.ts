@@ -65,7 +65,7 @@ describeKernel('xvtep run', () => {
     expect(metricValue(m, 'xvtep_config_reloads_total')).toBe(1);
     expect(metricValue(m, 'xvtep_map_capacity', 'map="xv_fdb"')).toBe(65536);
     expect(metricValue(m, 'xvtep_vni_series_limit')).toBe(4096);
-    expect(m).toMatch(/^xvtep_build_info\{version="[^"]+",layout_version="1",nodejs="v\d+/m);
+    expect(m).toMatch(/^xvtep_build_info\{version="[^"]+",layout_version="2",nodejs="v\d+/m);
     expect(m).toMatch(/^process_resident_memory_bytes \d+/m);
     expect(m).not.toMatch(/_total_total/);
     const check = spawnSync('promtool', ['check', 'metrics'], { input: m, encoding: 'utf8' });

@@ -27,13 +27,14 @@ export interface QuickOptions {
   peer: string[];
   address?: string;
   port?: string;
+  insecureConfigPerms?: boolean;
 }
 
 /** The config from -c FILE or from the quick-form flags (never both). */
 export async function configOf(o: QuickOptions): Promise<{ cfg: Config; path: string | null }> {
   const quick = o.underlay !== undefined || o.vni !== undefined || o.endpoint.length > 0 || o.peer.length > 0 || o.address !== undefined || o.port !== undefined;
   if (o.config && quick) throw new UsageError('give either -c FILE or the quick-form flags (--underlay, --vni, ...), not both');
-  if (o.config) return { cfg: withPinDir(await loadForApply(o.config), o.pinDir), path: o.config };
+  if (o.config) return { cfg: withPinDir(await loadForApply(o.config, { insecurePerms: !!o.insecureConfigPerms }), o.pinDir), path: o.config };
   if (!quick) throw new UsageError('nothing to attach: give -c FILE, or --underlay IFACE --vni N --endpoint IFACE [--peer ADDR]');
   if (o.underlay === undefined) throw new UsageError('--underlay: required by the quick form');
   if (o.vni === undefined) throw new UsageError('--vni: required by the quick form');

@@ -5,14 +5,15 @@ import { diffLines } from '../../reconcile/describe.js';
 import { dataPathIssues } from '../../reconcile/desired.js';
 import { changeCount } from '../../reconcile/diff.js';
 import { openPinned, reconcileConfig } from '../../reconcile/manager.js';
-import { printJson, withPinDir } from '../target.js';
+import { INSECURE_HELP, printJson, withPinDir } from '../target.js';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('check a config file, or show what a reload would change');
   config.command('check <file>').description('validate FILE; every error is printed with its path in the file')
     .option('-j, --json', 'JSON output')
-    .action(async (file: string, o: { json?: boolean }) => {
-      const parsed = parseConfig(await readConfigText(file), file);
+    .option('--insecure-config-perms', INSECURE_HELP)
+    .action(async (file: string, o: { json?: boolean; insecureConfigPerms?: boolean }) => {
+      const parsed = parseConfig(await readConfigText(file, { insecurePerms: !!o.insecureConfigPerms }), file);
       const more = parsed.ok ? dataPathIssues(parsed.config) : [];
       const r = more.length ? { ok: false as const, errors: more } : parsed;
       if (o.json) {
@@ -26,8 +27,9 @@ export function registerConfig(program: Command): void {
   config.command('diff <file>').description('the map changes a reload with FILE would make (against the live maps)')
     .option('--pin-dir <dir>', 'pinned state directory (default: the file\'s state.pinDir)')
     .option('-j, --json', 'JSON output')
-    .action(async (file: string, o: { json?: boolean; pinDir?: string }) => {
-      const r = parseConfig(await readConfigText(file), file);
+    .option('--insecure-config-perms', INSECURE_HELP)
+    .action(async (file: string, o: { json?: boolean; pinDir?: string; insecureConfigPerms?: boolean }) => {
+      const r = parseConfig(await readConfigText(file, { insecurePerms: !!o.insecureConfigPerms }), file);
       if (!r.ok) throw new ConfigError(file, r.errors);
       const more = dataPathIssues(r.config);
       if (more.length) throw new ConfigError(file, more);

@@ -8,8 +8,8 @@ export function registerRun(program: Command): void {
   withTarget(program.command('run').description('attach (or adopt what is pinned), serve metrics, reload on SIGHUP and file changes, age learned entries'), { json: false })
     .option('--detach-on-exit', 'remove the data path on SIGTERM/SIGINT (default: leave it running)')
     .option('--assume-peer-napi', ASSUME_HELP)
-    .action(async (o: { config?: string; pinDir?: string; detachOnExit?: boolean; assumePeerNapi?: boolean }) => {
+    .action(async (o: { config?: string; pinDir?: string; detachOnExit?: boolean; assumePeerNapi?: boolean; insecureConfigPerms?: boolean }) => {
       if (!o.config) throw new UsageError('run needs -c FILE (it watches the file for changes)');
-      await runDaemon({ configPath: o.config, pinDir: o.pinDir, detachOnExit: !!o.detachOnExit, assumePeerNapi: !!o.assumePeerNapi });
+      await runDaemon({ configPath: o.config, pinDir: o.pinDir, detachOnExit: !!o.detachOnExit, assumePeerNapi: !!o.assumePeerNapi, insecureConfigPerms: !!o.insecureConfigPerms });
     });
 }
