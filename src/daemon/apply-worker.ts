@@ -19,6 +19,7 @@ import { withPinDir } from '../reconcile/pindir.js';
 import { bringUp } from './bringup.js';
 import { sweepIntervalMs } from '../reconcile/ageing.js';
 import type { WatchedEndpoint } from './endpoints.js';
+import type { UnderlayConfigured } from './underlay.js';
 
 export interface ApplyRequest {
   configPath: string;
@@ -41,6 +42,8 @@ export interface Summary {
   sweepMs: number;
   /** Endpoint interfaces the file names, for the endpoint watcher. */
   endpoints: WatchedEndpoint[];
+  /** The underlay as the file names it, for the underlay watcher. */
+  underlay: UnderlayConfigured;
 }
 
 export type ApplyReply =
@@ -52,6 +55,7 @@ function summary(c: Config): Summary {
   return {
     pinDir: c.state.pinDir, metrics: c.metrics, ageing: c.vnis.map((v) => [v.vni, v.ageingSeconds]), sweepMs: sweepIntervalMs(c),
     endpoints: c.vnis.flatMap((v) => v.endpoints.map((name) => ({ name, vni: v.vni }))),
+    underlay: { iface: c.underlay.interface, address: c.underlay.address, mtu: c.underlay.mtu },
   };
 }
 

@@ -21,6 +21,7 @@ import type { Log } from './bringup.js';
 import { EndpointWatcher } from './endpoints.js';
 import { NextHopKeeper } from './nexthops.js';
 import { watchFile } from './watch.js';
+import { UnderlayWatcher } from './underlay.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -150,6 +151,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
 
   const watcher = watchFile(o.configPath, 200, () => void reload('file change'));
   endpoints = new EndpointWatcher({ pinDir, dp, configured: () => cfg.endpoints, reload, log });
+  const underlay = new UnderlayWatcher({ pinDir, configured: () => cfg.underlay, reload, setMtu: (mtu) => dp.setUnderlayMtu(mtu), log });
   const nextHops = new NextHopKeeper(dp, log);
   process.off('SIGHUP', onEarlyHup);
   process.on('SIGHUP', () => void reload('SIGHUP'));
@@ -161,6 +163,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       clearInterval(ageTimer);
       watcher.close();
       endpoints?.close();
+      underlay.close();
       nextHops.close();
       void chain.then(() => {
         server?.close();

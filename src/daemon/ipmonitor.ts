@@ -15,7 +15,7 @@ export interface IpMonitor {
 }
 
 /** onRestart: called after a restart, for events that went by while it was down. */
-export function ipMonitor(object: 'link' | 'route', onLine: (line: string) => void, log: Log, meanwhile: string, onRestart: () => void): IpMonitor {
+export function ipMonitor(object: 'link' | 'route' | 'address', onLine: (line: string) => void, log: Log, meanwhile: string, onRestart: () => void): IpMonitor {
   let child: ChildProcess | null = null;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;

@@ -373,6 +373,17 @@ export class Datapath {
     if (cur) this.config.set(0, { ...cur, rxGroIfindex: ifindex });
   }
 
+  /**
+   * The underlay's MTU (the ICMP too-big threshold) alone, for the daemon
+   * to follow an MTU change at once instead of after a whole reload.
+   */
+  setUnderlayMtu(mtu: number): void {
+    const cur = this.config.get(0);
+    if (!cur || cur.layoutVersion === 0 || cur.underlayMtu === mtu) return;
+    this.config.set(0, { ...cur, underlayMtu: mtu });
+    this.bumpGeneration();
+  }
+
   /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */
   setFloodPorts(vni: number, ifindexes: readonly number[]): void {
     if (ifindexes.length > BCAST_PORTS) {

@@ -6,7 +6,7 @@
 // dozen series through label hashing would not fit a 50 ms scrape.
 import type { Datapath } from '../datapath/datapath.js';
 import { DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT, LAYOUT_VERSION } from '../datapath/layout.js';
-import type { EndpointStates, ManagerState } from '../reconcile/state.js';
+import { UNDERLAY_CHANGES, type EndpointStates, type ManagerState, type UnderlayState } from '../reconcile/state.js';
 import { SLOT_SPAN } from '../datapath/tables.js';
 import { CHUNK_BYTES, ChunkPool } from './chunks.js';
 import { DROP0, EVENT0, RX_BYTES, RX_PACKETS, STAT_FIELDS, TX_BYTES, TX_PACKETS, countEntries, readStatsSums } from './read.js';
@@ -17,6 +17,8 @@ export interface RenderOptions {
   state: ManagerState;
   /** The daemon's endpoint watcher record (null: no daemon watches). */
   endpoints: EndpointStates | null;
+  /** The daemon's underlay watcher record (null: no daemon watches). */
+  underlay?: UnderlayState | null;
   version: string;
 }
 
@@ -218,6 +220,14 @@ export async function renderXvtepMetrics(dp: Datapath, o: RenderOptions, pool = 
   out.sample('xvtep_endpoints_missing', '', watched.filter((e) => e.state === 'missing').length);
   out.family('xvtep_endpoint_reattachments_total', 'counter', 'Endpoints that came back (re-created interface) and were attached again by this daemon.');
   out.sample('xvtep_endpoint_reattachments_total', '', o.endpoints?.reattachments ?? 0);
+
+  if (o.underlay) {
+    const u = o.underlay;
+    out.family('xvtep_underlay_up', 'gauge', '1 if the underlay interface exists under its configured name and its link is up.');
+    out.sample('xvtep_underlay_up', `interface="${esc(u.iface)}"`, u.state === 'up' ? 1 : 0);
+    out.family('xvtep_underlay_changes_total', 'counter', 'Underlay interface edges seen by this daemon: link down/up, gone, renamed, re-created, MTU and address changes.');
+    for (const c of UNDERLAY_CHANGES) out.sample('xvtep_underlay_changes_total', `change="${c}"`, u.changes[c] ?? 0);
+  }
 
   const s = o.state;
   out.family('xvtep_config_reloads_total', 'counter', 'Config applies attempted (attach, reloads, SIGHUP, file changes).');

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Datapath } from '../datapath/datapath.js';
-import { readEndpointStates, readState } from '../reconcile/state.js';
+import { readEndpointStates, readState, readUnderlayState } from '../reconcile/state.js';
 import { ChunkPool } from './chunks.js';
 import { renderXvtepMetrics } from './collector.js';
 
@@ -26,7 +26,7 @@ export function processRegistry(): Registry {
 
 /** One scrape: the xvtep families (chunks of bytes from `pool`, written as rendered) and prom-client's process families. */
 export async function renderAll(src: MetricsSource, reg: Registry, pool?: ChunkPool): Promise<{ own: Buffer[]; process: string }> {
-  const own = await renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), version: src.version }, pool);
+  const own = await renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), underlay: readUnderlayState(src.pinDir), version: src.version }, pool);
   return { own, process: await reg.metrics() };
 }
 

@@ -91,6 +91,7 @@ export function recordResult(pinDir: string, r: Omit<ReloadResult, 'at'>, config
 export function removeState(pinDir: string): void {
   rmSync(statePath(pinDir), { force: true });
   rmSync(endpointStatesPath(pinDir), { force: true });
+  rmSync(underlayStatePath(pinDir), { force: true });
 }
 
 /**
@@ -139,3 +140,44 @@ export function writeEndpointStates(pinDir: string, s: EndpointStates): void {
   renameSync(tmp, path);
 }
 
+/**
+ * What `xvtep run` last saw of the underlay NIC (src/daemon/underlay.ts), in
+ * its own file: only the daemon's main thread writes it.
+ */
+export interface UnderlayState {
+  daemonPid: number;
+  iface: string;
+  /** up/down: the link's operational state; gone: no interface of that name; renamed: ours, under another name. */
+  state: 'up' | 'down' | 'gone' | 'renamed';
+  ifindex: number | null;
+  renamedTo: string | null;
+  mtu: number | null;
+  addresses: string[];
+  /** When state last changed (ISO time). */
+  since: string;
+  /** Edges seen since the daemon started, by kind. */
+  changes: Record<UnderlayChange, number>;
+}
+
+export type UnderlayChange = 'down' | 'up' | 'gone' | 'renamed' | 'recreated' | 'mtu' | 'address';
+export const UNDERLAY_CHANGES: readonly UnderlayChange[] = ['down', 'up', 'gone', 'renamed', 'recreated', 'mtu', 'address'];
+
+export function underlayStatePath(pinDir: string): string {
+  return statePath(pinDir).replace(/\.json$/, '.underlay.json');
+}
+
+export function readUnderlayState(pinDir: string): UnderlayState | null {
+  try {
+    return JSON.parse(readFileSync(underlayStatePath(pinDir), 'utf8')) as UnderlayState;
+  } catch {
+    return null;
+  }
+}
+
+export function writeUnderlayState(pinDir: string, s: UnderlayState): void {
+  ensureStateDir();
+  const path = underlayStatePath(pinDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, path);
+}

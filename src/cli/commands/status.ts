@@ -5,7 +5,7 @@ import { LAYOUT_VERSION } from '../../datapath/layout.js';
 import { Attachments } from '../../reconcile/attach.js';
 import { loadedCapacity, openPinned } from '../../reconcile/manager.js';
 import { hostResolver } from '../../reconcile/desired.js';
-import { readState } from '../../reconcile/state.js';
+import { readState, readUnderlayState } from '../../reconcile/state.js';
 import { alive } from '../../daemon/alive.js';
 import { liveEndpointStates } from '../../daemon/endpoints.js';
 import { countEntries } from '../../metrics/read.js';
@@ -71,6 +71,11 @@ export async function collectStatus(pinDir: string) {
       peers: peers.filter((p) => p.vni === vni).map((p) => p.address),
     }));
     const cap = loadedCapacity(dp);
+    // what the running daemon last saw of the NIC (link state, gone, renamed); null without a daemon
+    const seen = readUnderlayState(pinDir);
+    const link = seen && alive(seen.daemonPid)
+      ? { state: seen.state, since: seen.since, renamedTo: seen.renamedTo, ifindex: seen.ifindex, changes: seen.changes }
+      : null;
     const fdb = await dp.fdbCounts();
     const maps = [
       { map: 'xv_vni', entries: vnis.length, capacity: cap.vnis },
@@ -81,7 +86,7 @@ export async function collectStatus(pinDir: string) {
     ];
     return {
       pinDir, layoutVersion: LAYOUT_VERSION,
-      underlay: settings ? { iface: name(settings.underlayIfindex), ifindex: settings.underlayIfindex, address: settings.localAddress, port: settings.port, mtu: settings.underlayMtu } : null,
+      underlay: settings ? { iface: name(settings.underlayIfindex), ifindex: settings.underlayIfindex, address: settings.localAddress, port: settings.port, mtu: settings.underlayMtu, link } : null,
       interfaces: hooks.map((h) => ({ iface: h.iface, ifindex: h.ifindex, role: h.role, hook: h.hook, progId: h.progId, linkId: h.linkId, attached: h.attached, xdpMode: h.xdpMode ?? null })),
       endpoints: endpointStatus(pinDir, eps, hooks),
       vnis, maps,
@@ -101,7 +106,12 @@ export function registerStatus(program: Command): void {
       if (o.json) return printJson(s);
       const lr = s.config.lastReload;
       let out = `pin dir:   ${s.pinDir} (layout ${s.layoutVersion})\n`;
-      out += `underlay:  ${s.underlay ? `${s.underlay.iface} ${s.underlay.address} udp ${s.underlay.port} mtu ${s.underlay.mtu}` : 'not configured'}\n`;
+      const l = s.underlay?.link;
+      const linkText = !l ? '' : l.state === 'up' ? ', link up'
+        : l.state === 'down' ? `, link DOWN since ${l.since}`
+        : l.state === 'renamed' ? `, RENAMED to ${l.renamedTo} at ${l.since}: treated as gone until an interface of the configured name is back`
+        : `, GONE since ${l.since}: no VXLAN traffic until an interface of the configured name is back`;
+      out += `underlay:  ${s.underlay ? `${s.underlay.iface} ${s.underlay.address} udp ${s.underlay.port} mtu ${s.underlay.mtu}${linkText}` : 'not configured'}\n`;
       out += `config:    ${s.config.path ?? '(quick form / none)'}, generation ${s.config.generation}, ${s.config.reloads} apply(s), ${s.config.reloadFailures} failed\n`;
       out += `last:      ${lr ? `${lr.ok ? 'ok' : 'FAILED'} (${lr.trigger}, ${lr.at}${lr.ok ? `, ${lr.changes} change(s)` : `: ${lr.error}`})` : 'none'}\n`;
       out += `daemon:    ${s.daemon.pid ? `running, pid ${s.daemon.pid}` : 'not running (the data path runs from its pins)'}\n\n`;
