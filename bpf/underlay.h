@@ -275,11 +275,6 @@ static __always_inline int gro_tag(struct xdp_md *ctx, __u32 ifindex)
 {
 	struct xv_gro_meta *m;
 
-#ifdef XV_NO_XDP_META
-	/* Built for a kernel whose verifier refuses bpf_xdp_adjust_meta to XDP
-	 * programs (seen on 6.18.44-fc): no GRO hand-off, every frame redirects. */
-	return -1;
-#endif
 	/* drivers without metadata support refuse: the caller redirects */
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
 		return -1;
