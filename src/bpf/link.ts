@@ -88,6 +88,11 @@ export function xdpModeOf(ifindex: number): XdpMode | 'hw' | 'multi' | undefined
   }
 }
 
+/** The id of the XDP program attached to an interface (any mode), 0 if none. Ids are global, ifindexes per netns. */
+export function xdpProgIdOf(ifindex: number): number {
+  return call(`ifindex ${ifindex}`, () => native.xdpQuery(ifindex, 0), 'xdp query').progId;
+}
+
 export function isTcxLink(info: LinkInfo): boolean {
   return info.type === LinkType.TCX && (info.attachType === AttachType.TCX_INGRESS || info.attachType === AttachType.TCX_EGRESS);
 }

@@ -2,12 +2,14 @@
 // datapath's linkPinName: <role>-<iface>-<hook>) so traffic keeps flowing
 // with no xvtep process alive. Attaching is datapath's attach.ts; which
 // interfaces get what, adoption of live links and their removal are here.
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { BpfError, Link, ifindexOf, ifnameOf, xdpModeOf } from '../bpf/index.js';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AttachType, BpfError, Link, attachedProgramIds, ifindexOf, ifnameOf, xdpModeOf, xdpProgIdOf } from '../bpf/index.js';
 import { attachEndpoint, attachUnderlay, linkPinName, type Attachment } from '../datapath/attach.js';
 import type { Datapath } from '../datapath/datapath.js';
 import type { Journal } from './apply.js';
+import { system } from './errors.js';
+import { STATE_DIR } from './state.js';
 
 export type Role = 'underlay' | 'endpoint';
 export type HookName = 'xdp' | 'tcx-ingress';
@@ -72,6 +74,64 @@ export class Attachments {
     return out;
   }
 
+  /**
+   * Another xvtep instance (another pin directory, found through the state
+   * files every instance keeps in STATE_DIR) with a program on iface:
+   * refused, naming it. XDP would refuse a second program itself, less
+   * clearly; tcx would stack a second one silently and both would act.
+   * Matched by program id, which is global: ifindexes and names are per
+   * network namespace, and labs run many instances, each in its own.
+   */
+  #refuseShared(iface: string): void {
+    let here: Set<number>;
+    try {
+      const ifindex = ifindexOf(iface);
+      here = new Set([xdpProgIdOf(ifindex), ...attachedProgramIds(ifindex, AttachType.TCX_INGRESS)].filter((id) => id > 0));
+    } catch {
+      return; // attaching reports the missing interface
+    }
+    if (here.size === 0) return;
+    const own = dirname(this.dir);
+    let files: string[] = [];
+    try {
+      files = readdirSync(STATE_DIR).filter((f) => /^[0-9a-f]{16}\.json$/.test(f));
+    } catch {
+      return;
+    }
+    for (const f of files) {
+      let pinDir: string;
+      try {
+        pinDir = (JSON.parse(readFileSync(join(STATE_DIR, f), 'utf8')) as { pinDir: string }).pinDir;
+      } catch {
+        continue;
+      }
+      if (pinDir === own) continue;
+      const links = join(pinDir, 'links');
+      let pins: string[] = [];
+      try {
+        pins = readdirSync(links).filter((n) => PIN_RE.test(n));
+      } catch {
+        continue; // not in this mount namespace, or gone
+      }
+      for (const p of pins) {
+        let progId = 0;
+        try {
+          const link = Link.open(join(links, p));
+          try {
+            progId = link.info().progId;
+          } finally {
+            link.close();
+          }
+        } catch {
+          continue;
+        }
+        if (here.has(progId)) {
+          throw system(`${iface} is already attached by the xvtep instance pinned at ${pinDir}: one interface, one instance (xvtep detach --pin-dir ${pinDir} there first, or use another interface)`);
+        }
+      }
+    }
+  }
+
   #live(pin: string): number {
     if (!existsSync(pin)) return 0;
     const link = Link.open(pin);
@@ -128,7 +188,10 @@ export class Attachments {
     const seen = known.find((h) => h.pin === pin && h.attached && h.ifindex === ifindex);
     const inUse = ifindex === 0 ? undefined : seen ? seen.xdpMode : xdpModeOf(ifindex);
     if (ifindex !== 0 && inUse !== xdpModeName[mode]) this.#drop(pin); // an XDP link cannot change mode
-    if (this.#live(pin) === 0) this.#pinAll(attachUnderlay(this.#dp(), iface, mode, family), journal);
+    if (this.#live(pin) === 0) {
+      this.#refuseShared(iface);
+      this.#pinAll(attachUnderlay(this.#dp(), iface, mode, family), journal);
+    }
     // native mode's tcx half of the GRO hand-off, left over from before a switch to skb mode
     if (mode !== 'native') this.#drop(join(this.dir, linkPinName({ role: 'underlay', iface }, 'tcx-ingress')));
     for (const h of known) if (h.role === 'underlay' && h.iface !== iface) this.#drop(h.pin);
@@ -140,6 +203,7 @@ export class Attachments {
     // adopted: no reattach, no reload. A live link on another ifindex belongs
     // to an interface that was renamed away; #pinAll replaces it.
     if (live !== 0 && live === ifindexOf(iface)) return;
+    this.#refuseShared(iface);
     this.#pinAll(attachEndpoint(this.#dp(), iface, { assumePeerNapi: this.opts.assumePeerNapi }), journal);
   }
 

@@ -129,7 +129,8 @@ describeKernel('a tenant flooding random source MACs', () => {
       expect(Math.min(u.received, d.received)).toBeGreaterThan(500);
       expect(st.maps.find((m) => m.map === 'xv_fdb')).toMatchObject({ learnedCap: CAP - 1024 });
       // the same numbers where operators look: fdb show's footer and the metrics
-      expect(L.ok('fdb', 'show', 'vni', '41').trim().split('\n').pop()).toBe(`# vni 41: ${learned41} learned of at most ${PER_VNI}`);
+      const shown = L.ok('fdb', 'show', 'vni', '41');
+      expect(shown.trim().split('\n').pop(), `fdb show ended with: ${shown.slice(-200)}; counts ${JSON.stringify(dp.vnis.learnCounts())}`).toBe(`# vni 41: ${learned41} learned of at most ${PER_VNI}`);
       const text = Buffer.concat(await renderXvtepMetrics(dp, { maxVniSeries: 4096, state: readState(L.pinDir), endpoints: null, version: 't' })).toString();
       expect(text).toContain(`xvtep_vni_fdb_learned{vni="41"} ${learned41}\n`);
       expect(text).toContain(`xvtep_vni_fdb_learned_limit{vni="41"} ${PER_VNI}\n`);

@@ -101,12 +101,14 @@ export function registerFdb(program: Command): void {
       });
       // JSON stays the list of entries it always was; the learned counts are in `xvtep status --json`
       if (o.json) return printJson(rows.entries);
-      for (const r of rows.entries) {
+      const lines = rows.entries.map((r) => {
         const where = 'dst' in r ? `dst ${r.dst}` : `dev ${(r as { dev: string }).dev}`;
-        process.stdout.write(`${r.mac} vni ${r.vni} ${where} ${r.type}${'ageSeconds' in r ? ` age ${r.ageSeconds}s` : ''}\n`);
-      }
-      // as `bridge fdb` ends with nothing, but a capped VNI should say so where its entries are listed
-      for (const c of rows.learn) process.stdout.write(`# vni ${c.vni}: ${c.learned} learned of at most ${c.max || 'any (no per-VNI cap)'}\n`);
+        return `${r.mac} vni ${r.vni} ${where} ${r.type}${'ageSeconds' in r ? ` age ${r.ageSeconds}s` : ''}\n`;
+      });
+      // `bridge fdb` ends with nothing, but a capped VNI should say so where its entries are listed
+      for (const c of rows.learn) lines.push(`# vni ${c.vni}: ${c.learned} learned of at most ${c.max || 'any (no per-VNI cap)'}\n`);
+      // one write: main() exits right after, and a pipe write left queued behind a slow reader would be lost
+      process.stdout.write(lines.join(''));
     });
 }
 
