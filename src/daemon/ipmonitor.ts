@@ -15,14 +15,14 @@ export interface IpMonitor {
 }
 
 /** onRestart: called after a restart, for events that went by while it was down. */
-export function ipMonitor(object: 'link' | 'route' | 'address', onLine: (line: string) => void, log: Log, meanwhile: string, onRestart: () => void): IpMonitor {
+export function ipMonitor(object: 'link' | 'route' | 'link address', onLine: (line: string) => void, log: Log, meanwhile: string, onRestart: () => void): IpMonitor {
   let child: ChildProcess | null = null;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   const start = () => {
     if (closed) return;
     const started = Date.now();
-    const c = spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'ip', '-o', 'monitor', object], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'ip', '-o', 'monitor', ...object.split(' ')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     let err = '';
     createInterface({ input: c.stdout! }).on('line', onLine);

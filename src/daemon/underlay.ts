@@ -14,7 +14,7 @@
 //  - MTU changed (the file has no underlay.mtu): reload;
 //  - addresses changed (the file has no underlay.address): reload, which
 //    takes the new one or fails with a clear line if there is none.
-// Event-driven through `ip -o monitor link` and `ip -o monitor address`,
+// Event-driven through one `ip -o monitor link address`,
 // plus a scan every UNDERLAY_SCAN_MS that bounds detection (netlink may drop
 // notifications): the MTU follows within a second either way.
 import { readFileSync } from 'node:fs';
@@ -97,10 +97,7 @@ export class UnderlayWatcher {
     if (this.#state.state !== 'up') o.log(`underlay ${this.#iface} is ${this.#state.state}`);
     this.#write();
     const meanwhile = `underlay changes are seen by the ${(o.scanMs ?? UNDERLAY_SCAN_MS) / 1000} s scan`;
-    this.#monitors = [
-      ipMonitor('link', () => this.sync(), o.log, meanwhile, () => this.sync()),
-      ipMonitor('address', () => this.sync(), o.log, meanwhile, () => this.sync()),
-    ];
+    this.#monitors = [ipMonitor('link address', () => this.sync(), o.log, meanwhile, () => this.sync())];
     this.#timer = setInterval(() => this.sync(), o.scanMs ?? UNDERLAY_SCAN_MS);
     this.#timer.unref();
   }

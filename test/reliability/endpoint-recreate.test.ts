@@ -165,6 +165,10 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     expect(f.missing, JSON.stringify(f)).toBe(0);
     expect(f.received).toBe(2000);
     expect(r.missing, `the other endpoint lost datagrams: ${JSON.stringify(r)}`).toBe(0);
+    // at the sockets: nothing lost at the end either, where "missing" cannot see
+    expect(r.sent - r.received, JSON.stringify(r)).toBe(0);
+    // b -> c crosses the outage by design: all of its loss is inside it (the stream resumed)
+    expect(b.sent - b.received, JSON.stringify(b)).toBe(b.missing);
     expect(r.duplicates).toBe(0);
     expect(r.received).toBeGreaterThan(3000);
     // b -> c: the outage the receiver saw ends once the new interface is attached.
@@ -220,7 +224,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
   it('a SIGKILLed daemon leaves no link watcher behind in the namespace', async () => {
     const d = [...L.daemons][0]!;
     const pids = () => ip('netns', 'pids', L.a).trim().split('\n').filter(Boolean);
-    expect(pids().length).toBe(3); // the daemon, its `ip monitor link` and `ip monitor route`
+    expect(pids().length).toBe(4); // the daemon, its `ip monitor link` (endpoints), `ip monitor route` (next hops), `ip monitor link address` (underlay)
     d.kill('SIGKILL');
     await exited(d);
     await waitFor(() => pids().length === 0, 5000, () => `left behind in ${L.a}: ${pids().join(' ')}`);

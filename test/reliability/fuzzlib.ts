@@ -6,7 +6,7 @@
 // Nothing here reads the data path's code: the oracle and the validators are
 // written from bpf/include/xvtep_maps.h (documented rules), RFC 7348 / 826 /
 // 4861 / 792 / 4443 and the packet builders in test/helpers/packets.ts.
-import { DROP_REASONS, EVENTS, type StatsValue } from '../../src/datapath/index.js';
+import { DROP_REASONS, DROP_SLOTS, EVENTS, EVENT_SLOTS, type StatsValue } from '../../src/datapath/index.js';
 import {
   EtherType, Proto, arp, checksum, eth, ethVlan, fill, icmp6, icmpEcho, ip4, ip6, ipv4, ipv6, mac, ndNs, pseudo6, solicitedNode, sum16, tcp, udp, vxlan,
 } from '../helpers/packets.js';
@@ -542,14 +542,15 @@ export const D = Object.fromEntries(DROP_REASONS.map((r, i) => [r, i])) as Recor
 export const E = Object.fromEntries(EVENTS.map((r, i) => [r, i])) as Record<(typeof EVENTS)[number], number>;
 
 export function delta(before: readonly StatsValue[], after: readonly StatsValue[], slots: readonly number[]): Delta {
-  const d: Delta = { rx: 0, rxBytes: 0, tx: 0, txBytes: 0, drop: new Array(16).fill(0), event: new Array(16).fill(0), dropSlots: new Map() };
+  const d: Delta = { rx: 0, rxBytes: 0, tx: 0, txBytes: 0, drop: new Array(DROP_SLOTS).fill(0), event: new Array(EVENT_SLOTS).fill(0), dropSlots: new Map() };
   for (let s = 0; s < slots.length; s++) {
     const a = before[s]!, b = after[s]!;
     d.rx += b.rxPackets - a.rxPackets;
     d.rxBytes += b.rxBytes - a.rxBytes;
     d.tx += b.txPackets - a.txPackets;
     d.txBytes += b.txBytes - a.txBytes;
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < EVENT_SLOTS; i++) d.event[i] += b.event[i]! - a.event[i]!;
+    for (let i = 0; i < DROP_SLOTS; i++) {
       const x = b.drop[i]! - a.drop[i]!;
       if (x) {
         d.drop[i] += x;
@@ -557,7 +558,6 @@ export function delta(before: readonly StatsValue[], after: readonly StatsValue[
         l.push(i);
         d.dropSlots.set(slots[s]!, l);
       }
-      d.event[i] += b.event[i]! - a.event[i]!;
     }
   }
   return d;
@@ -566,10 +566,10 @@ export function delta(before: readonly StatsValue[], after: readonly StatsValue[
 export const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
 
 /** Events a program may move besides the ones its verdict accounts for (learning side effects). */
-export const LEARN_EVENTS = [E.fdb_full, E.learn_new, E.learn_move, E.static_conflict];
+export const LEARN_EVENTS = [E.fdb_full, E.learn_new, E.learn_move, E.static_conflict, E.learn_limit];
 
 export function otherEvents(d: Delta, allowed: readonly number[]): string | undefined {
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < EVENT_SLOTS; i++) {
     if (d.event[i] && !allowed.includes(i)) return `unexpected event ${EVENTS[i] ?? i} +${d.event[i]}`;
     if (d.event[i]! < 0) return `event ${EVENTS[i] ?? i} went down`;
   }

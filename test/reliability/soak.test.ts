@@ -31,6 +31,18 @@ const LOG_BAD = /error|fail|exception|warning|denied|E2BIG|EINVAL|EEXIST|ENOENT|
 
 interface Sample { t: number; rssKb: number; fds: number }
 
+/** Least-squares slope of y over x (per second of x in ms): growth over the run, not just start against end. */
+function slope(samples: readonly Sample[], y: (s: Sample) => number): number {
+  const n = samples.length;
+  const mx = samples.reduce((a, s) => a + s.t, 0) / n, my = samples.reduce((a, s) => a + y(s), 0) / n;
+  let num = 0, den = 0;
+  for (const s of samples) {
+    num += (s.t - mx) * (y(s) - my);
+    den += (s.t - mx) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 1000;
+}
+
 const mac = (prefix: number, i: number) => `02:${prefix.toString(16).padStart(2, '0')}:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
 describeKernel('soak: traffic with random live updates and reloads', () => {
@@ -205,11 +217,13 @@ describeKernel('soak: traffic with random live updates and reloads', () => {
       }
     }
     const maxRss = Math.max(...samples.map((s) => s.rssKb));
+    const rssSlope = slope(samples, (s) => s.rssKb), fdSlope = slope(samples, (s) => s.fds);
     recordSummary('soak', {
       profile, seed, seconds: DURATION_S, warmupSeconds: WARMUP_S, updates, cliEdits, reloads,
       rssKb: { start: start!.rssKb, end: end.rssKb, max: maxRss, slack: RSS_SLACK_KB }, fds: { start: start!.fds, end: end.fds, max: Math.max(...samples.map((s) => s.fds)) },
       samples: samples.map((s) => [Math.round((s.t - start!.t) / 1000), s.rssKb, s.fds]),
-      streams: [{ dir: 'c->b', sent: u.last + 1, received: u.received, lost: u.missing, duplicates: u.duplicates }, { dir: 'b->c', sent: dn.last + 1, received: dn.received, lost: dn.missing, duplicates: dn.duplicates }],
+      streams: [{ dir: 'c->b', sent: u.sent, received: u.received, lost: u.sent - u.received, duplicates: u.duplicates }, { dir: 'b->c', sent: dn.sent, received: dn.received, lost: dn.sent - dn.received, duplicates: dn.duplicates }],
+      rssSlopeKbPerS: +rssSlope.toFixed(2), fdSlopePerS: +fdSlope.toFixed(4),
       counterSamples: counters.length, countersBackwards: backwards, logErrors: badLines.length, logLines: log.split('\n').length,
     });
     console.log(`soak ${DURATION_S} s: ${updates} updates (${cliEdits} by CLI), ${reloads} reloads; RSS ${start!.rssKb} -> ${end.rssKb} kB (max ${maxRss}); ` +
@@ -218,6 +232,12 @@ describeKernel('soak: traffic with random live updates and reloads', () => {
     expect(badLines).toEqual([]);
     expect(u).toMatchObject({ missing: 0, duplicates: 0 });
     expect(dn).toMatchObject({ missing: 0, duplicates: 0 });
+    // at the sockets: an outage at the end (which "missing" cannot see) fails too
+    expect(u.sent - u.received).toBe(0);
+    expect(dn.sent - dn.received).toBe(0);
+    // growth over the whole run: at most the slack over its length, and no fd leak rate
+    expect(rssSlope * DURATION_S).toBeLessThanOrEqual(RSS_SLACK_KB);
+    expect(fdSlope * DURATION_S).toBeLessThan(1);
     expect(Math.min(u.received, dn.received)).toBeGreaterThan(PPS * DURATION_S * 0.8);
     expect(backwards).toBe(0);
     expect(counters.length).toBeGreaterThan(DURATION_S / 2); // 1 s timer, delayed by synchronous CLI calls
