@@ -16,7 +16,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "common.h"
 #include "underlay.h"
 #include "endpoint.h"
 
