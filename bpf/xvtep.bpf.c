@@ -22,5 +22,11 @@
 /* Layout version of this object, readable before load from .rodata. */
 const volatile __u32 xv_layout_version = XVTEP_LAYOUT_VERSION;
 
+/* The ABI's enums type no map value, so nothing else would put them in the
+ * object's BTF, where test/datapath/abi.test.ts checks the control plane's
+ * tables against them. No program reads these. */
+const volatile enum xv_drop_reason xv_abi_drop_reasons = XV_DROP__MAX;
+const volatile enum xv_event xv_abi_events = XV_EV__MAX;
+
 /* GPL: bpf_redirect_neigh() and friends are GPL-only helpers. */
 char _license[] SEC("license") = "Dual BSD/GPL";

@@ -101,7 +101,7 @@ static __always_inline int fib_outer(void *ctx, const struct xv_config *cfg,
 	return fib_outer_at(ctx, cfg, p, oif, sc, xv_clock(sc), 0);
 }
 
-/* Whether oif is the device in xv_uplink (see xvtep_maps.h). */
+/* Whether oif is the device in xv_uplink (see xvtep_abi.h). */
 static __always_inline __u8 is_uplink(__u32 oif)
 {
 	return !!bpf_map_lookup_elem(&xv_uplink, &oif);
