@@ -315,14 +315,15 @@ export class EtcdCluster {
 
   /**
    * Runs etcdctl inside a member's namespace (default: the first running
-   * member) with this cluster's certificates and endpoints; throws on failure
-   * unless allowFail.
+   * member) with this cluster's certificates (clientCert: false leaves the
+   * client certificate out) and endpoints; throws on failure unless allowFail.
    */
-  async etcdctl(args: string[], opts: { member?: EtcdMember; endpoints?: string[]; allowFail?: boolean; timeoutMs?: number } = {}):
+  async etcdctl(args: string[], opts: { member?: EtcdMember; endpoints?: string[]; allowFail?: boolean; timeoutMs?: number; clientCert?: boolean } = {}):
     Promise<{ code: number | null; out: string; err: string }> {
     const m = opts.member ?? this.members.find((x) => x.running) ?? this.members[0]!;
     const endpoints = opts.endpoints ?? this.members.filter((x) => x.running).map((x) => x.clientUrl);
-    const tlsArgs = this.tls ? ['--cacert', this.tls.caFile, '--cert', this.tls.clientCertFile, '--key', this.tls.clientKeyFile] : [];
+    const tlsArgs = !this.tls ? [] : opts.clientCert === false ? ['--cacert', this.tls.caFile]
+      : ['--cacert', this.tls.caFile, '--cert', this.tls.clientCertFile, '--key', this.tls.clientKeyFile];
     const timeoutMs = opts.timeoutMs ?? 15_000;
     const full = ['netns', 'exec', m.ns, 'etcdctl', `--endpoints=${endpoints.join(',')}`, ...tlsArgs,
       '--dial-timeout=2s', `--command-timeout=${Math.max(1, Math.floor(timeoutMs / 1000) - 1)}s`, ...args];
