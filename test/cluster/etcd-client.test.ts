@@ -6,9 +6,10 @@
 // events and error classes asserted here are what docs/etcd-client.md names.
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Etcd3, EtcdError, EtcdLeaseInvalidError, GRPCOutOfRangeError, GRPCUnavailableError, type IOptions, type IKeyValue, type Lease } from 'etcd3';
+import { Etcd3, EtcdError, EtcdLeaseInvalidError, GRPCOutOfRangeError, GRPCUnavailableError, isRecoverableError, type IOptions, type IKeyValue, type Lease } from 'etcd3';
+import { handleWhen, noop, retry } from 'cockatiel';
 import { Lab } from '../helpers/lab.js';
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { startEtcd, type EtcdCluster, type EtcdMember } from '../helpers/etcd.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -377,7 +378,7 @@ describe('etcd3 and etcd with TLS client-certificate auth', () => {
   });
 });
 
-describe('etcd3 and a 3-member etcd cluster losing its leader', () => {
+describe('etcd3 and a 3-member etcd cluster losing a member', () => {
   let lab: Lab;
   let etcd: EtcdCluster;
   let c: Etcd3 | undefined;
@@ -391,6 +392,42 @@ describe('etcd3 and a 3-member etcd cluster losing its leader', () => {
     lab?.destroy();
   });
 
+  async function leaderAndFollower(): Promise<{ leader: EtcdMember; follower: EtcdMember }> {
+    const st = await etcd.etcdctl(['endpoint', 'status', '--write-out=json']);
+    const status = JSON.parse(st.out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
+    // JSON numbers lose int64 precision, but equally on both sides
+    const leaderUrl = status.find((s) => s.Status.header.member_id === s.Status.leader)!.Endpoint;
+    const leader = etcd.members.find((m) => m.clientUrl === leaderUrl)!;
+    expect(leader).toBeDefined();
+    return { leader, follower: etcd.members.find((m) => m !== leader && m.running)! };
+  }
+
+  it('a follower SIGKILLed: without a retry policy calls that land on it fail; one retry on another host hides it', async () => {
+    const deadline = { defaultCallOptions: (ctx: { isStream: boolean }) => (ctx.isStream ? {} : { deadline: Date.now() + 2000 }) };
+    const bare = new Etcd3({ hosts: etcd.rootEndpoints, ...deadline, faultHandling: { host: () => noop, global: noop } });
+    const retried = new Etcd3({ hosts: etcd.rootEndpoints, ...deadline,
+      faultHandling: { host: () => noop, global: retry(handleWhen(isRecoverableError), { maxAttempts: 2 }) } });
+    try {
+      await bare.put('/tf/k').value('v');
+      const { follower } = await leaderAndFollower();
+      await follower.kill();
+      const failures = { bare: [] as Error[], retried: [] as Error[] };
+      for (let i = 0; i < 30; i++) {
+        await bare.get('/tf/k').string().catch((e: Error) => failures.bare.push(e));
+        await retried.get('/tf/k').string().catch((e: Error) => failures.retried.push(e));
+      }
+      // each call picks a host at random: 30 calls all missing the dead one has odds (2/3)^30 ≈ 5e-6
+      expect(failures.bare.length).toBeGreaterThan(0);
+      expect(failures.bare.every((e) => e instanceof GRPCUnavailableError)).toBe(true);
+      expect(failures.retried).toEqual([]);
+      follower.start();
+      await etcd.waitHealthy();
+    } finally {
+      bare.close();
+      retried.close();
+    }
+  });
+
   it('writes, the watch and the lease carry on when the leader is SIGKILLed', async () => {
     c = new Etcd3({ hosts: etcd.rootEndpoints, faultHandling: { watchBackoff: constantBackoff(250) },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 2000 }) });
@@ -402,12 +439,7 @@ describe('etcd3 and a 3-member etcd cluster losing its leader', () => {
     const w = await c.watch().prefix('/t9/n/').create();
     w.on('put', (kv: IKeyValue) => seen.add(kv.key.toString()));
 
-    const st = await etcd.etcdctl(['endpoint', 'status', '--write-out=json']);
-    const status = JSON.parse(st.out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
-    // JSON numbers lose int64 precision, but equally on both sides
-    const leaderUrl = status.find((s) => s.Status.header.member_id === s.Status.leader)!.Endpoint;
-    const leader = etcd.members.find((m) => m.clientUrl === leaderUrl)!;
-    expect(leader).toBeDefined();
+    const { leader } = await leaderAndFollower();
     await leader.kill();
 
     let retried = 0;
