@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3, EtcdError, EtcdLeaseInvalidError, GRPCOutOfRangeError, GRPCUnavailableError, isRecoverableError, type IOptions, type IKeyValue, type Lease } from 'etcd3';
 import { handleWhen, noop, retry } from 'cockatiel';
 import { Lab } from '../helpers/lab.js';
+// @ts-expect-error: a plain .mjs bench module without types
+import { seedMembers, simMac, simName } from '../../bench/lib/etcd-seed.mjs';
 import { startEtcd, type EtcdCluster, type EtcdMember } from '../helpers/etcd.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -229,6 +231,23 @@ describe('etcd3 against one etcd 3.4 member', () => {
     expect(tooMany.message).toMatch(/too many operations in txn request/);
     await lease.revoke();
     expect(await c.getAll().prefix('/tb/').count()).toBe(0);
+  });
+
+  it('the start-up bench seeder writes 1,000 members × 10 MACs under one lease in 16 transactions', async () => {
+    const c = client();
+    const before = await etcd.revision();
+    const r = await seedMembers(c, { prefix: '/seed/', members: 1000, macsPerMember: 10, vnis: [100], ttlSeconds: 30 });
+    expect(r).toMatchObject({ keys: 2000, txns: 16, revision: before + 16 });
+    expect(await c.getAll().prefix('/seed/members/').count()).toBe(1000);
+    expect(await c.getAll().prefix('/seed/vnis/100/').count()).toBe(1000);
+    const m = JSON.parse((await c.get(`/seed/members/${simName(999)}`).string())!);
+    expect(m).toMatchObject({ v: 1, name: simName(999), family: 6, port: 4789, vnis: [100] });
+    const v = JSON.parse((await c.get(`/seed/vnis/100/${simName(999)}`).string())!);
+    expect(v.macs).toHaveLength(10);
+    expect(v.macs[9]).toBe(simMac(999, 9));
+    expect((await c.get(`/seed/vnis/100/${simName(0)}`).exec()).kvs[0]!.lease).toBe(r.leaseId);
+    await (r.lease as Lease).revoke();
+    expect(await c.getAll().prefix('/seed/').count()).toBe(0);
   });
 
   it('a watch from listed revision + 1 delivers exactly the later events, in order', async () => {
