@@ -9,10 +9,13 @@
 // unique among live processes, with a route that sends nothing outside the lab.
 // Lab hosts use `endpoints` (IPv4); the test process uses `rootEndpoints` (IPv6).
 //
-// Processes: etcd runs under `setpriv --pdeathsig KILL`, so it dies with the
-// process that started it even if that one is SIGKILLed; destroy() and an exit
-// hook kill it too. Data dirs live under /dev/shm (fsync is free there) and
-// are removed by destroy() and by the exit hook.
+// Processes: destroy() and an exit hook kill etcd. For a test worker that is
+// itself SIGKILLed (no hook runs; PR_SET_PDEATHSIG is not honoured on this
+// machine's kernel), each cluster has a watchdog shell, detached, that polls
+// the worker's pid once a second and then SIGKILLs the etcd pids listed in
+// <dir>/pids (checking /proc/<pid>/comm is etcd), deletes the root link and the
+// harness's own namespaces, and removes the data dir. Data dirs live under
+// /dev/shm (fsync is free there).
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,7 +134,7 @@ export class EtcdMember {
     if (this.running) throw new Error(`etcd ${this.name}: already running (pid ${this.process!.pid})`);
     const c = this.cluster;
     const listen = [this.clientUrl, ...(this.addr6 ? [this.rootClientUrl] : [])];
-    const args = ['netns', 'exec', this.ns, 'setpriv', '--pdeathsig', 'KILL', '--', 'etcd',
+    const args = ['netns', 'exec', this.ns, 'etcd',
       '--name', this.name, '--data-dir', this.dataDir,
       '--listen-client-urls', listen.join(','), '--advertise-client-urls', this.clientUrl,
       '--listen-peer-urls', this.peerUrl, '--initial-advertise-peer-urls', this.peerUrl,
@@ -150,6 +153,8 @@ export class EtcdMember {
     p.stdout!.on('data', keep);
     p.stderr!.on('data', keep);
     this.process = p;
+    c.writePids();
+    p.on('exit', () => c.writePids());
   }
 
   #exited(ms: number): Promise<boolean> {
@@ -216,6 +221,8 @@ export class EtcdCluster {
   readonly dir: string;
   #attached = 0;
   #destroyed = false;
+  /** Namespaces this harness created (the watchdog deletes them if the worker dies). */
+  readonly #namespaces: string[] = [];
 
   private constructor(readonly lab: Lab, opts: EtcdClusterOptions) {
     const n = opts.members ?? 1;
@@ -239,6 +246,7 @@ export class EtcdCluster {
       this.bridge = opts.bridge;
     } else {
       const ns = lab.host(`esw${s || ''}`, { ipv6: false });
+      this.#namespaces.push(ns);
       lab.exec(ns, 'ip', 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
       lab.exec(ns, 'ip', 'link', 'set', 'br0', 'up');
       this.bridge = { ns, name: 'br0' };
@@ -247,6 +255,7 @@ export class EtcdCluster {
     for (let i = 0; i < n; i++) {
       const name = `etcd${s || ''}${n === 1 ? '' : i + 1}`;
       const ns = lab.host(name);
+      this.#namespaces.push(ns);
       this.attach(ns, 'eth0', addrs[i]!);
       let addr6: string | undefined;
       if (rootAccess) {
@@ -266,10 +275,31 @@ export class EtcdCluster {
       sh('ip', ['link', 'set', this.rootIf, 'up']);
     }
 
+    this.#watchdog();
+
     if (opts.tls) {
       const ips = this.members.flatMap((m) => [m.addr, ...(m.addr6 ? [m.addr6] : [])]);
       this.tls = makeTls(this.dir, ips);
     }
+  }
+
+  /** The etcd pids now running, for the watchdog. */
+  writePids(): void {
+    if (this.#destroyed) return;
+    writeFileSync(join(this.dir, 'pids'), this.members.filter((m) => m.running).map((m) => m.process!.pid).join(' ') + '\n');
+  }
+
+  #watchdog(): void {
+    const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const script = [
+      `while kill -0 ${process.pid} 2>/dev/null && [ -d ${q(this.dir)} ]; do sleep 1; done`,
+      `[ -d ${q(this.dir)} ] || exit 0`,
+      `for p in $(cat ${q(join(this.dir, 'pids'))} 2>/dev/null); do [ "$(cat /proc/$p/comm 2>/dev/null)" = etcd ] && kill -9 $p; done`,
+      ...(this.rootIf ? [`ip link del ${q(this.rootIf)} 2>/dev/null`] : []),
+      ...this.#namespaces.map((ns) => `ip netns del ${q(ns)} 2>/dev/null`),
+      `rm -rf ${q(this.dir)}`,
+    ].join('\n');
+    spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
   }
 
   /** Creates the namespaces and links, starts every member, waits until the cluster is healthy. */
