@@ -5,10 +5,11 @@
 // client certificates, and a 3-member cluster losing its leader. The exact
 // events and error classes asserted here are what docs/etcd-client.md names.
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3, EtcdError, EtcdLeaseInvalidError, GRPCOutOfRangeError, GRPCUnavailableError, isRecoverableError, type IOptions, type IKeyValue, type Lease } from 'etcd3';
 import { handleWhen, noop, retry } from 'cockatiel';
-import { Lab } from '../helpers/lab.js';
+import { Lab, sh } from '../helpers/lab.js';
 // @ts-expect-error: a plain .mjs bench module without types
 import { seedMembers, simMac, simName } from '../../bench/lib/etcd-seed.mjs';
 import { startEtcd, type EtcdCluster, type EtcdMember } from '../helpers/etcd.js';
@@ -379,6 +380,14 @@ describe('etcd3 and etcd with TLS client-certificate auth', () => {
     expect(await c.get('/tls/k').string()).toBe('v');
   });
 
+  it('a member restarted (SIGTERM, same data dir) keeps its data and takes TLS clients again', async () => {
+    const c = new Etcd3({ hosts: etcd.rootEndpoints, credentials: etcd.clientCredentials() });
+    clients.push(c);
+    await c.put('/tls/durable').value('kept');
+    await etcd.members[0]!.restart();
+    await until(async () => (await c.get('/tls/durable').string()) === 'kept', 15_000, 'read after restart', 250);
+  });
+
   it('a client without a certificate is refused (GRPCUnavailableError, no data)', async () => {
     const creds = etcd.clientCredentials()!;
     const c = new Etcd3({ hosts: etcd.rootEndpoints, credentials: { rootCertificate: creds.rootCertificate } });
@@ -483,5 +492,17 @@ describe('etcd3 and a 3-member etcd cluster losing a member', () => {
     leader.start();
     await etcd.waitHealthy();
     await lease.revoke();
+  });
+
+  it('destroy() leaves no etcd process, no root link and no data dir', async () => {
+    const pids = etcd.members.map((m) => m.pid);
+    expect(pids.every((p) => typeof p === 'number')).toBe(true);
+    c?.close();
+    c = undefined;
+    await etcd.destroy();
+    expect(etcd.members.some((m) => m.running)).toBe(false);
+    for (const p of pids) expect(existsSync(`/proc/${p}`)).toBe(false);
+    expect(existsSync(etcd.dir)).toBe(false);
+    expect(sh('ip', ['link', 'show', etcd.rootIf!], { allowFail: true }).trim()).toBe('');
   });
 });
