@@ -418,7 +418,7 @@ describe('etcd3 and etcd with TLS client-certificate auth', () => {
     const e2 = await errorOf(plain.get('/tls/k').string());
     expect(e2).toBeInstanceOf(GRPCUnavailableError);
     // and etcd's own client, without a cert, is refused too
-    const r = await etcd.etcdctl(['get', '/tls/k'], { allowFail: true, timeoutMs: 8000, clientCert: false });
+    const r = await etcd.etcdctl(['get', '/tls/k'], { allowFail: true, timeoutMs: 4000, clientCert: false });
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/context deadline exceeded|bad certificate/);
   });

@@ -203,7 +203,7 @@ export class EtcdMember {
     let last = '';
     while (Date.now() < end) {
       if (!this.running) throw new Error(`etcd ${this.name} exited (${this.process?.exitCode ?? this.process?.signalCode}): ${this.#log.trim().slice(-2000)}`);
-      const r = await this.cluster.etcdctl(['endpoint', 'health'], { member: this, endpoints: [this.clientUrl], allowFail: true, timeoutMs: 5000 });
+      const r = await this.cluster.etcdctl(['endpoint', 'health'], { member: this, endpoints: [this.clientUrl], allowFail: true, timeoutMs: 3000 });
       if (r.code === 0) return;
       last = (r.err || r.out).trim();
       await sleep(200);
@@ -359,8 +359,9 @@ export class EtcdCluster {
       : ['--cacert', this.tls.caFile, '--cert', this.tls.clientCertFile, '--key', this.tls.clientKeyFile];
     const timeoutMs = opts.timeoutMs ?? 15_000;
     const full = ['netns', 'exec', m.ns, 'etcdctl', `--endpoints=${endpoints.join(',')}`, ...tlsArgs,
-      '--dial-timeout=2s', `--command-timeout=${Math.max(1, Math.floor(timeoutMs / 1000) - 1)}s`, ...args];
-    const r = await run('ip', full, timeoutMs);
+      '--dial-timeout=2s', `--command-timeout=${Math.max(1, Math.ceil(timeoutMs / 1000))}s`, ...args];
+    // etcdctl gives up by itself at the command timeout; the kill is only a backstop on a stalled machine
+    const r = await run('ip', full, timeoutMs + 5000);
     if (r.code !== 0 && !opts.allowFail) throw new Error(`etcdctl ${args.join(' ')} failed (${r.code}): ${(r.err || r.out).trim()}`);
     return r;
   }
