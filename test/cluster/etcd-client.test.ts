@@ -337,7 +337,8 @@ describe('etcd3 against one etcd 3.4 member', () => {
   });
 
   it('etcd down: calls fail fast with GRPCUnavailableError, then the open circuit; the watch reconnects and resumes when etcd returns', async () => {
-    const c = client({ faultHandling: { watchBackoff: constantBackoff(250) } });
+    // 1 s between watch reconnects: its failed attempts count on the same circuit breaker the get below is to meet closed
+    const c = client({ faultHandling: { watchBackoff: constantBackoff(1000) } });
     const w = await c.watch().prefix('/t8/').create();
     const puts: string[] = [];
     w.on('put', (kv: IKeyValue) => puts.push(kv.value.toString()));
