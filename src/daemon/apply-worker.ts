@@ -12,7 +12,7 @@ import { ConfigError, type Config } from '../config/index.js';
 import { ManagerError } from '../reconcile/errors.js';
 import { openPinned, reconcileConfig } from '../reconcile/manager.js';
 import { loadForApply } from '../reconcile/load.js';
-import { readState, recordResult } from '../reconcile/state.js';
+import { claimDaemon, readState, recordResult } from '../reconcile/state.js';
 import { alive } from './alive.js';
 import { errMessage } from '../reconcile/text.js';
 import { withPinDir } from '../reconcile/pindir.js';
@@ -78,6 +78,11 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   if (r.first) {
     const other = readState(cfg.state.pinDir).daemonPid;
     if (other !== r.daemonPid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
+    // two daemons started at once both pass the check above: the claim decides
+    const owner = claimDaemon(cfg.state.pinDir, r.daemonPid, alive);
+    if (owner !== null) {
+      throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running${owner > 0 ? ` (pid ${owner})` : ' (another one is starting)'}`, 2);
+    }
     // A missing endpoint is not the daemon's failure: it is watched for (endpoints.ts).
     const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
     dp.close();

@@ -13,7 +13,7 @@ import { startMetricsServer } from '../metrics/server.js';
 import { DEFAULT_AGEING_S } from '../reconcile/ageing.js';
 import { detachAll } from '../reconcile/manager.js';
 import { ManagerError } from '../reconcile/errors.js';
-import { readState, recordResult, updateState } from '../reconcile/state.js';
+import { readState, recordResult, releaseDaemon, updateState } from '../reconcile/state.js';
 import { errMessage } from '../reconcile/text.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
@@ -191,5 +191,6 @@ function shutdown(dp: Datapath, pinDir: string, detach: boolean, sig: string, lo
   if (readState(pinDir).daemonPid === process.pid) updateState(pinDir, (s) => {
     s.daemonPid = null;
   });
+  releaseDaemon(pinDir, process.pid);
   log(`${sig}: exiting, the data path keeps running (pinned in ${pinDir})`);
 }

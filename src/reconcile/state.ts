@@ -3,7 +3,7 @@
 // file under /run/xvtep named after a hash of the pin directory: one per
 // instance, gone after a reboot exactly like the pins, removed by detach.
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ReloadResult {
@@ -92,6 +92,7 @@ export function removeState(pinDir: string): void {
   rmSync(statePath(pinDir), { force: true });
   rmSync(endpointStatesPath(pinDir), { force: true });
   rmSync(underlayStatePath(pinDir), { force: true });
+  rmSync(statePath(pinDir).replace(/\.json$/, '.daemon.lock'), { force: true });
 }
 
 /**
@@ -180,4 +181,51 @@ export function writeUnderlayState(pinDir: string, s: UnderlayState): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, path);
+}
+
+/**
+ * The daemon's claim on a pin directory: a file created with O_EXCL holding
+ * its pid, so two `xvtep run` started at the same instant cannot both pass
+ * the "already running?" check (the state file's daemonPid is written too
+ * late for that). A claim whose pid is dead is stale and taken over.
+ * Returns null when claimed (or already ours), else the live owner's pid.
+ */
+export function claimDaemon(pinDir: string, pid: number, isAlive: (pid: number) => boolean): number | null {
+  ensureStateDir();
+  const path = statePath(pinDir).replace(/\.json$/, '.daemon.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      try {
+        writeFileSync(fd, `${pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      return null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(path, 'utf8').trim());
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    if (owner === pid) return null;
+    if (owner > 0 && isAlive(owner)) return owner;
+    // stale (its daemon died without removing it), or not yet written by a racing claimant: only a dead pid is taken over
+    if (owner > 0) rmSync(path, { force: true });
+    else return -1;
+  }
+  return -1;
+}
+
+/** Gives the claim up (on exit), if it is still ours. */
+export function releaseDaemon(pinDir: string, pid: number): void {
+  const path = statePath(pinDir).replace(/\.json$/, '.daemon.lock');
+  try {
+    if (Number(readFileSync(path, 'utf8').trim()) === pid) unlinkSync(path);
+  } catch {
+    // gone already
+  }
 }
