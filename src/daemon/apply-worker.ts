@@ -79,7 +79,14 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
     const other = readState(cfg.state.pinDir).daemonPid;
     if (other !== r.daemonPid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
     // two daemons started at once both pass the check above: the claim decides
-    const owner = claimDaemon(cfg.state.pinDir, r.daemonPid, alive);
+    let owner: number | null = null;
+    try {
+      owner = claimDaemon(cfg.state.pinDir, r.daemonPid, alive);
+    } catch (e) {
+      // without write access to the state directory: bringUp fails next, naming the privilege
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw e;
+    }
     if (owner !== null) {
       throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running${owner > 0 ? ` (pid ${owner})` : ' (another one is starting)'}`, 2);
     }
