@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
-import type { Config } from '../config/index.js';
+import type { Config, TcMode } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
 import { desiredFromConfig, hostResolver, type MissingEndpoint, type Resolver } from './desired.js';
@@ -81,6 +81,8 @@ export function checkCapacity(dp: Datapath, cfg: Config, desired: Tables): strin
 
 export interface ConvergeOptions {
   underlay?: { iface: string; mode: 'native' | 'skb'; family: 4 | 6 };
+  /** How new TC hooks attach (default auto). */
+  tcMode?: TcMode;
   /** Receives what attaching changed on the host. */
   notes?: string[];
   /** See Attachments: veth endpoint peers the operator vouches for. */
@@ -92,7 +94,7 @@ export interface ConvergeOptions {
 export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Tables, opts: ConvergeOptions = {}): Diff {
   const diff = diffTables(desired, live);
   if (opts.dryRun) return diff;
-  const att = new Attachments(pinDir, dp, { assumePeerNapi: opts.assumePeerNapi });
+  const att = new Attachments(pinDir, dp, { assumePeerNapi: opts.assumePeerNapi, tcMode: opts.tcMode });
   // One walk over the pinned links per apply, not one per endpoint: a reload
   // with 1000 endpoints and nothing to attach must stay cheap.
   const hooks = att.list();
@@ -121,7 +123,7 @@ export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Ta
       }
     },
   });
-  opts.notes?.push(...att.notes);
+  opts.notes?.push(...att.notes, ...att.kindNotes(hooks));
   return diff;
 }
 
@@ -170,7 +172,7 @@ export function reconcileConfig(dp: Datapath, cfg: Config, opts: ReconcileOption
   const family = desired.settings!.localAddress.includes(':') ? 6 : 4;
   tm('capacity');
   const diff = converge(dp, cfg.state.pinDir, desired, live, {
-    dryRun: opts.dryRun, notes, assumePeerNapi: opts.assumePeerNapi, underlay: { iface: cfg.underlay.interface, mode: cfg.underlay.xdpMode, family },
+    dryRun: opts.dryRun, notes, assumePeerNapi: opts.assumePeerNapi, tcMode: cfg.underlay.tcMode, underlay: { iface: cfg.underlay.interface, mode: cfg.underlay.xdpMode, family },
   });
   tm('converge');
   return { diff, changes: changeCount(diff), warnings, notes, missing };

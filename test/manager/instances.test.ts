@@ -7,13 +7,14 @@ import { TempBpffs } from '../helpers/bpffs.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { spawnSync } from 'node:child_process';
 import { BIN } from './lab.js';
+import { tcHook, withTcModeArgs } from '../helpers/tcmode.js';
 
 describeKernel('two xvtep instances, and an IPv6 underlay', () => {
   let lab: Lab;
   let fs: TempBpffs;
   let a: string, b: string, c: string, d: string;
   const cli = (ns: string, ...args: string[]) => {
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BIN, ...withTcModeArgs(args)], { encoding: 'utf8', timeout: 60_000 });
     if (r.status !== 0) throw new Error(`xvtep ${args.join(' ')} in ${ns}: exit ${r.status}: ${r.stderr}`);
     return r.stdout;
   };
@@ -49,8 +50,8 @@ describeKernel('two xvtep instances, and an IPv6 underlay', () => {
     expect(sa.underlay.iface).toBe('ua');
     expect(sb.underlay.iface).toBe('ub');
     const hooks = (s: St) => s.interfaces.map((i) => `${i.iface} ${i.hook}`).sort();
-    expect(hooks(sa)).toEqual(['epa tcx-ingress', 'ua tcx-ingress', 'ua xdp']);
-    expect(hooks(sb)).toEqual(['epb tcx-ingress', 'ub tcx-ingress', 'ub xdp']);
+    expect(hooks(sa)).toEqual([`epa ${tcHook}`, `ua ${tcHook}`, 'ua xdp']);
+    expect(hooks(sb)).toEqual([`epb ${tcHook}`, `ub ${tcHook}`, 'ub xdp']);
     // each learned the other side's container MAC, from its own traffic
     const learned = (ns: string, dir: string) => (JSON.parse(cli(ns, 'fdb', 'show', '-j', '--pin-dir', fs.path(dir))) as Array<{ type: string; dst?: string }>)
       .filter((r) => r.type === 'learned' && r.dst);
