@@ -94,9 +94,29 @@ static Napi::Value ProbeAdjustRoomDecap(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (int32_t)run.retval);
 }
 
+// (ifindex) -> 0 when an XDP_PASS program attaches to the interface in
+// driver (native) mode, else the negative errno. Detached again at once
+// (the link's only fd is closed): `xvtep doctor --probe-attach` only.
+static Napi::Value ProbeXdpAttach(const Napi::CallbackInfo& info) {
+  struct bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 2 /* XDP_PASS */},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_XDP);
+  int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "xv_probe_xdp", "GPL", insns, 2, &opts);
+  if (prog < 0) return Napi::Number::New(info.Env(), -errno);
+  LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = 1U << 2 /* XDP_FLAGS_DRV_MODE */);
+  int link = bpf_link_create(prog, ArgInt(info, 0), BPF_XDP, &lopts);
+  int err = errno;
+  if (link >= 0) close(link);
+  close(prog);
+  return Napi::Number::New(info.Env(), link >= 0 ? 0 : -err);
+}
+
 void InitProbeOps(Napi::Env env, Napi::Object exports) {
   exports.Set("probeHelper", Napi::Function::New(env, ProbeHelper));
   exports.Set("probeAdjustRoomDecap", Napi::Function::New(env, ProbeAdjustRoomDecap));
+  exports.Set("probeXdpAttach", Napi::Function::New(env, ProbeXdpAttach));
   exports.Set("probeProgLoad", Napi::Function::New(env, ProbeProgLoad));
 }
 

@@ -61,6 +61,7 @@ export interface Native {
   probeHelper(progType: number, expectedAttachType: number, helperId: number): number;
   probeProgLoad(progType: number, progFlags: number, expectedAttachType: number): number;
   probeAdjustRoomDecap(): number;
+  probeXdpAttach(ifindex: number): number;
   objPin(fd: number, path: string): void;
   objGet(path: string): number;
   progInfo(fd: number): NativeProgInfo;

@@ -74,6 +74,9 @@ function errnoOf(e: unknown): string {
  * each probed. Needs CAP_BPF (the probes load programs).
  */
 export function probeFeatures(): ProbedFeature[] {
+  // Without the privilege every probe below would read as "absent": refuse instead.
+  const pre = native.probeProgLoad(ProgType.XDP, 0, AttachType.XDP);
+  if (pre === -constants.errno.EPERM) throw new BpfError('probe', constants.errno.EPERM, 'kernel features', 'loading a program needs CAP_BPF');
   const out: ProbedFeature[] = [];
   const btf = existsSync('/sys/kernel/btf/vmlinux');
   out.push({ key: 'btf', name: 'kernel BTF (/sys/kernel/btf/vmlinux)', since: '5.4 (CONFIG_DEBUG_INFO_BTF=y)', present: btf,
@@ -132,4 +135,14 @@ let decapCache: boolean | undefined;
 export function hasAdjustRoomDecap(): boolean {
   decapCache ??= native.probeAdjustRoomDecap() === 0;
   return decapCache;
+}
+
+/**
+ * Whether the interface takes an XDP program in driver (native) mode: a
+ * trial attach of an XDP_PASS program, detached at once. It touches the NIC
+ * (some drivers reset their rings on an XDP attach): callers ask first.
+ */
+export function probeNativeXdp(ifindex: number): { ok: true } | { ok: false; code: string } {
+  const r = native.probeXdpAttach(ifindex);
+  return r === 0 ? { ok: true } : { ok: false, code: errnoName(-r) };
 }

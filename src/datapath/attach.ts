@@ -130,6 +130,33 @@ function netnsByNsid(nsid: number): string | undefined {
 }
 
 /**
+ * Read-only look at an interface for `xvtep doctor`: its kind and MTU, and
+ * for a veth its peer's ethtool features (read in the peer's named netns).
+ * peer: null when not a veth; 'unreachable' when the peer is in a namespace
+ * xvtep cannot enter.
+ */
+export function inspectInterface(iface: string): {
+  kind: string | null; mtu: number; up: boolean; driver: string | null;
+  peer: null | 'unreachable' | { ifname: string; mtu: number; netns?: string; features: Map<string, boolean> };
+} {
+  const r = run('ip', ['-j', '-d', 'link', 'show', 'dev', iface]);
+  if (!r.ok) throw new BpfError('inspect', constants.errno.ENODEV, `interface ${iface}`, r.err || 'ip link show failed');
+  const l = (JSON.parse(r.out) as Array<IpLink & { mtu: number; flags: string[] }>)[0]!;
+  const drv = /^driver: (.*)$/m.exec(run('ethtool', ['-i', iface]).out)?.[1] ?? null;
+  const base = { kind: l.linkinfo?.info_kind ?? null, mtu: l.mtu, up: l.flags.includes('UP'), driver: drv };
+  if (base.kind !== 'veth') return { ...base, peer: null };
+  const ns = l.link_netnsid === undefined ? undefined : netnsByNsid(l.link_netnsid);
+  if (l.link_index === undefined || (l.link_netnsid !== undefined && ns === undefined)) return { ...base, peer: 'unreachable' };
+  const all = run('ip', [...(ns ? ['-n', ns] : []), '-j', 'link', 'show']);
+  const peer = (JSON.parse(all.out || '[]') as Array<IpLink & { mtu: number }>).find((x) => x.ifindex === l.link_index);
+  if (!peer) return { ...base, peer: 'unreachable' };
+  const k = ns ? run('ip', ['netns', 'exec', ns, 'ethtool', '-k', peer.ifname]) : run('ethtool', ['-k', peer.ifname]);
+  const features = new Map<string, boolean>();
+  for (const m of k.out.matchAll(/^([a-z0-9-]+): (on|off)/gm)) features.set(m[1]!, m[2] === 'on');
+  return { ...base, peer: { ifname: peer.ifname, mtu: peer.mtu, ...(ns ? { netns: ns } : {}), features } };
+}
+
+/**
  * For a veth endpoint: makes sure its peer has GRO on (so XDP redirects into
  * it are delivered). Peers in a named namespace are fixed; any other peer must
  * be vouched for by the caller (assumePeerNapi), as we cannot see into it.

@@ -2,6 +2,7 @@
 // that mode forced (Makefile `test` runs them a second time with netlink).
 // The helpers that start xvtep pass it as --tc-mode; tests that name hook
 // pins name them through tcHook.
+import { hasAdjustRoomDecap, hasXdpAdjustMeta } from '../../src/bpf/index.js';
 import type { TcMode } from '../../src/datapath/index.js';
 
 const env = process.env.XVTEP_TC_MODE;
@@ -18,3 +19,13 @@ export function withTcModeArgs(args: readonly string[]): string[] {
   if (!forcedTcMode || (args[0] !== 'attach' && args[0] !== 'run')) return [...args];
   return [args[0], '--tc-mode', forcedTcMode, ...args.slice(1)];
 }
+
+/**
+ * Whether this kernel runs the GRO hand-off (XDP may call
+ * bpf_xdp_adjust_meta, TC has skb_adjust_room's DECAP_L3 flags): only then
+ * does a native-mode underlay get its TC hook. Probed, as attach does.
+ */
+export const handOffKernel = hasXdpAdjustMeta() && hasAdjustRoomDecap();
+
+/** The underlay's hooks in native mode, sorted: xdp, and the TC half of the hand-off where the kernel has it. */
+export const nativeUnderlayHooks: string[] = handOffKernel ? [tcHook, 'xdp'] : ['xdp'];

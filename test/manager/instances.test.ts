@@ -7,7 +7,7 @@ import { TempBpffs } from '../helpers/bpffs.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { spawnSync } from 'node:child_process';
 import { BIN } from './lab.js';
-import { tcHook, withTcModeArgs } from '../helpers/tcmode.js';
+import { nativeUnderlayHooks, tcHook, withTcModeArgs } from '../helpers/tcmode.js';
 
 describeKernel('two xvtep instances, and an IPv6 underlay', () => {
   let lab: Lab;
@@ -50,8 +50,8 @@ describeKernel('two xvtep instances, and an IPv6 underlay', () => {
     expect(sa.underlay.iface).toBe('ua');
     expect(sb.underlay.iface).toBe('ub');
     const hooks = (s: St) => s.interfaces.map((i) => `${i.iface} ${i.hook}`).sort();
-    expect(hooks(sa)).toEqual([`epa ${tcHook}`, `ua ${tcHook}`, 'ua xdp']);
-    expect(hooks(sb)).toEqual([`epb ${tcHook}`, `ub ${tcHook}`, 'ub xdp']);
+    expect(hooks(sa)).toEqual([`epa ${tcHook}`, ...nativeUnderlayHooks.map((h) => `ua ${h}`)]);
+    expect(hooks(sb)).toEqual([`epb ${tcHook}`, ...nativeUnderlayHooks.map((h) => `ub ${h}`)]);
     // each learned the other side's container MAC, from its own traffic
     const learned = (ns: string, dir: string) => (JSON.parse(cli(ns, 'fdb', 'show', '-j', '--pin-dir', fs.path(dir))) as Array<{ type: string; dst?: string }>)
       .filter((r) => r.type === 'learned' && r.dst);

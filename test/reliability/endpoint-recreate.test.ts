@@ -13,7 +13,7 @@ import { ip } from '../helpers/lab.js';
 import { VtepLab, exited, waitFor } from '../manager/lab.js';
 import { startStream } from '../manager/stream.js';
 import { recordSummary } from './summary.js';
-import { tcHook } from '../helpers/tcmode.js';
+import { nativeUnderlayHooks, tcHook } from '../helpers/tcmode.js';
 
 const CA_MAC = '02:00:00:00:0c:01';
 
@@ -148,7 +148,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     expect(s.endpoints.find((e) => e.name === 'epa')).toMatchObject({ state: 'reattached', ifindex: newIfindex });
     expect(Date.parse(s.endpoints.find((e) => e.name === 'epa')!.since!)).toBeGreaterThanOrEqual(tAdd - 1000);
     // No leaked or dead pins: one live link per attached interface.
-    expect(linkPins()).toEqual([`endpoint-epa-${tcHook}`, `endpoint-epa2-${tcHook}`, `underlay-ua-${tcHook}`, 'underlay-ua-xdp']);
+    expect(linkPins()).toEqual([`endpoint-epa-${tcHook}`, `endpoint-epa2-${tcHook}`, ...nativeUnderlayHooks.map((h) => `underlay-ua-${h}`)]);
     expect(s.interfaces.every((i) => i.attached)).toBe(true);
     expect(s.interfaces.find((i) => i.iface === 'epa')!.ifindex).toBe(newIfindex);
     expect(L.ok('status')).toMatch(/^epa\s+42\s+\d+\s+re-attached at \S+$/m);
