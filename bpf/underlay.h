@@ -270,18 +270,14 @@ static __always_inline int gro_handoff(struct xdp_md *ctx)
 	       cfg->rx_gro_ifindex == ctx->ingress_ifindex;
 }
 
-/* Set by the loader from its probe (src/bpf/probe.ts): 0 where XDP may not
- * call bpf_xdp_adjust_meta (some kernels refuse it to every XDP program).
- * A frozen .rodata constant makes the call dead code the verifier never
- * walks, so the programs still load; the hand-off is then off. */
-const volatile __u8 xv_has_xdp_meta = 1;
+extern const volatile __u32 xv_xdp_meta;
 
 /* After the outer headers are gone: tag the frame for xv_tc_underlay. */
 static __always_inline int gro_tag(struct xdp_md *ctx, __u32 ifindex)
 {
 	struct xv_gro_meta *m;
 
-	if (!xv_has_xdp_meta)
+	if (!xv_xdp_meta)
 		return -1;
 	/* drivers without metadata support refuse: the caller redirects */
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))

@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import { BpfError, type TcFilter, hasAdjustRoomDecap, hasTcx, hasXdpAdjustMeta, ifindexOf, type Program, type XdpLink, type XdpMode } from '../bpf/index.js';
 import type { Datapath } from './datapath.js';
 import { ProgName } from './layout.js';
+import { NO_XDP_METADATA_NOTE } from './probe.js';
 
 export type UnderlayMode = 'native' | 'skb' | 'tc';
 export type EndpointXdp = 'none' | 'xdp' | 'frags';
@@ -244,16 +245,15 @@ export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, 
   try {
     // generic XDP runs after GRO: nothing to hand off to
     let handOff = false;
-    if (mode === 'native') {
+    if (mode === 'native' && !hasXdpAdjustMeta()) {
+      notes.push(`underlay ${iface}: ${NO_XDP_METADATA_NOTE}`);
+    } else if (mode === 'native' && !hasAdjustRoomDecap()) {
+      notes.push(`underlay ${iface}: this kernel lacks bpf_skb_adjust_room's DECAP_L3 flags (linux 6.3), so the GRO hand-off is off: ` +
+        'TCP to endpoints is redirected segment by segment');
+    } else if (mode === 'native') {
       const gro = ensureUnderlayGro(iface);
       if (gro.note) notes.push(gro.on ? gro.note : `${gro.note}: TCP to endpoints is redirected segment by segment`);
       handOff = gro.on;
-      const lacks = !hasXdpAdjustMeta() ? 'XDP may not call bpf_xdp_adjust_meta (in mainline since 4.15)'
-        : !hasAdjustRoomDecap() ? "it lacks bpf_skb_adjust_room's DECAP_L3 flags (linux 6.3)" : undefined;
-      if (handOff && lacks) {
-        handOff = false;
-        notes.push(`underlay ${iface}: the GRO hand-off is off because on this kernel ${lacks}: TCP to endpoints is redirected segment by segment`);
-      }
     }
     if (handOff) links.set(...attachTcIngress(dp.program(ProgName.tcUnderlay), ifindex, tc));
     dp.setRxGro(handOff ? ifindex : 0);

@@ -5,10 +5,11 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { probeXdpMetadata } from './probe.js';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, hasXdpAdjustMeta, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
+  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
   type Collection, type MapBase,
 } from '../bpf/index.js';
 import {
@@ -126,8 +127,7 @@ export class Datapath {
       [MapName.fdb, s.fdb], [MapName.peer, s.peers], [MapName.neigh, s.neighbors],
     ];
     for (const [map, n] of sizes) if (n !== undefined) spec.setMaxEntries(map, n);
-    // compiled out where the kernel refuses the helper to XDP (bpf/underlay.h)
-    spec.setRodata('xv_has_xdp_meta', Uint8Array.of(hasXdpAdjustMeta() ? 1 : 0));
+    spec.setConstant('xv_xdp_meta', u32, (await probeXdpMetadata()) ? 1 : 0);
     const coll = await spec.load();
     const maps = new Map<string, MapBase<unknown>>();
     for (const name of coll.mapNames) if (name.startsWith('xv_')) maps.set(name, coll.anyMap(name));

@@ -254,7 +254,7 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
           };
           if (!gsoHandOffKernel) {
             // this kernel cannot tag frames from XDP (or decap on TC): attach left the hand-off off and said so
-            expect(xv.notes.some((n) => /the GRO hand-off is off because on this kernel/.test(n))).toBe(true);
+            expect(xv.notes.some((n) => /the GRO hand-off is off/.test(n))).toBe(true);
             expect(xv.dp.config.get(0)!.rxGroIfindex).toBe(0);
             const off = await run();
             expect(off.t.received).toEqual(off.t.sent);
