@@ -169,9 +169,11 @@ export function underlayChecks(cfg: Config, opts: { probeAttach: boolean }): Che
     }
   }
   if (family === 6) {
-    out.push(ok(`${name}: IPv6 UDP checksums`, u.udpChecksumV6
-      ? 'udpChecksumV6 true: xvtep sends and requires UDP checksums; kernel vxlan peers need udp6zerocsumtx off and udp6zerocsumrx off (their defaults)'
-      : 'udpChecksumV6 false: xvtep sends zero UDP checksums; kernel vxlan peers need udp6zerocsumrx on (ip link add ... type vxlan ... udp6zerocsumrx), and udp6zerocsumtx on to match'));
+    // what the TC encap does today (bpf_skb_adjust_room cannot ask for a checksummed UDP tunnel GSO)
+    out.push(ok(`${name}: IPv6 UDP checksums`, (u.udpChecksumV6
+      ? 'udpChecksumV6 true: xvtep fills the outer UDP6 checksum where it computes the frame (XDP, ICMP) but sends zero on GSO and partial-checksum frames from the TC path'
+      : 'udpChecksumV6 false: xvtep sends a zero outer UDP6 checksum on every frame') +
+      '; kernel vxlan peers therefore need udp6zerocsumrx (ip link add ... type vxlan ... udp6zerocsumrx)'));
   }
   return out;
 }
