@@ -2,7 +2,7 @@
 // install -g --prefix DIR` builds the addon against the system libbpf, and
 // the installed command attaches in a namespace lab from a directory that
 // is not the checkout (it finds its BPF objects next to itself).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,16 @@ describeKernel('npm pack, npm install -g, the installed xvtep', () => {
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status ?? r.signal}: ${r.stderr}`);
     return r.stdout;
   };
+  // npm pack and install take a minute or more: spawned, not spawnSync, so the
+  // worker keeps answering vitest meanwhile
+  const shAsync = (cmd: string, args: string[], opts: { cwd?: string; timeout?: number } = {}) => new Promise<string>((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd: opts.cwd ?? tmp, timeout: opts.timeout ?? 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    p.once('error', reject);
+    p.once('close', (code, sig) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? sig}: ${err}`))));
+  });
   const installed = (args: string[], ns = L.a) => spawnSync('ip', ['netns', 'exec', ns, bin, ...args], { encoding: 'utf8', cwd: tmp, timeout: 60_000 });
 
   beforeAll(() => {
@@ -35,8 +45,8 @@ describeKernel('npm pack, npm install -g, the installed xvtep', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('the tarball holds the compiled CLI, the BPF objects, the addon sources and the unit, and nothing else', () => {
-    sh('npm', ['pack', '--pack-destination', tmp, '--loglevel=error'], { cwd: root, timeout: 300_000 });
+  it('the tarball holds the compiled CLI, the BPF objects, the addon sources and the unit, and nothing else', async () => {
+    await shAsync('npm', ['pack', '--pack-destination', tmp, '--loglevel=error'], { cwd: root, timeout: 300_000 });
     tgz = join(tmp, readdirSync(tmp).find((f) => f.endsWith('.tgz'))!);
     const files = sh('tar', ['tzf', tgz]).trim().split('\n').map((f) => f.replace(/^package\//, ''));
     for (const f of ['bin/xvtep', 'dist/cli/main.js', 'dist/datapath/datapath.js', 'build/bpf/xvtep.bpf.o', 'build/bpf/count.bpf.o',
@@ -49,9 +59,9 @@ describeKernel('npm pack, npm install -g, the installed xvtep', () => {
     expect(files.some((f) => /^(test|bench|src|scripts)\//.test(f) || f.endsWith('.map') || f.startsWith('native/build'))).toBe(false);
   }, 300_000);
 
-  it('installs into a prefix, building the addon against the system libbpf', () => {
+  it('installs into a prefix, building the addon against the system libbpf', async () => {
     const prefix = join(tmp, 'prefix');
-    sh('npm', ['install', '-g', '--prefix', prefix, tgz, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { timeout: INSTALL_TIMEOUT });
+    await shAsync('npm', ['install', '-g', '--prefix', prefix, tgz, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { timeout: INSTALL_TIMEOUT });
     bin = join(prefix, 'bin', 'xvtep');
     expect(existsSync(join(prefix, 'lib', 'node_modules', 'xvtep', 'native', 'build', 'Release', 'xvtep_native.node'))).toBe(true);
     const v = spawnSync(bin, ['--version'], { encoding: 'utf8', cwd: tmp });
