@@ -136,6 +136,8 @@ export class Attachments {
 
   #pinAll(a: Attachment, journal?: Journal): void {
     this.notes.push(...a.notes);
+    const auto = 'TC hooks attach as netlink clsact filters: this kernel has no tcx (linux 6.6)';
+    if (this.tc.mode === 'auto' && a.links.has('tc-ingress') && !this.notes.includes(auto)) this.notes.push(auto);
     try {
       for (const [hook, link] of a.links) {
         const pin = join(this.dir, linkPinName(a, hook));
