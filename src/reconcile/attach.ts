@@ -5,8 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, Link, ifindexOf, ifnameOf, xdpModeOf } from '../bpf/index.js';
-import { attachEndpoint, attachUnderlay, linkPinName, type Attachment } from '../datapath/attach.js';
-import type { Datapath } from '../datapath/datapath.js';
+import { attachEndpoint, attachUnderlay, linkPinName, type Attachment, type Datapath } from '../datapath/index.js';
 import type { Journal } from './apply.js';
 
 export type Role = 'underlay' | 'endpoint';

@@ -1,6 +1,6 @@
 // xvtep run: the daemon.
 import type { Command } from 'commander';
-import { runDaemon } from '../../daemon/daemon.js';
+import { runDaemon } from '../../daemon/index.js';
 import { UsageError } from '../errors.js';
 import { ASSUME_HELP, withTarget } from '../target.js';
 
