@@ -148,7 +148,7 @@ describeKernel('loss and continuity under hot updates, reloads and daemon SIGKIL
     const slot = dp.vnis.get(42)!.statsSlot;
     const watch = new CounterWatch(dp, slot);
     let streams: StreamPair | undefined;
-    let outlasted = false;
+    let outlasted: boolean;
     try {
       streams = await StreamPair.start(L, port, PPS, STREAM_SECONDS);
       await sleep(500); // both flows established before the first change

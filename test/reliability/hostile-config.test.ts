@@ -232,7 +232,7 @@ describeKernel('hostile configs and commands change nothing', () => {
       vni: 43, mac: `02:1e:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}:00:01`,
       dest: { kind: 'remote' as const, remote: '192.0.2.3' }, static: false, updatedNs: Number(process.hrtime.bigint()),
     }));
-    let filler: ReturnType<typeof learned> = [];
+    let filler: ReturnType<typeof learned>;
     try {
       filler = learned(CAPACITY.fdb - dp.fdb.list().length - 5);
       dp.fdb.setMany(filler);
