@@ -21,7 +21,7 @@ import { fdbDel, fdbSet, peerAdd, peerDel } from '../../src/reconcile/edits.js';
 import { openPinned } from '../../src/reconcile/manager.js';
 import { readState } from '../../src/reconcile/state.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab, exited, waitFor } from '../manager/lab.js';
+import { VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
 import {
   CounterWatch, StreamPair, census, censusCounts, directionRow, leaks, rng, sleep, type DirectionRow,
 } from './continuity-lab.js';

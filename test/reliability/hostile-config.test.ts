@@ -15,9 +15,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { readState } from '../../src/reconcile/state.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { BIN, VtepLab, waitFor, type CliResult } from '../manager/lab.js';
-import { snapshotMaps } from '../manager/snapshot.js';
-import { metricValue } from '../manager/metrics.js';
+import { BIN, VtepLab, waitFor, type CliResult } from '../helpers/vtep-lab.js';
+import { snapshotMaps } from '../helpers/snapshot.js';
+import { metricValue } from '../helpers/prom.js';
 import { allCases, baseDoc, CAPACITY, sample, type CliCase, type Ctx, type FileCase, type HostileCase } from './hostile-cases.js';
 import { recordSummary, reliabilityProfile } from './summary.js';
 
