@@ -55,11 +55,17 @@ static __always_inline int gro_handoff(struct xdp_md *ctx)
 	       cfg->rx_gro_ifindex == ctx->ingress_ifindex;
 }
 
+/* Set before load from the kernel probe (bpf/xvtep.bpf.c). */
+extern const volatile __u32 xv_xdp_meta;
+
 /* After the outer headers are gone: tag the frame for xv_tc_underlay. */
 static __always_inline int gro_tag(struct xdp_md *ctx, __u32 ifindex)
 {
 	struct xv_gro_meta *m;
 
+	/* a kernel that refuses the helper: compiled out, the caller redirects */
+	if (!xv_xdp_meta)
+		return -1;
 	/* drivers without metadata support refuse: the caller redirects */
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
 		return -1;
