@@ -9,16 +9,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Config } from '../config/index.js';
-import { ManagerError } from '../reconcile/errors.js';
-import { openPinned, reconcileConfig } from '../reconcile/manager.js';
-import { loadForApply } from '../reconcile/load.js';
-import { readState, recordResult } from '../reconcile/state.js';
+import { ManagerError, openPinned, reconcileConfig, loadForApply, readState, recordResult, errMessage, withPinDir, sweepIntervalMs } from '../reconcile/index.js';
 import { alive } from './alive.js';
-import { errMessage } from '../reconcile/text.js';
-import { withPinDir } from '../reconcile/pindir.js';
-import { withTcMode } from '../reconcile/tcmode.js';
+import { withTcMode } from '../reconcile/index.js';
 import { bringUp } from './bringup.js';
-import { sweepIntervalMs } from '../reconcile/ageing.js';
 import type { WatchedEndpoint } from './endpoints.js';
 
 export interface ApplyRequest {

@@ -14,9 +14,8 @@ import { join } from 'node:path';
 import { BpfError, Link, Program, TcFilter, ifindexOf, ifnameOf, unpinPath, xdpModeOf } from '../bpf/index.js';
 import {
   TC_HANDLE, attachEndpoint, attachUnderlay, linkPinName, tcKindOf,
-  type Attachment, type HookName, type TcChoice, type TcKind, type TcMode,
-} from '../datapath/attach.js';
-import type { Datapath } from '../datapath/datapath.js';
+  type Attachment, type Datapath, type HookName, type TcChoice, type TcKind, type TcMode,
+} from '../datapath/index.js';
 import type { Journal } from './apply.js';
 
 export type Role = 'underlay' | 'endpoint';

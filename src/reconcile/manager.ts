@@ -2,8 +2,7 @@
 // path, converge it to a config (or to an edited copy of itself), detach.
 import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
-import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
-import { manageNeighbours } from '../datapath/nexthops.js';
+import { Datapath, type DatapathSizes, manageNeighbours } from '../datapath/index.js';
 import type { Config, TcMode } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatConfigIssues, parseConfig, type ConfigIssue } from '../../src/config/index.js';
+import { formatConfigIssues, type ConfigIssue } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/parser.js';
 
 /** A valid IPv4 underlay header, so each case below breaks one thing. */
 const U4 = 'underlay: { interface: eth0, address: 192.0.2.1 }\n';

@@ -1,15 +1,10 @@
 // xvtep status: interfaces and their hooks, VNIs, map fill, config generation.
 import type { Command } from 'commander';
 import { ifnameOf } from '../../bpf/index.js';
-import { LAYOUT_VERSION } from '../../datapath/layout.js';
-import { TC_HANDLE } from '../../datapath/attach.js';
-import { Attachments, tcPriority } from '../../reconcile/attach.js';
-import { loadedCapacity, openPinned } from '../../reconcile/manager.js';
-import { hostResolver } from '../../reconcile/desired.js';
-import { readState } from '../../reconcile/state.js';
-import { alive } from '../../daemon/alive.js';
-import { liveEndpointStates } from '../../daemon/endpoints.js';
-import { countEntries } from '../../metrics/read.js';
+import { LAYOUT_VERSION, TC_HANDLE } from '../../datapath/index.js';
+import { Attachments, loadedCapacity, openPinned, hostResolver, readState, tcPriority } from '../../reconcile/index.js';
+import { alive, liveEndpointStates } from '../../daemon/index.js';
+import { countEntries } from '../../metrics/index.js';
 import { printJson, resolveTarget, table, withTarget } from '../target.js';
 
 
