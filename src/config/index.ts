@@ -4,6 +4,7 @@ export type {
   CapacityConfig,
   Config,
   DfMode,
+  EndpointXdpSetting,
   FdbEntry,
   IpFamily,
   ListenAddress,
@@ -14,7 +15,7 @@ export type {
   VniConfig,
   XdpMode,
 } from './types.js';
-export { CONFIG_DEFAULTS } from './types.js';
+export { CONFIG_DEFAULTS, ENDPOINT_XDP } from './types.js';
 export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } from './errors.js';
 export { loadConfigFile, readConfigText, parseConfig, unwrapConfig, validateConfig, type ConfigResult, type ParseOptions } from './load.js';
 export { configFromFlags, quickFormDocument, type QuickFlags } from './flags.js';

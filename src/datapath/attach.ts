@@ -64,6 +64,17 @@ function linkInfo(iface: string, netns?: string): IpLink {
   return (JSON.parse(r.out) as IpLink[])[0]!;
 }
 
+/**
+ * Every interface's kind by name, from one netlink dump (IFLA_INFO_KIND, as
+ * `ip -d link` shows it: veth, tun for a tap, vlan, ...; '' for a device
+ * without one, such as a physical NIC). One dump serves a whole apply.
+ */
+export function interfaceKinds(): Map<string, string> {
+  const r = run('ip', ['-j', '-d', 'link', 'show']);
+  if (!r.ok) throw new BpfError('inspect', constants.errno.EIO, 'interfaces', r.err || 'ip -d link show failed');
+  return new Map((JSON.parse(r.out || '[]') as IpLink[]).map((l) => [l.ifname, l.linkinfo?.info_kind ?? '']));
+}
+
 /** Named netns (ip netns add) by the nsid this netns knows it as. */
 function netnsByNsid(nsid: number): string | undefined {
   const r = run('ip', ['-j', 'netns', 'list']);
@@ -188,13 +199,28 @@ export function attachEndpoint(dp: Datapath, iface: string, opts: { xdp?: Endpoi
   const xdp = opts.xdp ?? 'none';
   if (xdp !== 'none') {
     try {
-      links.set('xdp', dp.program(xdp === 'frags' ? ProgName.xdpEndpointFrags : ProgName.xdpEndpoint).attachXdp(ifindex, { mode: 'driver' }));
+      links.set('xdp', dp.program(endpointXdpProgram(xdp)).attachXdp(ifindex, { mode: 'driver' }));
     } catch (e) {
       for (const l of links.values()) l.close();
       throw e;
     }
   }
   return { iface, ifindex, role: 'endpoint', links, notes };
+}
+
+/**
+ * XDP alone on an endpoint whose tcx program is already in place (a setting
+ * changed, or an adopted endpoint lacks it): the xdp link only.
+ */
+export function attachEndpointXdp(dp: Datapath, iface: string, xdp: Exclude<EndpointXdp, 'none'>): Attachment {
+  const ifindex = ifindexOf(iface);
+  const links = new Map<'xdp' | 'tcx-ingress', Link>();
+  links.set('xdp', dp.program(endpointXdpProgram(xdp)).attachXdp(ifindex, { mode: 'driver' }));
+  return { iface, ifindex, role: 'endpoint', links, notes: [] };
+}
+
+export function endpointXdpProgram(xdp: Exclude<EndpointXdp, 'none'>): string {
+  return xdp === 'frags' ? ProgName.xdpEndpointFrags : ProgName.xdpEndpoint;
 }
 
 /** Where a pinned link lives: pinDir/links/<role>-<iface>-<hook>. */

@@ -5,7 +5,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, Link, ifindexOf, ifnameOf, xdpModeOf } from '../bpf/index.js';
-import { attachEndpoint, attachUnderlay, linkPinName, type Attachment } from '../datapath/attach.js';
+import { attachEndpoint, attachEndpointXdp, attachUnderlay, endpointXdpProgram, linkPinName, type Attachment, type EndpointXdp } from '../datapath/attach.js';
+import type { EndpointXdpSetting } from '../config/index.js';
 import type { Datapath } from '../datapath/datapath.js';
 import type { Journal } from './apply.js';
 
@@ -134,13 +135,70 @@ export class Attachments {
     for (const h of known) if (h.role === 'underlay' && h.iface !== iface) this.#drop(h.pin);
   }
 
-  ensureEndpoint(iface: string, journal?: Journal): void {
-    const pin = join(this.dir, linkPinName({ role: 'endpoint', iface }, 'tcx-ingress'));
-    const live = this.#live(pin);
-    // adopted: no reattach, no reload. A live link on another ifindex belongs
-    // to an interface that was renamed away; #pinAll replaces it.
-    if (live !== 0 && live === ifindexOf(iface)) return;
-    this.#pinAll(attachEndpoint(this.#dp(), iface, { assumePeerNapi: this.opts.assumePeerNapi }), journal);
+  /**
+   * The endpoint's tcx program, plus XDP as `xdp` says (`none`: any XDP link
+   * goes). Adopted when already live on this ifindex with the right program:
+   * no reattach, no reload. A live link on another ifindex belongs to an
+   * interface that was renamed away or re-created; #pinAll replaces it.
+   * `optional`: an XDP attach the kernel refuses (a driver without native
+   * XDP) leaves the endpoint on tcx alone, with a note (endpointXdp: auto).
+   */
+  ensureEndpoint(iface: string, journal?: Journal, xdp: EndpointXdp = 'none', optional = false): void {
+    const ifindex = ifindexOf(iface);
+    const tcxPin = join(this.dir, linkPinName({ role: 'endpoint', iface }, 'tcx-ingress'));
+    const xdpPin = join(this.dir, linkPinName({ role: 'endpoint', iface }, 'xdp'));
+    if (this.#live(tcxPin) !== ifindex) {
+      this.#drop(xdpPin);
+      try {
+        this.#pinAll(attachEndpoint(this.#dp(), iface, { xdp, assumePeerNapi: this.opts.assumePeerNapi }), journal);
+      } catch (e) {
+        if (xdp === 'none' || !(e instanceof BpfError)) throw e;
+        if (!optional) throw xdpFailed(iface, xdp, e);
+        this.notes.push(xdpRefused(iface, e));
+        this.#pinAll(attachEndpoint(this.#dp(), iface, { assumePeerNapi: this.opts.assumePeerNapi }), journal);
+      }
+      return;
+    }
+    if (this.endpointXdpOf(iface, ifindex) === xdp) return;
+    this.#drop(xdpPin);
+    if (xdp === 'none') return;
+    try {
+      this.#pinAll(attachEndpointXdp(this.#dp(), iface, xdp), journal);
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
+      if (!optional) throw xdpFailed(iface, xdp, e);
+      this.notes.push(xdpRefused(iface, e));
+    }
+  }
+
+  /**
+   * Which endpoint XDP program is live on iface at ifindex: by the pinned
+   * link's program id. `other`: a program this data path did not load (a
+   * previous layout); `known` spares reading the pin again.
+   */
+  endpointXdpOf(iface: string, ifindex: number, known?: HookStatus[]): EndpointXdp | 'other' {
+    const pin = join(this.dir, linkPinName({ role: 'endpoint', iface }, 'xdp'));
+    let progId: number | null = null;
+    const seen = known?.find((h) => h.pin === pin);
+    if (seen) {
+      if (!seen.attached || seen.ifindex !== ifindex) return 'none';
+      progId = seen.progId;
+    } else if (known === undefined && existsSync(pin)) {
+      const link = Link.open(pin);
+      try {
+        const info = link.info();
+        if (info.ifindex !== ifindex) return 'none';
+        progId = info.progId;
+      } finally {
+        link.close();
+      }
+    } else {
+      return 'none';
+    }
+    const dp = this.#dp();
+    if (progId === dp.program(endpointXdpProgram('xdp')).id) return 'xdp';
+    if (progId === dp.program(endpointXdpProgram('frags')).id) return 'frags';
+    return 'other';
   }
 
   /** The ifindex iface's endpoint tcx link is live on; 0 when none is pinned or it is defunct. */
@@ -161,6 +219,31 @@ export class Attachments {
     // XDP first: until its tcx half is gone too, frames it hands to GRO still reach their endpoint
     for (const h of [...all.filter((x) => x.hook === 'xdp'), ...all.filter((x) => x.hook !== 'xdp')]) this.#drop(h.pin);
     return all.length;
+  }
+}
+
+/** An asked-for endpoint XDP attach the kernel refused: named by endpoint and setting, errno kept. */
+function xdpFailed(iface: string, xdp: EndpointXdp, e: BpfError): BpfError {
+  const hint = e.notSupported ? 'the driver has no native XDP: set endpointXdp to auto or off for its VNI' : e.hint;
+  return new BpfError('attach XDP', e.errno, `endpoint ${iface} (endpointXdp: ${xdp === 'frags' ? 'frags' : 'on'})`, hint, { cause: e });
+}
+
+function xdpRefused(iface: string, e: BpfError): string {
+  return `endpoint ${iface}: the kernel refused XDP (${e.code}${e.notSupported ? ', no native XDP in its driver' : ''}); endpointXdp is auto, so it runs on tcx alone`;
+}
+
+/**
+ * What an endpointXdp setting attaches on an interface of `kind` (see
+ * interfaceKinds). auto: XDP wherever it costs nothing, which is everywhere
+ * but a veth: any XDP program on a veth clears TSO on its peer, and a
+ * container's bulk TCP then leaves in MTU-sized skbs (12 vs 3 Gbit/s here).
+ */
+export function endpointXdpFor(setting: EndpointXdpSetting, kind: string): EndpointXdp {
+  switch (setting) {
+    case 'on': return 'xdp';
+    case 'frags': return 'frags';
+    case 'off': return 'none';
+    case 'auto': return kind === 'veth' ? 'none' : 'xdp';
   }
 }
 
