@@ -163,14 +163,15 @@ export async function ceilingMode(env) {
   };
 }
 
-/** A counting XDP sink (test/fixtures/traffic.bpf.c `sink`) on one interface. */
+/** A counting XDP sink (test/fixtures/traffic.bpf.c `sink_arp`: ARP passes) on one interface. */
 export async function sinkOn(lab, ns, ifc) {
   const coll = await ObjectSpec.open(`${BUILD}fixtures/traffic.bpf.o`, `sink-${ifc}`).load();
   const stats = coll.perCpuMap('sink_stats', u32, u64);
   let link;
   return {
     attach() {
-      if (!link) link = lab.in(ns, () => coll.program('sink').attachXdp(ifc, { mode: 'driver' }));
+      // ARP passes: xvtep keeps its underlay next hops resolved (managed neighbours)
+      if (!link) link = lab.in(ns, () => coll.program('sink_arp').attachXdp(ifc, { mode: 'driver' }));
     },
     detach() {
       link?.close();
