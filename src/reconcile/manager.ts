@@ -5,6 +5,7 @@ import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
 import { interfaceKinds } from '../datapath/attach.js';
+import { probeXdpMetadata } from '../datapath/index.js';
 import type { Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments, endpointXdpFor } from './attach.js';
@@ -31,6 +32,8 @@ export function sizesOf(cfg: Config): DatapathSizes {
 /** Adopts what is pinned under pinDir, or loads and pins a fresh data path. */
 export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promise<Opened> {
   const notice = preparePinDir(pinDir);
+  // attachUnderlay() asks the probe's cached answer whether the GRO hand-off can work
+  await probeXdpMetadata();
   if (Datapath.isPinned(pinDir)) return { dp: Datapath.open(pinDir), created: false, notice };
   const dp = await Datapath.load({ sizes });
   try {
@@ -40,7 +43,7 @@ export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promis
     Datapath.unpin(pinDir);
     throw e;
   }
-  return { dp, created: true, notice: [notice, ...dp.notes].filter(Boolean).join('\n') || undefined };
+  return { dp, created: true, notice };
 }
 
 /** The pinned data path, for commands that must not create one. */
