@@ -223,7 +223,9 @@ try {
   if (want('tccost')) {
     await guarded('tccost', async () => {
       sinkG.attach();
-      const modes = [[xvAuto, () => xv.program('xv_tc_endpoint')], [ceilTc, () => ceiling.coll.program('ceil_tc_encap')]].filter(([m]) => m);
+      // endpointXdp: on beside them: on a veth the XDP program sees the same skbs (no allocation saved)
+      const modes = [[xvAuto, () => xv.program('xv_tc_endpoint')], [ceilTc, () => ceiling.coll.program('ceil_tc_encap')],
+        [xvOn, () => xv.program('xv_xdp_endpoint')]].filter(([m]) => m);
       for (const flows of [1, 64]) {
         const id = `encap-${flows}`;
         const res = Object.fromEntries(modes.map(([m]) => [m.name, { ns: [], pps: [] }]));
