@@ -332,6 +332,7 @@ try {
         for (let r = 0; r < C.cpTrials; r++) {
           xv.fdbDelete(X);
           const run = liveRun(prog, frame, env.sink, env.ifx.s0, 2_000_000);
+          run.catch(() => {}); // awaited below; a refusal must not crash the run before then
           await sleep(150);
           const base = sinkG.packets();
           await sleep(50);
