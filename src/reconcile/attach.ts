@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, Link, ifindexOf, ifnameOf, xdpModeOf } from '../bpf/index.js';
-import { attachEndpoint, attachEndpointXdp, attachUnderlay, endpointXdpProgram, linkPinName, type Attachment, type EndpointXdp } from '../datapath/attach.js';
+import { attachEndpoint, attachEndpointXdp, attachUnderlay, endpointXdpProgram, linkPinName, type Attachment, type EndpointKind, type EndpointXdp } from '../datapath/attach.js';
 import type { EndpointXdpSetting } from '../config/index.js';
 import type { Datapath } from '../datapath/datapath.js';
 import type { Journal } from './apply.js';
@@ -159,8 +159,12 @@ export class Attachments {
       }
       return;
     }
-    if (this.endpointXdpOf(iface, ifindex) === xdp) return;
+    const had = this.endpointXdpOf(iface, ifindex);
+    if (had === xdp) return;
+    // a rollback puts the previous program back (after it detached the new one, recorded later)
+    if (had === 'xdp' || had === 'frags') journal?.record(`restore XDP on endpoint ${iface}`, () => this.ensureEndpoint(iface, undefined, had));
     this.#drop(xdpPin);
+    this.notes.push(`endpoint ${iface}: XDP ${xdpWords[had]} -> ${xdpWords[xdp]} (endpointXdp)`);
     if (xdp === 'none') return;
     try {
       this.#pinAll(attachEndpointXdp(this.#dp(), iface, xdp), journal);
@@ -234,22 +238,21 @@ function xdpRefused(iface: string, e: BpfError): string {
 
 /**
  * What an endpointXdp setting attaches on an interface of `kind` (see
- * interfaceKinds). auto: XDP where it costs nothing and the driver has it
- * natively: a tap (kind tun: a VM's NIC) and a device with no link kind (a
- * physical NIC or SR-IOV function; one whose driver refuses native XDP stays
- * on tcx, said in a note). Not on a veth: any XDP program there clears TSO
- * on its peer, and a container's bulk TCP then leaves in MTU-sized skbs.
- * Not on virtual kinds without native XDP (bridge, vlan, macvlan, ...):
- * nothing to gain and nothing to try.
+ * endpointKind). auto: XDP where it costs nothing and the driver has it
+ * natively: a tap (a VM's NIC) and a hardware NIC (one whose driver refuses
+ * native XDP stays on tcx, said in a note). Not on a veth: any XDP program
+ * there clears TSO on its peer, and a container's bulk TCP then leaves in
+ * MTU-sized skbs. Not on other virtual kinds (bridge, vlan, macvlan, ...):
+ * no native XDP there, nothing to gain and nothing to try.
  */
-const AUTO_XDP_KINDS = new Set(['tun', '']);
+const xdpWords = { none: 'off', xdp: 'on', frags: 'frags', other: 'another program' } as const;
 
-export function endpointXdpFor(setting: EndpointXdpSetting, kind: string): EndpointXdp {
+export function endpointXdpFor(setting: EndpointXdpSetting, kind: EndpointKind): EndpointXdp {
   switch (setting) {
     case 'on': return 'xdp';
     case 'frags': return 'frags';
     case 'off': return 'none';
-    case 'auto': return AUTO_XDP_KINDS.has(kind) ? 'xdp' : 'none';
+    case 'auto': return kind === 'virtual' ? 'none' : 'xdp';
   }
 }
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
-import { interfaceKinds } from '../datapath/attach.js';
+import { endpointKind } from '../datapath/attach.js';
 import { probeXdpMetadata } from '../datapath/index.js';
 import type { Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
@@ -110,15 +110,13 @@ export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Ta
       const fresh = newFloodRemotes(desired, live);
       if (fresh.length) opts.notes?.push(...manageNeighbours(fresh).notes);
       const attachedAs = new Map(endpoints.filter((h) => h.attached && h.hook === 'tcx-ingress').map((h) => [h.ifindex, h.iface]));
-      let kinds: Map<string, string> | undefined;
-      const kindOf = (iface: string) => (kinds ??= interfaceKinds()).get(iface) ?? '';
       for (const ifindex of desired.endpoints.keys()) {
         const setting = desired.endpointXdp.get(ifindex);
         const adopted = attachedAs.get(ifindex);
         // CLI edits start from the live state: what is attached stays as it is.
         if (adopted !== undefined && setting === undefined) continue;
         const iface = adopted ?? ifnameOf(ifindex);
-        const xdp = endpointXdpFor(setting ?? 'auto', setting === 'auto' || setting === undefined ? kindOf(iface) : '');
+        const xdp = endpointXdpFor(setting ?? 'auto', setting === 'auto' || setting === undefined ? endpointKind(iface) : 'virtual');
         if (adopted !== undefined && att.endpointXdpOf(iface, ifindex, hooks) === xdp) continue;
         att.ensureEndpoint(iface, j, xdp, setting !== 'on' && setting !== 'frags');
         ensured.add(iface);

@@ -90,7 +90,11 @@ describeKernel('endpointXdp: XDP on endpoints as a user option', () => {
 
   it('on / frags / off change only the XDP links on a re-attach: tcx links are adopted', () => {
     const tcx0 = Object.fromEntries(['epa', 'tpa'].map((i) => [i, hook(status(), i, 'tcx-ingress')!.linkId]));
-    L.ok('attach', '-c', cfg('on'));
+    const r = L.cli(['attach', '-c', cfg('on')]);
+    expect(r.code).toBe(0);
+    // said, since no map changes: only the veth's XDP did
+    expect(r.stderr).toMatch(/^xvtep: endpoint epa: XDP off -> on \(endpointXdp\)$/m);
+    expect(r.stderr).not.toMatch(/endpoint tpa/);
     expect([kernelXdp('epa'), kernelXdp('tpa')]).toEqual(['xv_xdp_endpoint', 'xv_xdp_endpoint']);
     expect(ep(status(), 'epa')).toMatchObject({ xdp: 'on', xdpSetting: 'on' });
     L.ok('attach', '-c', cfg('frags'));
