@@ -7,7 +7,7 @@
 // ingress) and for small frames, beside xvtep's xv_tc_endpoint (the default
 // on veths): push the 50 outer bytes, redirect to the underlay.
 // ceil_decap_gro + ceil_tc_gro are the TCP decap ceiling: xvtep's GRO
-// hand-off (bpf/underlay.h) without lookups.
+// hand-off (bpf/lib/gro.h) without lookups.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
