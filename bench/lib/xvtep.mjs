@@ -29,10 +29,10 @@ export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
   const unmount = mountBpffs(bpffs);
   const pinDir = join(bpffs, 'xvtep');
   const cfgPath = join(tmpdir(), `${lab.prefix}-xvtep.json`);
-  const config = (endpointXdp) => ({
+  const config = ({ endpointXdp, learning = true }) => ({
     underlay: { interface: T.uly.if, address: T.uly.ip, port: T.port, mtu: 1500 },
     vnis: [{
-      vni: T.vni, endpoints: [T.ep.if], peers: [T.gen.ip], endpointXdp,
+      vni: T.vni, endpoints: [T.ep.if], peers: [T.gen.ip], endpointXdp, learning,
       fdb: [{ mac: T.sink.mac, endpoint: T.ep.if }, { mac: T.remote.mac, remote: T.gen.ip }],
     }],
     metrics: { enabled: false },
@@ -60,14 +60,15 @@ export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
     /** Sets the config used by the next up(); endpointXdp true/false mean on/auto for older callers. */
     profile(p) {
       const x = p.endpointXdp === true ? 'on' : p.endpointXdp === false ? 'auto' : p.endpointXdp;
-      profile = { ...profile, ...p, endpointXdp: x ?? profile.endpointXdp };
+      // learning is per call (default on), so one variant's setting never leaks into the next
+      profile = { endpointXdp: x ?? profile.endpointXdp, learning: p.learning ?? true };
       return this;
     },
     get configuration() {
       return configName(profile.endpointXdp);
     },
     up() {
-      writeFileSync(cfgPath, JSON.stringify(config(profile.endpointXdp), null, 1));
+      writeFileSync(cfgPath, JSON.stringify(config(profile), null, 1));
       const r = cli('attach', '-c', cfgPath);
       // what attach says about this host (not its closing summary line), once
       for (const line of (r.stderr || '').split('\n').map((l) => l.trim()).filter((l) => l && !/^xvtep: (attached|updated) /.test(l))) {
@@ -128,7 +129,7 @@ export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
 export function variant(mode, name, p, configuration) {
   return {
     name,
-    configuration: configuration ?? (mode.name === 'xvtep' ? configName(p.endpointXdp) : name),
+    configuration: configuration ?? (mode.name === 'xvtep' ? configName(p.endpointXdp) + (p.learning === false ? ', learning: false' : '') : name),
     up() {
       mode.profile(p);
       mode.up();
