@@ -85,6 +85,8 @@ export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
       attachedAs = null;
     },
     program: (name) => xv.dp.program(name),
+    /** Where attach pinned its links (tcp-profile swaps the underlay hook by hand). */
+    linkPin: (name) => join(pinDir, 'links', name),
     /** Static FDB entries towards the remote VTEP, in one batch; returns seconds. */
     fdbAddMany(macs) {
       const recs = macs.map((mac) => ({ vni: T.vni, mac, dest: { kind: 'remote', remote: T.gen.ip }, static: true, updatedNs: 0 }));
