@@ -20,7 +20,7 @@ function clone(t: Tables): Tables {
   return {
     settings: t.settings, vnis: new Map(t.vnis), endpoints: new Map(t.endpoints), devs: new Set(t.devs), peers: new Map(t.peers),
     neighbors: new Map(t.neighbors), fdb: new Map(t.fdb), flood: new Map([...t.flood].map(([k, f]) => [k, { ...f, remotes: [...f.remotes], locals: [...f.locals] }])),
-    floodPorts: new Map([...t.floodPorts].map(([k, p]) => [k, [...p]])), staleCopies: new Set(t.staleCopies),
+    floodPorts: new Map([...t.floodPorts].map(([k, p]) => [k, [...p]])), staleCopies: new Set(t.staleCopies), endpointXdp: new Map(t.endpointXdp),
   };
 }
 
