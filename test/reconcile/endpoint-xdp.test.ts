@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { describeKernel } from '../helpers/kernel.js';
 import { root } from '../helpers/fixtures.js';
-import { VtepLab, exited } from '../manager/lab.js';
+import { VtepLab, exited } from '../helpers/vtep-lab.js';
 
 interface EpStatus { name: string; vni: number; xdp: string; xdpSetting: string | null; state: string }
 interface Status {
