@@ -50,6 +50,7 @@ function vni(v: RawVni, fdbCapacity: number): VniConfig {
     proxyArp: v.proxyArp ?? v.neighbors.length > 0,
     ageingSeconds: v.ageingSeconds,
     maxLearned: v.maxLearned ?? defaultMaxLearned(fdbCapacity),
+    endpointXdp: v.endpointXdp,
   };
 }
 
@@ -74,6 +75,7 @@ export function normalizeConfig(raw: RawConfig): Config {
       srcPortMin: u.srcPortMin,
       srcPortMax: u.srcPortMax,
       xdpMode: u.xdpMode,
+      tcMode: u.tcMode,
       ttl: u.ttl,
       tos: u.tos,
       df: u.df,

@@ -19,7 +19,7 @@ import { describeExpected, describeValue } from './describe.js';
 import { CAPACITY_MAX, MTU_MIN, VNI_MAX } from './limits.js';
 import { registerLeaf, strictLeavesAccept, ZodLongList } from './long-list.js';
 import { configRules, fdbEntryProblem, fdbEntryRules, underlayRules, vniRules } from './rules.js';
-import { CONFIG_DEFAULTS as D } from './types.js';
+import { CONFIG_DEFAULTS as D, ENDPOINT_XDP } from './types.js';
 
 /** A scalar of type T (per `is`) that also passes `problem`; T is what a valid parse yields. */
 function leaf<T>(
@@ -78,6 +78,7 @@ const underlayShape = z
     srcPortMin: port.default(D.underlay.srcPortMin),
     srcPortMax: port.default(D.underlay.srcPortMax),
     xdpMode: oneOf(['native', 'skb']).default(D.underlay.xdpMode),
+    tcMode: oneOf(['auto', 'tcx', 'netlink']).default(D.underlay.tcMode),
     ttl: intIn(1, 255, 'TTL').default(D.underlay.ttl),
     tos: tos.default(D.underlay.tos),
     df: oneOf(['unset', 'set', 'inherit']).default(D.underlay.df),
@@ -118,6 +119,7 @@ const vniShape = z
     proxyArp: flag().optional(),
     ageingSeconds: intIn(0, 0xffffffff).default(D.vni.ageingSeconds),
     maxLearned: intIn(0, CAPACITY_MAX, 'maxLearned').optional(),
+    endpointXdp: oneOf(ENDPOINT_XDP).default(D.vni.endpointXdp),
   })
   .strict();
 const vniSchema = vniShape.superRefine(vniRules);

@@ -6,6 +6,17 @@ import type { IpFamily, ListenAddress } from './addresses.js';
 export type { IpFamily, ListenAddress };
 
 export type XdpMode = 'native' | 'skb';
+/** How TC programs attach: auto prefers tcx (linux 6.6) where the kernel has it, else netlink clsact filters. */
+export type TcMode = 'auto' | 'tcx' | 'netlink';
+/**
+ * XDP on a VNI's endpoint interfaces, beside the tcx program every endpoint
+ * gets: `on` attaches xv_xdp_endpoint (small frames encapsulated in XDP),
+ * `frags` its multi-buffer variant (endpoint MTU above a page), `off` tcx
+ * only, `auto` decides per interface by its kind: XDP on everything but a
+ * veth, whose peer loses TSO once any XDP program sits on the veth.
+ */
+export const ENDPOINT_XDP = ['off', 'on', 'frags', 'auto'] as const;
+export type EndpointXdpSetting = (typeof ENDPOINT_XDP)[number];
 /** IPv4 DF bit of the outer header: `inherit` copies it from the inner IPv4 header (kernel vxlan `df`). */
 export type DfMode = 'unset' | 'set' | 'inherit';
 
@@ -24,6 +35,8 @@ export interface UnderlayConfig {
   readonly srcPortMax: number;
   /** XDP attach mode on `interface`. Default `native`. */
   readonly xdpMode: XdpMode;
+  /** TC hooks: tcx links or netlink filters. Default `auto`. */
+  readonly tcMode: TcMode;
   /** Outer TTL / hop limit, 1..255. Default 64. */
   readonly ttl: number;
   /** Outer TOS / traffic class 0..255, or `inherit` from the inner IP header. Default 0. */
@@ -73,6 +86,8 @@ export interface VniConfig {
    * Default capacity.fdb / 16 (docs/reliability.md).
    */
   readonly maxLearned: number;
+  /** XDP on this VNI's endpoints (see ENDPOINT_XDP). Default `auto`. */
+  readonly endpointXdp: EndpointXdpSetting;
 }
 
 export interface MetricsConfig {
@@ -118,12 +133,13 @@ export const CONFIG_DEFAULTS = {
     srcPortMin: 32768,
     srcPortMax: 60999,
     xdpMode: 'native',
+    tcMode: 'auto',
     ttl: 64,
     tos: 0,
     df: 'unset',
     udpChecksumV6: true,
   },
-  vni: { learning: true, allowUnknownPeers: false, ageingSeconds: 300 },
+  vni: { learning: true, allowUnknownPeers: false, ageingSeconds: 300, endpointXdp: 'auto' },
   metrics: { enabled: true, listen: '127.0.0.1:9469', maxVniSeries: 4096 },
   state: { pinDir: '/sys/fs/bpf/xvtep' },
   capacity: { vnis: 4096, endpoints: 4096, peers: 16384, fdb: 65536, neighbors: 16384 },

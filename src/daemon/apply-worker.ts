@@ -9,15 +9,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Config } from '../config/index.js';
-import { ManagerError } from '../reconcile/errors.js';
-import { openPinned, reconcileConfig } from '../reconcile/manager.js';
-import { loadForApply } from '../reconcile/load.js';
-import { claimDaemon, readState, recordResult } from '../reconcile/state.js';
+import { ManagerError, openPinned, reconcileConfig, loadForApply, readState, recordResult, claimDaemon, errMessage, withPinDir, sweepIntervalMs } from '../reconcile/index.js';
 import { alive } from './alive.js';
-import { errMessage } from '../reconcile/text.js';
-import { withPinDir } from '../reconcile/pindir.js';
+import { withTcMode } from '../reconcile/index.js';
 import { bringUp } from './bringup.js';
-import { sweepIntervalMs } from '../reconcile/ageing.js';
 import type { WatchedEndpoint } from './endpoints.js';
 import type { UnderlayConfigured } from './underlay.js';
 
@@ -33,6 +28,8 @@ export interface ApplyRequest {
   daemonPid: number;
   assumePeerNapi?: boolean;
   insecureConfigPerms?: boolean;
+  /** --tc-mode, over the file's underlay.tcMode. */
+  tcMode?: string;
 }
 
 export interface Summary {
@@ -62,7 +59,7 @@ function summary(c: Config): Summary {
 async function apply(r: ApplyRequest): Promise<ApplyReply> {
   let cfg: Config;
   try {
-    cfg = withPinDir(await loadForApply(r.configPath, { insecurePerms: r.insecureConfigPerms }), r.pinDir);
+    cfg = withTcMode(withPinDir(await loadForApply(r.configPath, { insecurePerms: r.insecureConfigPerms }), r.pinDir), r.tcMode);
     if (r.expectPinDir !== undefined && cfg.state.pinDir !== r.expectPinDir) {
       throw new ConfigError(r.configPath, [{ path: 'state.pinDir', message: `cannot change while running (${r.expectPinDir} -> ${cfg.state.pinDir}); restart xvtep run` }]);
     }
@@ -104,7 +101,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   }
   try {
     const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
-    recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath);
+    recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath, res.endpointXdp);
     return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(cfg) };
   } catch (e) {
     recordResult(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });

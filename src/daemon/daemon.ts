@@ -7,14 +7,10 @@
 import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/errors.js';
-import { Datapath } from '../datapath/datapath.js';
-import { startMetricsServer } from '../metrics/server.js';
-import { DEFAULT_AGEING_S } from '../reconcile/ageing.js';
-import { detachAll } from '../reconcile/manager.js';
-import { ManagerError } from '../reconcile/errors.js';
-import { readState, recordResult, releaseDaemon, updateState } from '../reconcile/state.js';
-import { errMessage } from '../reconcile/text.js';
+import { ConfigError } from '../config/index.js';
+import { Datapath } from '../datapath/index.js';
+import { startMetricsServer } from '../metrics/index.js';
+import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, releaseDaemon, updateState, errMessage } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
@@ -30,6 +26,7 @@ export interface DaemonOptions {
   assumePeerNapi?: boolean;
   /** --insecure-config-perms: every apply skips the config file's ownership and mode checks. */
   insecureConfigPerms?: boolean;
+  tcMode?: string;
   log?: Log;
 }
 
@@ -79,7 +76,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let earlyHup = false;
   const onEarlyHup = () => (earlyHup = true);
   process.on('SIGHUP', onEarlyHup);
-  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, insecureConfigPerms: o.insecureConfigPerms });
+  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
   if (!first.ok) throw failure(first);
   for (const w of first.warnings) log(`warning: ${w}`);
   for (const n of first.notes) log(n);
@@ -130,7 +127,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     return chain;
   };
   const reloadOnce = async (trigger: string) => {
-    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, insecureConfigPerms: o.insecureConfigPerms });
+    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
     if (!r.ok) {
       log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
       return;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatConfigIssues, parseConfig, type ConfigIssue } from '../../src/config/index.js';
+import { formatConfigIssues, type ConfigIssue } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/parser.js';
 
 /** A valid IPv4 underlay header, so each case below breaks one thing. */
 const U4 = 'underlay: { interface: eth0, address: 192.0.2.1 }\n';
@@ -102,6 +103,8 @@ const CASES: readonly Case[] = [
   { name: 'negative maxLearned', text: V('{ vni: 1, endpoints: [v1], maxLearned: -1 }'), path: 'vnis[0].maxLearned', message: 'maxLearned -1 is out of range 0..' },
   { name: 'fractional maxLearned', text: V('{ vni: 1, endpoints: [v1], maxLearned: 1.5 }'), path: 'vnis[0].maxLearned', message: 'expected an integer, got 1.5' },
   { name: 'negative ageing', text: V('{ vni: 1, endpoints: [v1], ageingSeconds: -1 }'), path: 'vnis[0].ageingSeconds', message: '-1 is out of range 0..4294967295' },
+  { name: 'unknown endpointXdp', text: V('{ vni: 1, endpoints: [v1], endpointXdp: native }'), path: 'vnis[0].endpointXdp', message: 'expected one of off, on, frags, auto, got "native"', line: 3 },
+  { name: 'endpointXdp as a boolean', text: V('{ vni: 1, endpoints: [v1], endpointXdp: true }'), path: 'vnis[0].endpointXdp', message: 'expected one of off, on, frags, auto, got true' },
   { name: 'YAML 1.1 boolean', text: V('{ vni: 1, endpoints: [v1], learning: yes }'), path: 'vnis[0].learning', message: 'expected true or false, got "yes"' },
   { name: 'list where a mapping belongs', text: 'underlay: [eth0]\nvnis: [{ vni: 1, endpoints: [v1] }]\n', path: 'underlay', message: 'expected a mapping, got a list' },
   { name: 'string where a list belongs', text: V('{ vni: 1, endpoints: veth0 }'), path: 'vnis[0].endpoints', message: 'expected a list, got "veth0"' },
@@ -181,7 +184,7 @@ describe('invalid configurations', () => {
     expect(formatConfigIssues(errors, 'many.yaml').split('\n')).toEqual([
       'many.yaml:4:8: underlay.ttl: TTL 0 is out of range 1..255',
       'many.yaml:5:15: underlay.srcPortMin: srcPortMin 61000 is greater than srcPortMax 60999',
-      'many.yaml:6:3: underlay.colour: unknown key; expected one of: interface, address, port, srcPortMin, srcPortMax, xdpMode, ttl, tos, df, udpChecksumV6, mtu',
+      'many.yaml:6:3: underlay.colour: unknown key; expected one of: interface, address, port, srcPortMin, srcPortMax, xdpMode, tcMode, ttl, tos, df, udpChecksumV6, mtu',
       'many.yaml:9:24: vnis[0].endpoints[1]: eth0 is the underlay interface; it cannot also be an endpoint',
       'many.yaml:10:24: vnis[0].peers[1]: 2001:db8::2 is IPv6 but underlay.address 192.0.2.1 is IPv4; a VTEP has one underlay family',
       'many.yaml:12:16: vnis[0].fdb[0].mac: "zz" is not a MAC address (expected six hex pairs such as 02:00:00:00:00:01)',

@@ -1,14 +1,10 @@
 // xvtep status: interfaces and their hooks, VNIs, map fill, config generation.
 import type { Command } from 'commander';
 import { ifnameOf } from '../../bpf/index.js';
-import { LAYOUT_VERSION } from '../../datapath/layout.js';
-import { Attachments } from '../../reconcile/attach.js';
-import { loadedCapacity, openPinned } from '../../reconcile/manager.js';
-import { hostResolver } from '../../reconcile/desired.js';
-import { readState, readUnderlayState } from '../../reconcile/state.js';
-import { alive } from '../../daemon/alive.js';
-import { liveEndpointStates } from '../../daemon/endpoints.js';
-import { countEntries } from '../../metrics/read.js';
+import { LAYOUT_VERSION, TC_HANDLE } from '../../datapath/index.js';
+import { Attachments, loadedCapacity, openPinned, hostResolver, readState, readUnderlayState, tcPriority } from '../../reconcile/index.js';
+import { alive, liveEndpointStates } from '../../daemon/index.js';
+import { countEntries } from '../../metrics/index.js';
 import { printJson, resolveTarget, table, withTarget } from '../target.js';
 
 
@@ -20,15 +16,25 @@ const name = (ifindex: number) => {
   }
 };
 
-type EndpointStatus = { name: string; vni: number; ifindex: number | null; state: 'attached' | 'reattached' | 'missing' | 'not attached'; since: string | null };
+type EndpointStatus = {
+  name: string; vni: number; ifindex: number | null; state: 'attached' | 'reattached' | 'missing' | 'not attached'; since: string | null;
+  /** The endpointXdp setting of the last applied file (null: not from a file, e.g. CLI edits). */
+  xdpSetting: string | null;
+  /** What is attached: on (xv_xdp_endpoint), frags (xv_xdp_ep_frags), off (tcx alone), other (a program of another load). */
+  xdp: 'on' | 'frags' | 'off' | 'other';
+};
 
 /**
  * Each endpoint as the kernel has it now: the running daemon's list (names
  * from the file, including missing ones, with when they went or came back),
  * plus any xv_ep row it does not cover (attach without a daemon, CLI edits).
  */
-function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; vni: number }>, hooks: ReturnType<Attachments['list']>): EndpointStatus[] {
-  const tcx = new Map(hooks.filter((h) => h.role === 'endpoint' && h.hook === 'tcx-ingress' && h.attached).map((h) => [h.iface, h.ifindex]));
+function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; vni: number }>, att: Attachments, hooks: ReturnType<Attachments['list']>, settings: Record<string, string>): EndpointStatus[] {
+  const xdpOf = (name: string, ifindex: number | null): EndpointStatus['xdp'] => {
+    const x = ifindex === null ? 'none' : att.endpointXdpOf(name, ifindex, hooks);
+    return x === 'xdp' ? 'on' : x === 'none' ? 'off' : x;
+  };
+  const tcx = new Map(hooks.filter((h) => h.role === 'endpoint' && h.hook !== 'xdp' && h.attached).map((h) => [h.iface, h.ifindex]));
   const inMaps = new Map(rows.map((r) => [r.ifindex, r.vni]));
   const derive = (name: string, ifindex: number | null): EndpointStatus['state'] =>
     ifindex === null ? 'missing' : tcx.get(name) === ifindex && inMaps.has(ifindex) ? 'attached' : 'not attached';
@@ -39,7 +45,7 @@ function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; v
     let state = derive(e.name, ifindex);
     if (state === 'attached' && e.state === 'reattached' && e.ifindex === ifindex) state = 'reattached';
     if (ifindex !== null) covered.add(ifindex);
-    out.push({ name: e.name, vni: e.vni, ifindex, state, since: state === e.state ? e.since : null });
+    out.push({ name: e.name, vni: e.vni, ifindex, state, since: state === e.state ? e.since : null, xdpSetting: settings[e.name] ?? null, xdp: xdpOf(e.name, ifindex) });
   }
   for (const r of rows) {
     if (covered.has(r.ifindex)) continue;
@@ -49,9 +55,18 @@ function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; v
     } catch {
       // the row outlived its interface
     }
-    out.push({ name: iface ?? `ifindex ${r.ifindex}`, vni: r.vni, ifindex: iface === null ? null : r.ifindex, state: iface === null ? 'missing' : derive(iface, r.ifindex), since: null });
+    out.push({
+      name: iface ?? `ifindex ${r.ifindex}`, vni: r.vni, ifindex: iface === null ? null : r.ifindex, state: iface === null ? 'missing' : derive(iface, r.ifindex), since: null,
+      xdpSetting: iface === null ? null : settings[iface] ?? null, xdp: iface === null ? 'off' : xdpOf(iface, r.ifindex),
+    });
   }
   return out.sort((a, b) => a.vni - b.vni || a.name.localeCompare(b.name));
+}
+
+/** Which kind of TC hook is in use (tcx links, netlink filters, or both while switching). */
+function tcSummary(hooks: ReturnType<Attachments['list']>, priority: number) {
+  const kinds = [...new Set(hooks.filter((h) => h.tcKind && h.attached).map((h) => h.tcKind!))].sort();
+  return { kinds, netlink: kinds.includes('netlink') ? { handle: TC_HANDLE, priority } : null };
 }
 
 export async function collectStatus(pinDir: string) {
@@ -59,7 +74,8 @@ export async function collectStatus(pinDir: string) {
   try {
     const state = readState(pinDir);
     const settings = dp.settings();
-    const hooks = new Attachments(pinDir, dp).list();
+    const att = new Attachments(pinDir, dp);
+    const hooks = att.list();
     const eps = dp.endpoints.list();
     const peers = dp.peers.list();
     const counts = new Map(dp.vnis.learnCounts().map((c) => [c.vni, c.learned]));
@@ -87,8 +103,9 @@ export async function collectStatus(pinDir: string) {
     return {
       pinDir, layoutVersion: LAYOUT_VERSION,
       underlay: settings ? { iface: name(settings.underlayIfindex), ifindex: settings.underlayIfindex, address: settings.localAddress, port: settings.port, mtu: settings.underlayMtu, link } : null,
-      interfaces: hooks.map((h) => ({ iface: h.iface, ifindex: h.ifindex, role: h.role, hook: h.hook, progId: h.progId, linkId: h.linkId, attached: h.attached, xdpMode: h.xdpMode ?? null })),
-      endpoints: endpointStatus(pinDir, eps, hooks),
+      interfaces: hooks.map((h) => ({ iface: h.iface, ifindex: h.ifindex, role: h.role, hook: h.hook, progId: h.progId, linkId: h.linkId, attached: h.attached, xdpMode: h.xdpMode ?? null, tcKind: h.tcKind ?? null })),
+      tc: tcSummary(hooks, tcPriority(pinDir)),
+      endpoints: endpointStatus(pinDir, eps, att, hooks, state.endpointXdp ?? {}),
       vnis, maps,
       config: { path: state.configPath, generation: state.generation, reloads: state.reloads, reloadFailures: state.reloadFailures, lastReload: state.lastReload },
       daemon: { pid: alive(state.daemonPid) ? state.daemonPid : null },
@@ -114,13 +131,16 @@ export function registerStatus(program: Command): void {
       out += `underlay:  ${s.underlay ? `${s.underlay.iface} ${s.underlay.address} udp ${s.underlay.port} mtu ${s.underlay.mtu}${linkText}` : 'not configured'}\n`;
       out += `config:    ${s.config.path ?? '(quick form / none)'}, generation ${s.config.generation}, ${s.config.reloads} apply(s), ${s.config.reloadFailures} failed\n`;
       out += `last:      ${lr ? `${lr.ok ? 'ok' : 'FAILED'} (${lr.trigger}, ${lr.at}${lr.ok ? `, ${lr.changes} change(s)` : `: ${lr.error}`})` : 'none'}\n`;
+      out += `tc hooks:  ${s.tc.kinds.length ? s.tc.kinds.map((k) => (k === 'tcx' ? 'tcx links' : `netlink clsact filters (handle 0x${TC_HANDLE.toString(16)}, priority 0x${s.tc.netlink!.priority.toString(16)})`)).join(' + ') : 'none'}\n`;
       out += `daemon:    ${s.daemon.pid ? `running, pid ${s.daemon.pid}` : 'not running (the data path runs from its pins)'}\n\n`;
       out += table([['IFACE', 'IFINDEX', 'ROLE', 'HOOK', 'PROG', 'LINK', 'XDP MODE', 'STATE'],
         ...s.interfaces.map((i) => [i.iface, String(i.ifindex), i.role, i.hook, String(i.progId ?? '-'), String(i.linkId ?? '-'), i.xdpMode ?? '-', i.attached ? 'attached' : 'DEFUNCT'])]);
       if (s.endpoints.length) {
         const stateText = (e: (typeof s.endpoints)[number]) =>
           e.state === 'missing' ? `MISSING${e.since ? ` since ${e.since}` : ''}` : e.state === 'reattached' ? `re-attached at ${e.since}` : e.state === 'not attached' ? 'NOT ATTACHED' : 'attached';
-        out += '\n' + table([['ENDPOINT', 'VNI', 'IFINDEX', 'STATE'], ...s.endpoints.map((e) => [e.name, String(e.vni), e.ifindex === null ? '-' : String(e.ifindex), stateText(e)])]);
+        // XDP: what is attached, after the setting when the file's differs in words (auto: on)
+        const xdpText = (e: (typeof s.endpoints)[number]) => (e.xdpSetting && e.xdpSetting !== e.xdp ? `${e.xdpSetting}: ${e.xdp}` : e.xdp);
+        out += '\n' + table([['ENDPOINT', 'VNI', 'IFINDEX', 'XDP', 'STATE'], ...s.endpoints.map((e) => [e.name, String(e.vni), e.ifindex === null ? '-' : String(e.ifindex), xdpText(e), stateText(e)])]);
       }
       out += '\n' + table([['VNI', 'SLOT', 'LEARNING', 'LEARNED/MAX', 'PROXY', 'UNKNOWN PEERS', 'ENDPOINTS', 'PEERS'],
         ...s.vnis.map((v) => [String(v.vni), String(v.statsSlot), v.learning ? 'on' : 'off', `${v.learned}/${v.maxLearned || '-'}`, v.proxyArp ? 'on' : 'off', v.allowUnknownPeers ? 'allow' : 'drop', v.endpoints.join(',') || '-', v.peers.join(',') || '-'])]);
