@@ -7,7 +7,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, readConfigText } from '../../src/config/index.js';
+import { ConfigError } from '../../src/config/index.js';
+import { readConfigText } from '../../src/config/parser.js';
 import { isRoot } from '../helpers/kernel.js';
 import { root } from '../helpers/fixtures.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab, waitFor } from '../manager/lab.js';
+import { VtepLab, waitFor } from '../helpers/vtep-lab.js';
 
 interface Status {
   config: { generation: number; reloads: number; reloadFailures: number; lastReload: { ok: boolean; trigger: string; error?: string } | null };

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
-import { BIN, VtepLab, exited, waitFor } from '../manager/lab.js';
+import { BIN, VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
 
 describeKernel('xvtep run started twice on one pin directory', () => {
   let L: VtepLab;

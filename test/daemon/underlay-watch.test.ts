@@ -12,9 +12,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/index.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab, waitFor } from '../manager/lab.js';
-import { metricValue } from '../manager/metrics.js';
-import { startStream, type Stream } from '../manager/stream.js';
+import { VtepLab, waitFor } from '../helpers/vtep-lab.js';
+import { metricValue } from '../helpers/prom.js';
+import { startStream, type Stream } from '../helpers/stream.js';
 import { recordSummary } from '../reliability/summary.js';
 
 interface Status {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AttachType, attachedProgramIds, ifindexOf, xdpProgIdOf } from '../../src/bpf/index.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab } from '../manager/lab.js';
+import { VtepLab } from '../helpers/vtep-lab.js';
 
 describeKernel('two instances on one interface', () => {
   let L: VtepLab;
