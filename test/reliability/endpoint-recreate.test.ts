@@ -111,7 +111,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     const missing = epa()!;
     expect(missing).toMatchObject({ state: 'missing', ifindex: null });
     expect(Date.parse(missing.since!)).toBeGreaterThanOrEqual(tDel - 1000);
-    expect(L.ok('status')).toMatch(/^epa\s+42\s+-\s+MISSING since \S+$/m);
+    expect(L.ok('status')).toMatch(/^epa\s+42\s+-\s+(?:\S+: \S+\s+)?MISSING since \S+$/m);
     expect(metricValue(scrape(), 'xvtep_endpoints_missing')).toBe(1);
 
     // A reload while it is missing succeeds and reports it as missing.
@@ -151,7 +151,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     expect(linkPins()).toEqual([`endpoint-epa-${tcHook}`, `endpoint-epa2-${tcHook}`, ...nativeUnderlayHooks.map((h) => `underlay-ua-${h}`)]);
     expect(s.interfaces.every((i) => i.attached)).toBe(true);
     expect(s.interfaces.find((i) => i.iface === 'epa')!.ifindex).toBe(newIfindex);
-    expect(L.ok('status')).toMatch(/^epa\s+42\s+\d+\s+re-attached at \S+$/m);
+    expect(L.ok('status')).toMatch(/^epa\s+42\s+\d+\s+(?:\S+: \S+\s+)?re-attached at \S+$/m);
     const metrics = scrape();
     expect(metricValue(metrics, 'xvtep_endpoints_missing')).toBe(0);
     expect(metricValue(metrics, 'xvtep_endpoint_reattachments_total')).toBe(1);
