@@ -41,8 +41,12 @@ export async function buildProgram(command?: string): Promise<Command> {
   return program;
 }
 
+/** iproute2 spells it -batch, which commander cannot parse: batch.ts reads its own options. */
+const isBatch = (argv: readonly string[]) => argv.some((a) => a === '-batch' || a === '--batch' || a === '-b');
+
 export async function main(argv: string[]): Promise<number> {
   try {
+    if (isBatch(argv)) return await (await import('./commands/batch.js')).runBatch(argv);
     await (await buildProgram(argv[0])).parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
