@@ -59,6 +59,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
 // The daemon returns only when it is done; everything else is done too.
-process.exit(code);
+// (No top-level await: the fast-start bundle is CommonJS, scripts/bundle-cli.mjs.)
+void main(process.argv.slice(2)).then((code) => process.exit(code));

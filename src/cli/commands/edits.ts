@@ -4,7 +4,8 @@
 // applied once at the end (batch.ts); both go through the same checks.
 import type { Command } from 'commander';
 import { ifindexOf, ifnameOf } from '../../bpf/index.js';
-import { interfaceNameProblem } from '../../config/index.js';
+// config/addresses.js, not config/index.js: see args.ts
+import { interfaceNameProblem } from '../../config/addresses.js';
 import type { Datapath } from '../../datapath/datapath.js';
 import {
   fdbAppend, fdbDel, fdbFlush, fdbSet, neighDel, neighSet, peerAdd, peerDel, stagePeerAdd, stagePeerDel, stageVniAdd, stageVniDel, vniAdd, vniDel,
