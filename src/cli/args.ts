@@ -49,6 +49,18 @@ export function macArg(v: string | undefined, what: string, opts: { unicast?: bo
  * unicast; deletions take any address so a bad entry can always be removed.
  */
 export function ipArg(v: string | undefined, what: string, use: 'vtep' | 'neighbor' | 'any' = 'any'): string {
+  // A batch names the same few VTEPs on 100,000 lines: check each once.
+  const key = `${use} ${v}`;
+  const seen = checkedIps.get(key);
+  if (seen !== undefined) return seen;
+  const ip = checkIp(v, what, use);
+  if (checkedIps.size < 4096) checkedIps.set(key, ip);
+  return ip;
+}
+
+const checkedIps = new Map<string, string>();
+
+function checkIp(v: string | undefined, what: string, use: 'vtep' | 'neighbor' | 'any'): string {
   if (v === undefined || isIP(v) === 0) throw new UsageError(`${what}: ${describeValue(v ?? '')} is not an IP address`);
   // node:net takes fe80::1%eth0; a zone means nothing in a map key
   if (v.includes('%')) throw new UsageError(`${what}: ${describeValue(v)} has a zone index (%...); give the address alone`);

@@ -21,6 +21,10 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['neigh', async () => (await import('./commands/edits.js')).registerNeigh],
   ['stats', async () => (await import('./commands/stats.js')).registerStats],
   ['config', async () => (await import('./commands/config.js')).registerConfig],
+  ['completion', async () => {
+    const { registerCompletion } = await import('./commands/completion.js');
+    return (p: Command) => registerCompletion(p, () => buildProgram());
+  }],
 ];
 
 /** The program with every command, or only `command` when it is one of them. */
