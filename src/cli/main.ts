@@ -63,6 +63,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A pipe that fills (a large `fdb show -j`) leaves the rest of the output
+// queued: exiting before it is written would cut it off.
+const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write('', () => resolve()));
+
+// A reader that went away (`xvtep fdb show | head`) ends the output, as SIGPIPE ends iproute2's.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
+
 // The daemon returns only when it is done; everything else is done too.
 // (No top-level await: the fast-start bundle is CommonJS, scripts/bundle-cli.mjs.)
-void main(process.argv.slice(2)).then((code) => process.exit(code));
+void main(process.argv.slice(2)).then(async (code) => {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+});

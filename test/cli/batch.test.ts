@@ -1,0 +1,180 @@
+// xvtep -batch end to end in a namespace lab (host a: xvtep, host b: the
+// kernel's vxlan): all or nothing, -force, comments, stdin, shows identical
+// to the single commands, and a stream that crosses a 10,000-line batch.
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeKernel } from '../helpers/kernel.js';
+import { BIN, VtepLab } from '../manager/lab.js';
+import { snapshotMaps } from '../manager/snapshot.js';
+import { startStream } from '../manager/stream.js';
+
+interface FdbRow { mac: string; vni: number; dst?: string; dev?: string; type: string }
+
+const mac = (i: number) => `02:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, 0x5b].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+const fdbLines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `fdb add ${mac(from + i)} vni 42 dst 192.0.2.2`);
+
+describeKernel('xvtep -batch', () => {
+  let L: VtepLab;
+  const batch = (lines: string[] | string, ...args: string[]) => {
+    const p = L.file(`b${Math.random().toString(36).slice(2)}.txt`, Array.isArray(lines) ? lines.join('\n') + '\n' : lines);
+    return { path: p, ...L.cli(['-batch', p, ...args, '--pin-dir', L.pinDir]) };
+  };
+  const staticMacs = () => L.json<FdbRow[]>('fdb', 'show').filter((r) => r.type === 'static').map((r) => r.mac);
+
+  beforeAll(() => {
+    // no IPv6 chatter: the maps must stay still between two snapshots
+    L = new VtepLab('bat', { ipv6: false });
+    L.ok('attach', '-c', L.file('x.json', L.config({ capacity: { fdb: 65536 } })));
+  });
+  afterAll(() => L?.destroy());
+
+  describe('all or nothing without -force', () => {
+    it('a bad line 9,999 of 10,000 leaves every map byte for byte as it was', () => {
+      const lines = fdbLines(10_000);
+      lines[9998] = 'fdb add 02:00:00:00:zz:01 vni 42 dst 192.0.2.2';
+      const before = snapshotMaps(L.pinDir);
+      const r = batch(lines);
+      expect(r.code).toBe(1);
+      const errs = r.stderr.trim().split('\n');
+      expect(errs.filter((l) => /:\d+: /.test(l))).toEqual([`xvtep: ${r.path}:9999: fdb add: "02:00:00:00:zz:01" is not a MAC address (aa:bb:cc:dd:ee:ff)`]);
+      expect(errs.at(-1)).toBe('xvtep: 1 of 10000 command(s) failed; nothing applied (-force applies the others)');
+      expect(snapshotMaps(L.pinDir)).toEqual(before);
+    });
+
+    it('a line the maps refuse (EEXIST, unknown VNI) stops the batch too, each named by its line', () => {
+      L.ok('fdb', 'add', '02:00:00:00:aa:01', 'vni', '42', 'dst', '192.0.2.2');
+      const before = snapshotMaps(L.pinDir);
+      const r = batch([
+        'fdb add 02:00:00:00:aa:02 vni 42 dst 192.0.2.2',
+        'fdb add 02:00:00:00:aa:01 vni 42 dst 192.0.2.2',
+        'fdb add 02:00:00:00:aa:03 vni 7 dst 192.0.2.2',
+        'neigh add 198.51.100.9 lladdr 02:00:00:00:aa:09 vni 42',
+        'frob add 1',
+      ]);
+      expect(r.code).toBe(1);
+      const errs = r.stderr.trim().split('\n');
+      expect(errs[0]).toBe(`xvtep: ${r.path}:2: fdb 02:00:00:00:aa:01 vni 42: EEXIST (already exists): use \`xvtep fdb replace\``);
+      expect(errs[1]).toBe(`xvtep: ${r.path}:3: VNI 7 is not configured (xvtep vni add 7 ...)`);
+      expect(errs[2]).toMatch(new RegExp(`^xvtep: ${r.path}:5: unknown command 'frob'`));
+      expect(errs).toHaveLength(4);
+      expect(snapshotMaps(L.pinDir)).toEqual(before);
+      L.ok('fdb', 'del', '02:00:00:00:aa:01', 'vni', '42');
+    });
+
+    it('10,000 good lines all apply, checked against what the batch itself added', () => {
+      const lines = [...fdbLines(10_000), `fdb replace ${mac(5)} vni 42 dst 192.0.2.3`, `fdb del ${mac(6)} vni 42`];
+      const r = batch(lines);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const rows = L.json<FdbRow[]>('fdb', 'show').filter((x) => x.type === 'static');
+      expect(rows).toHaveLength(9_999);
+      expect(rows).toContainEqual({ mac: mac(5), vni: 42, dst: '192.0.2.3', type: 'static' });
+      expect(rows.some((x) => x.mac === mac(6))).toBe(false);
+      expect(batch(fdbLines(10_000).map((l) => l.replace('fdb add', 'fdb del').replace(' dst 192.0.2.2', '')).filter((l) => !l.includes(mac(6)))).code).toBe(0);
+      expect(staticMacs()).toEqual([]);
+    });
+  });
+
+  describe('-force', () => {
+    it('applies the good lines, names the bad ones, exits 1', () => {
+      const r = batch([
+        'fdb add 02:00:00:00:bb:01 vni 42 dst 192.0.2.2',
+        'fdb add 02:00:00:00:bb:02 vni 42',
+        'fdb add 02:00:00:00:bb:03 vni 42 dst 192.0.2.2',
+        'fdb add 02:00:00:00:bb:01 vni 42 dst 192.0.2.2',
+        'neigh add 198.51.100.20 lladdr 02:00:00:00:bb:20 vni 42',
+        'fdb show --pin-dir /elsewhere',
+      ], '-force');
+      expect(r.code).toBe(1);
+      const errs = r.stderr.trim().split('\n');
+      expect(errs).toEqual([
+        `xvtep: ${r.path}:2: fdb add: give exactly one of "dst IP" (remote VTEP) or "dev IFACE" (local endpoint)`,
+        `xvtep: ${r.path}:4: fdb 02:00:00:00:bb:01 vni 42: EEXIST (already exists): use \`xvtep fdb replace\``,
+        `xvtep: ${r.path}:6: fdb show: --pin-dir applies to the whole batch: give it on the command line`,
+        'xvtep: 3 of 6 command(s) failed; the others were applied',
+      ]);
+      expect(staticMacs().sort()).toEqual(['02:00:00:00:bb:01', '02:00:00:00:bb:03']);
+      expect(L.ok('neigh', 'show')).toContain('198.51.100.20 lladdr 02:00:00:00:bb:20 vni 42');
+      L.ok('fdb', 'flush', 'static');
+      L.ok('neigh', 'del', '198.51.100.20', 'vni', '42');
+    });
+  });
+
+  describe('syntax and input', () => {
+    it('takes # comments, blank lines and quotes; line numbers count them', () => {
+      const r = batch('# a comment\n\n   \nfdb add 02:00:00:00:cc:01 vni "42" dst 192.0.2.2 # why\n\t# indented comment\nfdb add 02:00:00:00:cc:02 vni 42 dst nowhere\n');
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n')[0]).toBe(`xvtep: ${r.path}:6: fdb add: "nowhere" is not an IP address`);
+      const ok = batch('# a comment\n\nfdb add 02:00:00:00:cc:01 vni "42" dst 192.0.2.2 # why\n');
+      expect(ok.code).toBe(0);
+      expect(staticMacs()).toEqual(['02:00:00:00:cc:01']);
+      L.ok('fdb', 'del', '02:00:00:00:cc:01', 'vni', '42');
+    });
+
+    it('reads standard input with -batch -', () => {
+      const run = (input: string) => spawnSync('ip', ['netns', 'exec', L.a, process.execPath, BIN, '--pin-dir', L.pinDir, '-batch', '-'], { input, encoding: 'utf8' });
+      const r = run('fdb add 02:00:00:00:dd:01 vni 42 dst 192.0.2.2\nfdb show vni 42\n');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('02:00:00:00:dd:01 vni 42 dst 192.0.2.2 static');
+      const bad = run('\nfdb del 02:00:00:00:dd:99 vni 42\n');
+      expect(bad.status).toBe(1);
+      expect(bad.stderr.split('\n')[0]).toBe('xvtep: stdin:2: fdb 02:00:00:00:dd:99 vni 42: ENOENT (no such entry)');
+      L.ok('fdb', 'del', '02:00:00:00:dd:01', 'vni', '42');
+    });
+
+    it('usage errors of the batch itself exit 1 in one line', () => {
+      for (const args of [['-batch'], ['-batch', '/nonexistent/x'], ['-batch', '-', '--frob']]) {
+        const r = L.cli([...args, '--pin-dir', L.pinDir]);
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      }
+    });
+  });
+
+  describe('show commands', () => {
+    it('print exactly what the single commands print, text and JSON (-j on the line or for the batch)', () => {
+      L.ok('fdb', 'add', '02:00:00:00:ee:01', 'vni', '42', 'dst', '192.0.2.2');
+      L.ok('fdb', 'add', '02:00:00:00:ee:02', 'vni', '42', 'dev', 'epa');
+      L.ok('neigh', 'add', '198.51.100.30', 'lladdr', '02:00:00:00:ee:30', 'vni', '42');
+      const shows = [['fdb', 'show'], ['fdb', 'show', 'vni', '42'], ['vni', 'show'], ['peer', 'show'], ['neigh', 'show', 'vni', '42']];
+      const single = shows.map((s) => L.ok(...s)).join('') + shows.map((s) => L.ok(...s, '-j')).join('');
+      const r = batch([...shows.map((s) => s.join(' ')), ...shows.map((s) => `${s.join(' ')} -j`)]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(single);
+      const json = batch(shows.map((s) => s.join(' ')), '-j');
+      expect(json.stdout).toBe(shows.map((s) => L.ok(...s, '-j')).join(''));
+    });
+
+    it('a show sees the edits of the lines before it', () => {
+      const without = L.ok('fdb', 'show', 'vni', '42');
+      const r = batch(['fdb add 02:00:00:00:ee:03 vni 42 dst 192.0.2.2', 'fdb show vni 42', 'fdb del 02:00:00:00:ee:03 vni 42', 'fdb show vni 42']);
+      expect(r.code).toBe(0);
+      expect(r.stdout.endsWith(without)).toBe(true);
+      const first = r.stdout.slice(0, -without.length);
+      expect(first.split('\n').filter((l) => l !== '02:00:00:00:ee:03 vni 42 dst 192.0.2.2 static').join('\n')).toBe(without);
+      L.ok('fdb', 'flush', 'static');
+      L.ok('neigh', 'del', '198.51.100.30', 'vni', '42');
+    });
+  });
+
+  describe('live traffic', () => {
+    it('a stream across the tunnel loses nothing while a batch of 10,000 edits applies', async () => {
+      // b's vxlan0 is the stream's destination: the batch rewrites its entry too
+      const bMac = JSON.parse(L.lab.exec(L.b, 'ip', '-j', 'link', 'show', 'vxlan0'))[0].address as string;
+      expect(L.lab.ping(L.c, '198.51.100.2', 2)).toBe(true);
+      const stream = await startStream(L.c, L.b, '198.51.100.2', 5190, 12_000, 2000);
+      await new Promise((r) => setTimeout(r, 1000));
+      const lines = [...fdbLines(9_999, 100_000), `fdb replace ${bMac} vni 42 dst 192.0.2.2`];
+      const p = L.file('live.txt', lines.join('\n') + '\n');
+      await L.okAsync('-batch', p);
+      expect(stream.running()).toBe(true);
+      const res = await stream.done;
+      expect(res.sent).toBe(12_000);
+      expect(res.missing).toBe(0);
+      expect(res.received).toBe(12_000);
+      expect(L.json<FdbRow[]>('fdb', 'show')).toContainEqual({ mac: bMac, vni: 42, dst: '192.0.2.2', type: 'static' });
+      expect(staticMacs()).toHaveLength(10_000);
+    }, 90_000);
+  });
+});
