@@ -35,7 +35,8 @@ export async function buildProgram(command?: string): Promise<Command> {
     .showHelpAfterError(false)
     // commander adds hints on lines of their own ("(Did you mean --vni?)"); an error is one line
     .configureOutput({ outputError: (s, write) => write(`xvtep: ${s.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ')}\n`) })
-    .exitOverride();
+    .exitOverride()
+    .addHelpText('after', '\nBatch mode (like ip/bridge -batch; docs/cli.md):\n  xvtep [-force] -batch FILE|- [--pin-dir DIR | -c FILE] [-j]');
   const only = COMMANDS.filter(([name]) => name === command);
   for (const [, load] of only.length ? only : COMMANDS) (await load())(program);
   for (const c of program.commands) {
