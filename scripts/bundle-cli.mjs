@@ -8,10 +8,33 @@
 // for the edit commands, -batch and completion only: the daemon forks
 // dist/daemon/apply-worker.js by its path, so `run` and the rest run dist/.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const dir = 'dist/bundle', out = `${dir}/xvtep.cjs`;
+
+// Built-in modules a single edit never calls, or calls late, but whose
+// loading costs milliseconds at start (commander requires child_process at
+// its top; node:net brings node:stream; node:crypto hashes state file names): in the bundle each is a
+// module of forwarders that requires the real one on first call.
+const LAZY = /^node:(child_process|crypto|net|http|readline)$/;
+const require = createRequire(import.meta.url);
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: LAZY }, (a) => ({ path: a.path.slice('node:'.length), namespace: 'lazy-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => {
+      const real = require(a.path);
+      const fns = Object.keys(real).filter((k) => typeof real[k] === 'function' && /^[A-Za-z_$][\w$]*$/.test(k));
+      return {
+        loader: 'js',
+        contents: `let m;\nconst load = () => (m ??= require(${JSON.stringify(a.path)}));\n` +
+          fns.map((k) => `export function ${k}(...a) { return new.target ? Reflect.construct(load().${k}, a, new.target) : load().${k}.apply(this, a); }`).join('\n'),
+      };
+    });
+  },
+};
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 await build({
@@ -23,6 +46,7 @@ await build({
   target: 'node20',
   logLevel: 'warning',
   external: ['zod', 'yaml', 'prom-client'],
+  plugins: [lazyBuiltins],
   // the modules find build/ and package.json from their own URL
   define: { 'import.meta.url': '__xvtepUrl' },
   banner: { js: "const __xvtepUrl = require('node:url').pathToFileURL(__filename).href;" },

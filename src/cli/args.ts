@@ -1,8 +1,7 @@
 // `bridge fdb`-style keyword arguments: `vni 42 dst 192.0.2.2 dev veth0`.
-import { isIP } from 'node:net';
 // Not through config/index.ts, which re-exports the file loader (zod, yaml):
 // a single `xvtep fdb add` must not load them (the fast start, docs/cli.md).
-import { overlayAddressProblem, underlayAddressProblem } from '../config/addresses.js';
+import { ipFamily, overlayAddressProblem, underlayAddressProblem } from '../config/addresses.js';
 import { describeValue } from '../config/describe.js';
 import { UsageError } from './errors.js';
 
@@ -61,12 +60,12 @@ export function ipArg(v: string | undefined, what: string, use: 'vtep' | 'neighb
 const checkedIps = new Map<string, string>();
 
 function checkIp(v: string | undefined, what: string, use: 'vtep' | 'neighbor' | 'any'): string {
-  if (v === undefined || isIP(v) === 0) throw new UsageError(`${what}: ${describeValue(v ?? '')} is not an IP address`);
+  if (v === undefined || ipFamily(v) === 0) throw new UsageError(`${what}: ${describeValue(v ?? '')} is not an IP address`);
   // node:net takes fe80::1%eth0; a zone means nothing in a map key
   if (v.includes('%')) throw new UsageError(`${what}: ${describeValue(v)} has a zone index (%...); give the address alone`);
   const problem = use === 'vtep' ? underlayAddressProblem(v) : use === 'neighbor' ? overlayAddressProblem(v) : null;
   if (problem) throw new UsageError(`${what}: ${problem}`);
-  if (isIP(v) === 4) return v;
+  if (ipFamily(v) === 4) return v;
   return new URL(`http://[${v}]/`).hostname.slice(1, -1);
 }
 

@@ -64,19 +64,34 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// A pipe that fills (a large `fdb show -j`) leaves the rest of the output
-// queued: exiting before it is written would cut it off.
+// process.stdout and stderr are made on first use, and making one loads
+// node:stream (milliseconds): an edit that prints nothing never does. Each
+// is fitted when made: a reader that went away (`xvtep fdb show | head`)
+// ends the output, as SIGPIPE ends iproute2's; and a pipe that fills (a
+// large `fdb show -j`) leaves output queued that exit must not cut off.
+const used = new Set<NodeJS.WriteStream>();
+for (const name of ['stdout', 'stderr'] as const) {
+  const make = Object.getOwnPropertyDescriptor(process, name)!.get!;
+  Object.defineProperty(process, name, {
+    configurable: true, enumerable: true,
+    get() {
+      const s = make.call(process) as NodeJS.WriteStream;
+      if (!used.has(s)) {
+        used.add(s);
+        s.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EPIPE') throw e;
+          process.exit(0);
+        });
+      }
+      return s;
+    },
+  });
+}
 const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write('', () => resolve()));
-
-// A reader that went away (`xvtep fdb show | head`) ends the output, as SIGPIPE ends iproute2's.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-  process.exit(0);
-});
 
 // The daemon returns only when it is done; everything else is done too.
 // (No top-level await: the fast-start bundle is CommonJS, scripts/bundle-cli.mjs.)
 void main(process.argv.slice(2)).then(async (code) => {
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  await Promise.all([...used].map(flushed));
   process.exit(code);
 });
