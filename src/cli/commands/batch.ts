@@ -56,7 +56,8 @@ for (const s of EDIT_SPECS) {
 
 /** Words of a line: blanks separate, `#` starts a comment, quotes keep blanks ('…' or "…"). */
 export function splitLine(line: string): string[] {
-  if (!/["'#]/.test(line)) return line.split(/\s+/).filter(Boolean);
+  // the common line: words one blank apart, nothing quoted
+  if (!/[^\x21-\x7e ]|["'#]|  |^ | $/.test(line)) return line === '' ? [] : line.split(' ');
   const out: string[] = [];
   const re = /"([^"]*)"|'([^']*)'|(#)|(\S+)/g;
   for (let m = re.exec(line); m; m = re.exec(line)) {
