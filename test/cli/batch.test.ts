@@ -75,6 +75,40 @@ describeKernel('xvtep -batch', () => {
     });
   });
 
+  describe('VNIs and peers', () => {
+    it('a VNI, its endpoint, peer and entries in one batch, attached as vni add attaches; vni del in another', () => {
+      L.endpoint('epa3', 'ca3');
+      const r = batch([
+        'vni add 43 endpoint epa3 learning off',
+        'peer add 192.0.2.7 vni 43',
+        'fdb add 02:00:00:00:43:01 vni 43 dev epa3',
+        'fdb add 02:00:00:00:43:02 vni 43 dst 192.0.2.7',
+        'fdb append 00:00:00:00:00:00 vni 43 dst 192.0.2.8',
+        'vni show -j',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const vnis = JSON.parse(r.stdout) as Array<{ vni: number; learning: boolean; endpoints: string[]; peers: string[] }>;
+      expect(vnis.find((v) => v.vni === 43)).toMatchObject({ learning: false, endpoints: ['epa3'], peers: ['192.0.2.7'] });
+      const status = L.json<{ interfaces: Array<{ iface: string; role: string; attached: boolean }> }>('status');
+      expect(status.interfaces.find((i) => i.iface === 'epa3')).toMatchObject({ role: 'endpoint', attached: true });
+      const rows = L.json<FdbRow[]>('fdb', 'show', 'vni', '43');
+      expect(rows).toEqual(expect.arrayContaining([
+        { mac: '02:00:00:00:43:01', vni: 43, dev: 'epa3', type: 'static' },
+        { mac: '02:00:00:00:43:02', vni: 43, dst: '192.0.2.7', type: 'static' },
+        { mac: '00:00:00:00:00:00', vni: 43, dst: '192.0.2.7', type: 'flood (peer)' },
+        { mac: '00:00:00:00:00:00', vni: 43, dst: '192.0.2.8', type: 'flood' },
+      ]));
+      // the VNI is gone with everything of it, and a line after it may not use it
+      const bad = batch(['vni del 43', 'fdb add 02:00:00:00:43:03 vni 43 dst 192.0.2.7']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.split('\n')[0]).toBe(`xvtep: ${bad.path}:2: VNI 43 is not configured (xvtep vni add 43 ...)`);
+      expect(L.json<Array<{ vni: number }>>('vni', 'show').map((v) => v.vni)).toContain(43);
+      expect(batch(['vni del 43']).code).toBe(0);
+      expect(L.json<Array<{ vni: number }>>('vni', 'show').map((v) => v.vni)).toEqual([42]);
+      expect(L.json<{ interfaces: Array<{ iface: string }> }>('status').interfaces.some((i) => i.iface === 'epa3')).toBe(false);
+    });
+  });
+
   describe('-force', () => {
     it('applies the good lines, names the bad ones, exits 1', () => {
       const r = batch([
