@@ -61,6 +61,15 @@ describeKernel('xvtep -batch', () => {
       L.ok('fdb', 'del', '02:00:00:00:aa:01', 'vni', '42');
     });
 
+    it('a batch the loaded maps cannot hold is refused before any write', () => {
+      const before = snapshotMaps(L.pinDir);
+      const r = batch(fdbLines(65_537));
+      expect(r.code).toBe(1);
+      const have = L.json<FdbRow[]>('fdb', 'show').filter((x) => x.mac !== '00:00:00:00:00:00').length;
+      expect(r.stderr).toBe(`xvtep: ${r.path}: the batch leaves ${have + 65_537} fdb entries but the loaded map holds 65536; nothing applied (detach and attach with a larger capacity.fdb)\n`);
+      expect(snapshotMaps(L.pinDir)).toEqual(before);
+    });
+
     it('10,000 good lines all apply, checked against what the batch itself added', () => {
       const lines = [...fdbLines(10_000), `fdb replace ${mac(5)} vni 42 dst 192.0.2.3`, `fdb del ${mac(6)} vni 42`];
       const r = batch(lines);

@@ -5,7 +5,7 @@
 // generation bump. Without -force a bad line stops everything before any
 // write; with -force bad lines are reported and skipped.
 import { readFileSync } from 'node:fs';
-import { converge, openPinned } from '../../reconcile/manager.js';
+import { converge, loadedCapacity, openPinned } from '../../reconcile/manager.js';
 import { cloneTables, stagedEdits } from '../../reconcile/edits.js';
 import { readLive } from '../../reconcile/store.js';
 import type { Tables } from '../../reconcile/model.js';
@@ -145,6 +145,12 @@ export async function runBatch(argv: readonly string[]): Promise<number> {
     if (errors.length && !g.force) {
       note(`${errors.length} of ${commands} command(s) failed; nothing applied (-force applies the others)`);
       return EXIT_USAGE;
+    }
+    // A full map would refuse the apply half-way (and roll it back): say so before writing.
+    const cap = loadedCapacity(dp);
+    const need: Array<[keyof typeof cap, number]> = [['vnis', t.vnis.size], ['endpoints', t.endpoints.size], ['peers', t.peers.size], ['fdb', t.fdb.size], ['neighbors', t.neighbors.size]];
+    for (const [k, n] of need) {
+      if (n > cap[k]) throw new UsageError(`${label}: the batch leaves ${n} ${k} entries but the loaded map holds ${cap[k]}; nothing applied (detach and attach with a larger capacity.${k})`);
     }
     let before = live;
     const notes: string[] = [];
