@@ -1,6 +1,7 @@
 // xvtep command line. Exit codes: 0 ok, 1 usage or config error, 2 kernel or
 // system error; every error is one line on stderr naming what and why.
-import { Command, CommanderError } from 'commander';
+// commander only when a command needs parsing by it (not for a plain edit, batch.ts runPlain)
+import type { Command } from 'commander';
 import { EXIT_USAGE, exitCodeOf, messageOf } from './errors.js';
 import { VERSION } from '../version.js';
 
@@ -27,9 +28,12 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   }],
 ];
 
+let commander: typeof import('commander') | undefined;
+
 /** The program with every command, or only `command` when it is one of them. */
 export async function buildProgram(command?: string): Promise<Command> {
-  const program = new Command('xvtep')
+  commander ??= await import('commander');
+  const program = new commander.Command('xvtep')
     .description('VXLAN tunnel endpoint with an eBPF/XDP data path')
     .version(VERSION)
     .showHelpAfterError(false)
@@ -48,14 +52,20 @@ export async function buildProgram(command?: string): Promise<Command> {
 
 /** iproute2 spells it -batch, which commander cannot parse: batch.ts reads its own options. */
 const isBatch = (argv: readonly string[]) => argv.some((a) => a === '-batch' || a === '--batch' || a === '-b');
+/** Commands a plain argv runs without commander (batch.ts runPlain). */
+const PLAIN = new Set(['fdb', 'vni', 'peer', 'neigh']);
 
 export async function main(argv: string[]): Promise<number> {
   try {
     if (isBatch(argv)) return await (await import('./commands/batch.js')).runBatch(argv);
+    if (PLAIN.has(argv[0]!)) {
+      const code = await (await import('./commands/batch.js')).runPlain(argv);
+      if (code !== undefined) return code;
+    }
     await (await buildProgram(argv[0])).parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
+    if (commander && e instanceof commander.CommanderError) {
       // help and --version exit through here with code 0; commander printed the message already
       return e.exitCode === 0 ? 0 : EXIT_USAGE;
     }

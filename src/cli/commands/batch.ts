@@ -11,7 +11,7 @@ import { readLive } from '../../reconcile/store.js';
 import type { Tables } from '../../reconcile/model.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, messageOf } from '../errors.js';
 import { note, resolveTarget, type TargetOptions } from '../target.js';
-import { EDIT_SPECS, type EditSpec, type Opts, type ShowOp, type Stage } from './edits.js';
+import { EDIT_SPECS, runAlone, type EditSpec, type Opts, type ShowOp, type Stage } from './edits.js';
 
 export interface BatchOptions extends TargetOptions {
   file: string;
@@ -171,4 +171,36 @@ export async function runBatch(argv: readonly string[]): Promise<number> {
   } finally {
     dp.close();
   }
+}
+
+/**
+ * A single edit or show whose words are plain (the batch line syntax plus
+ * --pin-dir/-c), run without building the commander program: its start is
+ * most of what such a command costs beyond Node's own. Returns undefined for
+ * anything else, or any mistake in the words: commander then parses the
+ * same argv and reports it exactly as it always has.
+ */
+export async function runPlain(argv: readonly string[]): Promise<number | undefined> {
+  const words: string[] = [];
+  const o: Opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--pin-dir' || a === '-c' || a === '--config') {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('-')) return undefined;
+      if (a === '--pin-dir') o.pinDir = v;
+      else o.config = v;
+    } else if (a.startsWith('--pin-dir=')) o.pinDir = a.slice('--pin-dir='.length);
+    else if (a.startsWith('--config=')) o.config = a.slice('--config='.length);
+    else if (a === '-j' || a === '--json' || a === '--assume-peer-napi' || !a.startsWith('-')) words.push(a);
+    else return undefined;
+  }
+  let p: Parsed;
+  try {
+    p = parseLine(words, { file: '', force: false, assumePeerNapi: false });
+  } catch {
+    return undefined;
+  }
+  await runAlone(p.op, { ...o, json: p.json, assumePeerNapi: p.assumePeerNapi });
+  return EXIT_OK;
 }
