@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { probeXdpMetadata } from './probe.js';
 import { constants } from 'node:os';
 import {
   BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
@@ -125,6 +126,7 @@ export class Datapath {
       [MapName.fdb, s.fdb], [MapName.peer, s.peers], [MapName.neigh, s.neighbors],
     ];
     for (const [map, n] of sizes) if (n !== undefined) spec.setMaxEntries(map, n);
+    spec.setConstant('xv_xdp_meta', u32, (await probeXdpMetadata()) ? 1 : 0);
     const coll = await spec.load();
     const maps = new Map<string, MapBase<unknown>>();
     for (const name of coll.mapNames) if (name.startsWith('xv_')) maps.set(name, coll.anyMap(name));
@@ -336,7 +338,7 @@ export class Datapath {
    * Turns the receive path's GRO hand-off on for the underlay ifindex (0 =
    * off): its XDP program then passes unicast TCP up to the device's GRO,
    * and xv_tc_underlay, which must be on that device's tcx ingress first,
-   * sends each aggregate to its endpoint (bpf/underlay.h). Kept across
+   * sends each aggregate to its endpoint (bpf/lib/gro.h). Kept across
    * configure().
    */
   setRxGro(ifindex: number): void {
