@@ -141,7 +141,18 @@ const out = {
     'xvtep -batch 100k <= 2000 ms': { ms: +m('xvtep -batch 100k').toFixed(0), verdict: verdict(m('xvtep -batch 100k') <= 2000) },
   },
 };
+const md = [
+  `# bench/cli.mjs ${out.date} (${runs} runs; load average ${out.host.loadavg.join(' ')} on ${out.host.cpus} CPUs)`, '',
+  '| command | median ms (wall) | min | max | median CPU ms (user+sys, 10 ms steps) |', '|---|---:|---:|---:|---:|',
+  ...Object.entries(out.median_ms).map(([k, s]) => `| ${k} | ${s.median} | ${s.min} | ${s.max} | ${s.cpu_median} |`), '',
+  ...Object.entries(out.targets).map(([k, v]) => `- ${k}: ${JSON.stringify(v)}`), '',
+].join('\n');
 console.log(JSON.stringify(out, null, 2));
-console.log('\n| command | median ms (wall) | min | max | median CPU ms (user+sys, 10 ms steps) |\n|---|---:|---:|---:|---:|');
-for (const [k, s] of Object.entries(out.median_ms)) console.log(`| ${k} | ${s.median} | ${s.min} | ${s.max} | ${s.cpu_median} |`);
-for (const [k, v] of Object.entries(out.targets)) console.log(`${k}: ${JSON.stringify(v)}`);
+console.log(`\n${md}`);
+// next to make bench's results, named so they never collide with them
+const stamp = out.date.slice(0, 16).replace(/:/g, '-');
+const base = join(root, 'bench', 'results', `cli-${stamp}`);
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+writeFileSync(`${base}.json`, JSON.stringify(out, null, 2) + '\n');
+writeFileSync(`${base}.md`, md);
+console.error(`wrote ${base}.json and .md`);
