@@ -15,6 +15,7 @@ const fdbLines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `f
 
 describeKernel('xvtep -batch', () => {
   let L: VtepLab;
+  let cfg: string;
   const batch = (lines: string[] | string, ...args: string[]) => {
     const p = L.file(`b${Math.random().toString(36).slice(2)}.txt`, Array.isArray(lines) ? lines.join('\n') + '\n' : lines);
     return { path: p, ...L.cli(['-batch', p, ...args, '--pin-dir', L.pinDir]) };
@@ -24,7 +25,8 @@ describeKernel('xvtep -batch', () => {
   beforeAll(() => {
     // no IPv6 chatter: the maps must stay still between two snapshots
     L = new VtepLab('bat', { ipv6: false });
-    L.ok('attach', '-c', L.file('x.json', L.config({ capacity: { fdb: 65536 } })));
+    cfg = L.file('x.json', L.config({ capacity: { fdb: 65536 } }));
+    L.ok('attach', '-c', cfg);
   });
   afterAll(() => L?.destroy());
 
@@ -164,6 +166,15 @@ describeKernel('xvtep -batch', () => {
       expect(bad.status).toBe(1);
       expect(bad.stderr.split('\n')[0]).toBe('xvtep: stdin:2: fdb 02:00:00:00:dd:99 vni 42: ENOENT (no such entry)');
       L.ok('fdb', 'del', '02:00:00:00:dd:01', 'vni', '42');
+    });
+
+    it('-c FILE names the instance for every line, as --pin-dir does', () => {
+      const p = L.file('c.txt', 'fdb add 02:00:00:00:dd:02 vni 42 dst 192.0.2.2\nfdb show vni 42\n');
+      const r = L.cli(['-c', cfg, '-batch', p]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('02:00:00:00:dd:02 vni 42 dst 192.0.2.2 static');
+      L.ok('fdb', 'del', '02:00:00:00:dd:02', 'vni', '42');
     });
 
     it('usage errors of the batch itself exit 1 in one line', () => {
