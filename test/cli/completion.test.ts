@@ -40,6 +40,16 @@ describe('xvtep completion', () => {
     expect(complete('xvtep completion ')).toEqual(['--help', 'bash', 'zsh']);
   });
 
+  it("completes each edit's keywords and their values: interfaces after dev/endpoint, on|off", () => {
+    expect(complete('xvtep fdb add 02:00:00:00:00:01 ')).toEqual(['--config', '--help', '--pin-dir', '-c', 'dev', 'dst', 'vni']);
+    expect(complete('xvtep fdb flush ')).toEqual(expect.arrayContaining(['vni', 'dynamic', 'static', 'all']));
+    expect(complete('xvtep vni add 43 ')).toEqual(expect.arrayContaining(['endpoint', 'learning', 'proxy', 'allow-unknown-peers', '--assume-peer-napi']));
+    expect(complete('xvtep fdb add 02:00:00:00:00:01 vni ')).toEqual([]);
+    expect(complete('xvtep fdb add 02:00:00:00:00:01 vni 42 dev l')).toEqual(['lo']);
+    expect(complete('xvtep vni add 43 learning ')).toEqual(['off', 'on']);
+    expect(complete('xvtep vni ')).toEqual(['--help', 'add', 'del', 'show']);
+  });
+
   it('completes directories after --pin-dir and files after -c and -batch', () => {
     expect(complete('xvtep fdb show --pin-dir pi')).toEqual(['pins-a']);
     expect(complete('xvtep --pin-dir co')).toEqual([]);

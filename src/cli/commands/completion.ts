@@ -4,6 +4,7 @@
 // -batch. zsh runs the same function through bashcompinit.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { EDIT_SPECS } from './edits.js';
 
 /** Options that take a value, and what kind of word completes it. */
 const VALUE_KIND: Record<string, 'dir' | 'file' | 'none'> = { '--pin-dir': 'dir', '-c': 'file', '--config': 'file', '-batch': 'file', '--batch': 'file', '-b': 'file' };
@@ -18,7 +19,11 @@ function bashScript(program: Command): string {
   for (const c of program.commands) {
     const subs = c.name() === 'completion' ? ['bash', 'zsh'] : c.commands.map((s) => s.name());
     cases.push(`    "${c.name()}") words="${[...subs, ...optionsOf(c), '--help'].join(' ')}" ;;`);
-    for (const s of c.commands) cases.push(`    "${c.name()} ${s.name()}") words="${[...optionsOf(s), '--help'].join(' ')}" ;;`);
+    for (const s of c.commands) {
+      const spec = EDIT_SPECS.find((e) => e.group === c.name() && e.verb === s.name());
+      const kw = spec ? [...Object.keys(spec.keywords), ...(spec.words ?? [])] : [];
+      cases.push(`    "${c.name()} ${s.name()}") words="${[...kw, ...optionsOf(s), '--help'].join(' ')}" ;;`);
+    }
     for (const o of [c, ...c.commands].flatMap((x) => x.options)) {
       if (o.required || o.optional) for (const f of [o.short, o.long]) if (f) valued.add(f);
     }
@@ -45,6 +50,14 @@ _xvtep() {
       *) [[ "$path" == *" "* ]] || path="\${path:+$path }$w" ;;
     esac
   done
+  # a keyword's value, after the command's two words
+  if [[ "$path" == *" "* ]]; then
+    case "$prev" in
+      dev|endpoint) COMPREPLY=( $(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur") ); return ;;
+      learning|proxy|allow-unknown-peers) COMPREPLY=( $(compgen -W "on off" -- "$cur") ); return ;;
+      vni|dst|lladdr) COMPREPLY=(); return ;;
+    esac
+  fi
   case "$path" in
 ${cases.join('\n')}
     *) words="" ;;

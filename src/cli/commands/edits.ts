@@ -14,7 +14,7 @@ import {
 import { openPinned } from '../../reconcile/manager.js';
 import { system } from '../../reconcile/errors.js';
 import { ZERO_MAC, type Tables } from '../../reconcile/model.js';
-import { ipArg, macArg, one, onOffArg, parseKeywords, vniArg } from '../args.js';
+import { ipArg, macArg, one, onOffArg, parseKeywords, vniArg, type KeywordSpec } from '../args.js';
 import { UsageError } from '../errors.js';
 import { ASSUME_HELP, note, printJson, resolveTarget, table, withTarget } from '../target.js';
 
@@ -51,8 +51,19 @@ export interface EditSpec {
   description: string;
   json?: boolean;
   assumePeerNapi?: boolean;
+  /** Its keywords, and bare words it takes (fdb flush: dynamic|static|all). */
+  keywords: KeywordSpec;
+  words?: readonly string[];
   parse(pos: string[], o: Opts): EditOp | ShowOp;
 }
+
+// The keywords of each command (bridge/ip style `vni 42 dst 192.0.2.2`), also
+// offered by `xvtep completion`.
+const KW_FDB_SET: KeywordSpec = { vni: 'value', dst: 'value', dev: 'value' };
+const KW_VNI_DST: KeywordSpec = { vni: 'value', dst: 'value' };
+const KW_VNI: KeywordSpec = { vni: 'value' };
+const KW_VNI_ADD: KeywordSpec = { endpoint: 'multi', learning: 'value', proxy: 'value', 'allow-unknown-peers': 'value' };
+const KW_NEIGH_SET: KeywordSpec = { lladdr: 'value', vni: 'value' };
 
 const GROUPS: Record<EditSpec['group'], string> = {
   fdb: 'forwarding database (like bridge fdb)',
@@ -84,10 +95,10 @@ const show = (fn: (dp: Datapath, json: boolean) => void): ShowOp => ({ kind: 'sh
 
 function fdbSpecs(): EditSpec[] {
   const specs: EditSpec[] = (['add', 'replace'] as const).map((mode) => ({
-    group: 'fdb', verb: mode, args: '<mac> [args...]', description: `${mode} a static entry: ${mode} MAC vni N (dst IP | dev IFACE)`,
+    group: 'fdb', verb: mode, args: '<mac> [args...]', keywords: KW_FDB_SET, description: `${mode} a static entry: ${mode} MAC vni N (dst IP | dev IFACE)`,
     parse: ([macText, ...words]) => {
       const what = `fdb ${mode}`;
-      const kw = parseKeywords(words, { vni: 'value', dst: 'value', dev: 'value' }, what);
+      const kw = parseKeywords(words, KW_FDB_SET, what);
       const mac = macArg(macText, what);
       const vni = vniArg(one(kw, 'vni'), what);
       const dst = one(kw, 'dst'), dev = one(kw, 'dev');
@@ -98,9 +109,9 @@ function fdbSpecs(): EditSpec[] {
     },
   }));
   specs.push({
-    group: 'fdb', verb: 'append', args: '<mac> [args...]', description: `add a flood destination: append ${ZERO_MAC} vni N dst IP`,
+    group: 'fdb', verb: 'append', args: '<mac> [args...]', keywords: KW_VNI_DST, description: `add a flood destination: append ${ZERO_MAC} vni N dst IP`,
     parse: ([macText, ...words]) => {
-      const kw = parseKeywords(words, { vni: 'value', dst: 'value' }, 'fdb append');
+      const kw = parseKeywords(words, KW_VNI_DST, 'fdb append');
       const mac = macArg(macText, 'fdb append');
       const vni = vniArg(one(kw, 'vni'), 'fdb append');
       const dst = ipArg(one(kw, 'dst'), 'fdb append dst', 'vtep');
@@ -109,9 +120,9 @@ function fdbSpecs(): EditSpec[] {
       }, (s) => void fdbAppend(s.state, vni, mac, dst));
     },
   }, {
-    group: 'fdb', verb: 'del', args: '<mac> [args...]', description: 'delete an entry: del MAC vni N [dst IP]',
+    group: 'fdb', verb: 'del', args: '<mac> [args...]', keywords: KW_VNI_DST, description: 'delete an entry: del MAC vni N [dst IP]',
     parse: ([macText, ...words]) => {
-      const kw = parseKeywords(words, { vni: 'value', dst: 'value' }, 'fdb del');
+      const kw = parseKeywords(words, KW_VNI_DST, 'fdb del');
       const mac = macArg(macText, 'fdb del');
       const vni = vniArg(one(kw, 'vni'), 'fdb del');
       const d = one(kw, 'dst');
@@ -119,19 +130,19 @@ function fdbSpecs(): EditSpec[] {
       return edit((dp) => fdbDel(dp, vni, mac, dst), (s) => fdbDel(s.state, vni, mac, dst));
     },
   }, {
-    group: 'fdb', verb: 'flush', args: '[args...]', description: 'delete entries: flush [vni N] [dynamic|static|all] (default dynamic = learned)',
+    group: 'fdb', verb: 'flush', args: '[args...]', keywords: KW_VNI, words: ['dynamic', 'static', 'all'], description: 'delete entries: flush [vni N] [dynamic|static|all] (default dynamic = learned)',
     parse: (words) => {
       const which = (['dynamic', 'static', 'all'] as const).find((w) => words.includes(w)) ?? 'dynamic';
-      const kw = parseKeywords(words.filter((w) => w !== which), { vni: 'value' }, 'fdb flush');
+      const kw = parseKeywords(words.filter((w) => w !== which), KW_VNI, 'fdb flush');
       const v = one(kw, 'vni');
       const vni = v === undefined ? undefined : vniArg(v, 'fdb flush');
       const flushed = (n: number) => `flushed ${n} entr${n === 1 ? 'y' : 'ies'}`;
       return edit((dp) => note(flushed(fdbFlush(dp, which as FlushWhich, vni))), (s) => void s.notes.push(flushed(fdbFlush(s.state, which as FlushWhich, vni))));
     },
   }, {
-    group: 'fdb', verb: 'show', args: '[args...]', description: 'list entries: show [vni N]', json: true,
+    group: 'fdb', verb: 'show', args: '[args...]', keywords: KW_VNI, description: 'list entries: show [vni N]', json: true,
     parse: (words) => {
-      const kw = parseKeywords(words, { vni: 'value' }, 'fdb show');
+      const kw = parseKeywords(words, KW_VNI, 'fdb show');
       const v = one(kw, 'vni');
       const only = v === undefined ? undefined : vniArg(v, 'fdb show');
       return show((dp, json) => {
@@ -160,10 +171,10 @@ function fdbSpecs(): EditSpec[] {
 
 function vniSpecs(): EditSpec[] {
   return [{
-    group: 'vni', verb: 'add', args: '<vni> [args...]', assumePeerNapi: true,
+    group: 'vni', verb: 'add', args: '<vni> [args...]', assumePeerNapi: true, keywords: KW_VNI_ADD,
     description: 'add: add N [endpoint IFACE]... [learning on|off] [proxy on|off] [allow-unknown-peers on|off]',
     parse: ([vniText, ...words], o) => {
-      const kw = parseKeywords(words, { endpoint: 'multi', learning: 'value', proxy: 'value', 'allow-unknown-peers': 'value' }, 'vni add');
+      const kw = parseKeywords(words, KW_VNI_ADD, 'vni add');
       const n = vniArg(vniText, 'vni add');
       const endpoints = new Map((kw.get('endpoint') ?? []).map((e) => [e, ifindexArg(e, 'vni add endpoint')]));
       const a = {
@@ -177,13 +188,13 @@ function vniSpecs(): EditSpec[] {
       }, (s) => stageVniAdd(s.t, a, s.maxSlots));
     },
   }, {
-    group: 'vni', verb: 'del', args: '<vni>', description: 'delete a VNI with its endpoints, peers, FDB and neighbors',
+    group: 'vni', verb: 'del', args: '<vni>', keywords: {}, description: 'delete a VNI with its endpoints, peers, FDB and neighbors',
     parse: ([vniText]) => {
       const n = vniArg(vniText, 'vni del');
       return edit((dp, pinDir) => void vniDel(dp, pinDir, n), (s) => stageVniDel(s.t, n));
     },
   }, {
-    group: 'vni', verb: 'show', args: '', description: 'list VNIs', json: true,
+    group: 'vni', verb: 'show', args: '', keywords: {}, description: 'list VNIs', json: true,
     parse: () => show((dp, json) => {
       const eps = dp.endpoints.list(), peers = dp.peers.list();
       const rows = [...dp.vnis.list()].sort((a, b) => a[0] - b[0]).map(([v, s]) => ({
@@ -199,18 +210,18 @@ function vniSpecs(): EditSpec[] {
 
 function peerSpecs(): EditSpec[] {
   const specs: EditSpec[] = (['add', 'del'] as const).map((op) => ({
-    group: 'peer', verb: op, args: '<address> [args...]', description: `${op} ADDRESS vni N`,
+    group: 'peer', verb: op, args: '<address> [args...]', keywords: KW_VNI, description: `${op} ADDRESS vni N`,
     parse: ([addr, ...words]) => {
-      const kw = parseKeywords(words, { vni: 'value' }, `peer ${op}`);
+      const kw = parseKeywords(words, KW_VNI, `peer ${op}`);
       const n = vniArg(one(kw, 'vni'), `peer ${op}`);
       const a = ipArg(addr, `peer ${op}`, op === 'add' ? 'vtep' : 'any');
       return edit((dp, pinDir) => void (op === 'add' ? peerAdd : peerDel)(dp, pinDir, n, a), (s) => (op === 'add' ? stagePeerAdd : stagePeerDel)(s.t, n, a));
     },
   }));
   specs.push({
-    group: 'peer', verb: 'show', args: '[args...]', description: 'show [vni N]', json: true,
+    group: 'peer', verb: 'show', args: '[args...]', keywords: KW_VNI, description: 'show [vni N]', json: true,
     parse: (words) => {
-      const kw = parseKeywords(words, { vni: 'value' }, 'peer show');
+      const kw = parseKeywords(words, KW_VNI, 'peer show');
       const v = one(kw, 'vni');
       const only = v === undefined ? undefined : vniArg(v, 'peer show');
       return show((dp, json) => {
@@ -225,10 +236,10 @@ function peerSpecs(): EditSpec[] {
 
 function neighSpecs(): EditSpec[] {
   const specs: EditSpec[] = (['add', 'replace'] as const).map((mode) => ({
-    group: 'neigh', verb: mode, args: '<ip> [args...]', description: `${mode} IP lladdr MAC vni N`,
+    group: 'neigh', verb: mode, args: '<ip> [args...]', keywords: KW_NEIGH_SET, description: `${mode} IP lladdr MAC vni N`,
     parse: ([ipText, ...words]) => {
       const what = `neigh ${mode}`;
-      const kw = parseKeywords(words, { lladdr: 'value', vni: 'value' }, what);
+      const kw = parseKeywords(words, KW_NEIGH_SET, what);
       const ip = ipArg(ipText, what, 'neighbor');
       const mac = macArg(one(kw, 'lladdr'), `${what} lladdr`, { unicast: true });
       if (mac === ZERO_MAC) throw new UsageError(`${what}: lladdr must not be ${ZERO_MAC}`);
@@ -237,17 +248,17 @@ function neighSpecs(): EditSpec[] {
     },
   }));
   specs.push({
-    group: 'neigh', verb: 'del', args: '<ip> [args...]', description: 'del IP vni N',
+    group: 'neigh', verb: 'del', args: '<ip> [args...]', keywords: KW_VNI, description: 'del IP vni N',
     parse: ([ipText, ...words]) => {
-      const kw = parseKeywords(words, { vni: 'value' }, 'neigh del');
+      const kw = parseKeywords(words, KW_VNI, 'neigh del');
       const n = vniArg(one(kw, 'vni'), 'neigh del');
       const ip = ipArg(ipText, 'neigh del');
       return edit((dp) => neighDel(dp, n, ip), (s) => neighDel(s.state, n, ip));
     },
   }, {
-    group: 'neigh', verb: 'show', args: '[args...]', description: 'show [vni N]', json: true,
+    group: 'neigh', verb: 'show', args: '[args...]', keywords: KW_VNI, description: 'show [vni N]', json: true,
     parse: (words) => {
-      const kw = parseKeywords(words, { vni: 'value' }, 'neigh show');
+      const kw = parseKeywords(words, KW_VNI, 'neigh show');
       const v = one(kw, 'vni');
       const only = v === undefined ? undefined : vniArg(v, 'neigh show');
       return show((dp, json) => {
