@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { summary } from './lib/stats.mjs';
+import { pairedRatio, summary } from './lib/stats.mjs';
 
 if (process.getuid() !== 0) throw new Error('bench/cli.mjs needs root');
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.split('=')[1] ?? 10);
@@ -140,12 +140,19 @@ const out = {
     'xvtep -batch 10k / bridge -batch 10k <= 2': { ratio: +(m('xvtep -batch 10k') / m('bridge -batch 10k')).toFixed(2), verdict: verdict(m('xvtep -batch 10k') <= 2 * m('bridge -batch 10k')) },
     'xvtep -batch 100k <= 2000 ms': { ms: +m('xvtep -batch 100k').toFixed(0), verdict: verdict(m('xvtep -batch 100k') <= 2000) },
   },
+  // the same ratios round by round (the two commands ran next to each other):
+  // steadier than a ratio of medians when other work comes and goes
+  paired_ratio_median: {
+    'xvtep fdb replace / node -e 0': +pairedRatio(results['xvtep fdb replace'], results['node -e 0']).median.toFixed(2),
+    'xvtep -batch 10k / bridge -batch 10k': +pairedRatio(results['xvtep -batch 10k'], results['bridge -batch 10k']).median.toFixed(2),
+  },
 };
 const md = [
   `# bench/cli.mjs ${out.date} (${runs} runs; load average ${out.host.loadavg.join(' ')} on ${out.host.cpus} CPUs)`, '',
   '| command | median ms (wall) | min | max | median CPU ms (user+sys, 10 ms steps) |', '|---|---:|---:|---:|---:|',
   ...Object.entries(out.median_ms).map(([k, s]) => `| ${k} | ${s.median} | ${s.min} | ${s.max} | ${s.cpu_median} |`), '',
-  ...Object.entries(out.targets).map(([k, v]) => `- ${k}: ${JSON.stringify(v)}`), '',
+  ...Object.entries(out.targets).map(([k, v]) => `- ${k}: ${JSON.stringify(v)}`),
+  ...Object.entries(out.paired_ratio_median).map(([k, v]) => `- paired ratio, median of rounds: ${k} = ${v}`), '',
 ].join('\n');
 console.log(JSON.stringify(out, null, 2));
 console.log(`\n${md}`);
