@@ -1,8 +1,5 @@
 // `bridge fdb`-style keyword arguments: `vni 42 dst 192.0.2.2 dev veth0`.
-// Not through config/index.ts, which re-exports the file loader (zod, yaml):
-// a single `xvtep fdb add` must not load them (the fast start, docs/cli.md).
-import { ipFamily, overlayAddressProblem, underlayAddressProblem } from '../config/addresses.js';
-import { describeValue } from '../config/describe.js';
+import { describeValue, ipFamily, overlayAddressProblem, underlayAddressProblem } from '../config/index.js';
 import { UsageError } from './errors.js';
 
 export type KeywordSpec = Record<string, 'value' | 'multi'>;

@@ -7,14 +7,10 @@
 import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/errors.js';
-import { Datapath } from '../datapath/datapath.js';
-import { startMetricsServer } from '../metrics/server.js';
-import { DEFAULT_AGEING_S } from '../reconcile/ageing.js';
-import { detachAll } from '../reconcile/manager.js';
-import { ManagerError } from '../reconcile/errors.js';
-import { readState, recordResult, updateState } from '../reconcile/state.js';
-import { errMessage } from '../reconcile/text.js';
+import { ConfigError } from '../config/index.js';
+import { Datapath } from '../datapath/index.js';
+import { startMetricsServer } from '../metrics/index.js';
+import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, updateState, errMessage } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';

@@ -4,9 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
-import { BIN, VtepLab } from '../manager/lab.js';
-import { snapshotMaps } from '../manager/snapshot.js';
-import { startStream } from '../manager/stream.js';
+import { BIN, VtepLab } from '../helpers/vtep-lab.js';
+import { snapshotMaps } from '../helpers/snapshot.js';
+import { startStream } from '../helpers/stream.js';
 
 interface FdbRow { mac: string; vni: number; dst?: string; dev?: string; type: string }
 

@@ -5,10 +5,7 @@
 // generation bump. Without -force a bad line stops everything before any
 // write; with -force bad lines are reported and skipped.
 import { readFileSync } from 'node:fs';
-import { converge, loadedCapacity, openPinned } from '../../reconcile/manager.js';
-import { cloneTables, stagedEdits } from '../../reconcile/edits.js';
-import { readLive } from '../../reconcile/store.js';
-import type { Tables } from '../../reconcile/model.js';
+import { cloneTables, converge, loadedCapacity, openPinned, readLive, stagedEdits, type Tables } from '../../reconcile/index.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, messageOf } from '../errors.js';
 import { note, resolveTarget, type TargetOptions } from '../target.js';
 import { EDIT_SPECS, runAlone, type EditSpec, type Opts, type ShowOp, type Stage } from './edits.js';
@@ -57,7 +54,7 @@ for (const s of EDIT_SPECS) {
 /** Words of a line: blanks separate, `#` starts a comment, quotes keep blanks ('…' or "…"). */
 export function splitLine(line: string): string[] {
   // the common line: words one blank apart, nothing quoted
-  if (!/[^\x21-\x7e ]|["'#]|  |^ | $/.test(line)) return line === '' ? [] : line.split(' ');
+  if (!/[^\x21-\x7e ]|["'#]| {2}|^ | $/.test(line)) return line === '' ? [] : line.split(' ');
   const out: string[] = [];
   const re = /"([^"]*)"|'([^']*)'|(#)|(\S+)/g;
   for (let m = re.exec(line); m; m = re.exec(line)) {

@@ -4,16 +4,12 @@
 // applied once at the end (batch.ts); both go through the same checks.
 import type { Command } from 'commander';
 import { ifindexOf, ifnameOf } from '../../bpf/index.js';
-// config/addresses.js, not config/index.js: see args.ts
-import { interfaceNameProblem } from '../../config/addresses.js';
-import type { Datapath } from '../../datapath/datapath.js';
+import { interfaceNameProblem } from '../../config/index.js';
+import type { Datapath } from '../../datapath/index.js';
 import {
   fdbAppend, fdbDel, fdbFlush, fdbSet, neighDel, neighSet, peerAdd, peerDel, stagePeerAdd, stagePeerDel, stageVniAdd, stageVniDel, vniAdd, vniDel,
-  type EditState, type FlushWhich,
-} from '../../reconcile/edits.js';
-import { openPinned } from '../../reconcile/manager.js';
-import { system } from '../../reconcile/errors.js';
-import { ZERO_MAC, type Tables } from '../../reconcile/model.js';
+  openPinned, system, ZERO_MAC, type EditState, type FlushWhich, type Tables,
+} from '../../reconcile/index.js';
 import { ipArg, macArg, one, onOffArg, parseKeywords, vniArg, type KeywordSpec } from '../args.js';
 import { UsageError } from '../errors.js';
 import { ASSUME_HELP, note, printJson, resolveTarget, table, withTarget } from '../target.js';
