@@ -367,6 +367,91 @@ static __always_inline int udp6_csum(void *ctx, const int is_xdp, void *data,
 	return csum ? csum : 0xffff;
 }
 
+/*
+ * Outer IPv6 UDP checksum as the kernel's local checksum offload derives it
+ * (lco_csum, RFC 7364 style): an inner TCP/UDP segment whose checksum is
+ * right sums to the complement of its own pseudo header, so the outer sum
+ * needs only the bytes before the inner L4 header. It holds whether the inner
+ * checksum is already complete or is completed after us (CHECKSUM_PARTIAL,
+ * which BPF can't see: the kernel or the NIC fills it at transmit), and it
+ * costs the same for every frame size. The outer UDP checksum field must be 0.
+ * Returns the value to store, -2 when the inner frame is not plain
+ * TCP/UDP (IPv4 options or fragment, IPv6 extension header, IPv4 UDP without
+ * checksum: the caller sums the whole frame), -1 on error.
+ */
+#define XV_LCO_OFF 20 /* outer next header: from here on 4-byte multiples */
+#define XV_LCO_INNER (sizeof(struct ethhdr) * 2 + sizeof(struct ipv6hdr) + \
+		      sizeof(struct udphdr) + sizeof(struct xv_vxlanhdr))
+static __always_inline int udp6_csum_lco(void *ctx, const int is_xdp)
+{
+	const __u32 head = XV_LCO_INNER - XV_LCO_OFF; /* 64 */
+	struct xv_scratch *sc = get_scratch();
+	__u64 sum, in = 0;
+	__u32 n, l4len;
+	__u16 proto, c;
+	__u8 *b;
+	long err;
+
+	if (!sc)
+		return -1;
+	b = sc->buf;
+	err = is_xdp ? bpf_xdp_load_bytes(ctx, XV_LCO_OFF, b, head) :
+		       bpf_skb_load_bytes(ctx, XV_LCO_OFF, b, head);
+	if (err)
+		return -1;
+	if (*(__u16 *)(b + head - 2) == bpf_htons(ETH_P_IP)) {
+		n = head + sizeof(struct iphdr);
+		err = is_xdp ? bpf_xdp_load_bytes(ctx, XV_LCO_INNER, b + head, 20) :
+			       bpf_skb_load_bytes(ctx, XV_LCO_INNER, b + head, 20);
+		if (err)
+			return -2;
+		proto = b[head + 9];
+		if (b[head] != 0x45 || (*(__u16 *)(b + head + 6) & bpf_htons(0x3fff)) ||
+		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+			return -2;
+		l4len = bpf_ntohs(*(__u16 *)(b + head + 2));
+		if (l4len < 20)
+			return -1;
+		l4len -= 20;
+		if (proto == IPPROTO_UDP) {
+			__u16 uc;
+
+			err = is_xdp ? bpf_xdp_load_bytes(ctx, XV_LCO_INNER + 26, &uc, 2) :
+				       bpf_skb_load_bytes(ctx, XV_LCO_INNER + 26, &uc, 2);
+			if (err || !uc) /* no inner checksum: nothing to lean on */
+				return -2;
+		}
+		in = (__u64)*(__u32 *)(b + head + 12) + *(__u32 *)(b + head + 16);
+	} else if (*(__u16 *)(b + head - 2) == bpf_htons(ETH_P_IPV6)) {
+		n = head + sizeof(struct ipv6hdr);
+		err = is_xdp ? bpf_xdp_load_bytes(ctx, XV_LCO_INNER, b + head, 40) :
+			       bpf_skb_load_bytes(ctx, XV_LCO_INNER, b + head, 40);
+		if (err)
+			return -2;
+		proto = b[head + 6];
+		if ((b[head] >> 4) != 6 ||
+		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+			return -2;
+		l4len = bpf_ntohs(*(__u16 *)(b + head + 4));
+		in = csum_add_ip6(0, b + head + 8);
+		in = csum_add_ip6(in, b + head + 24);
+	} else {
+		return -2;
+	}
+	in += bpf_htonl(l4len) + bpf_htonl(proto);
+	/* the region starts at next header + hop limit where the pseudo header
+	 * has the UDP length and next header: swap them, then take the inner
+	 * pseudo header off (one's complement: add its complement) */
+	sum = (__u32)bpf_csum_diff(0, 0, (void *)b, n, 0);
+	sum += (__u16)~*(__u16 *)b;
+	sum += *(__u16 *)(b + sizeof(struct ethhdr) + sizeof(struct ipv6hdr) -
+			  XV_LCO_OFF + offsetof(struct udphdr, len));
+	sum += bpf_htons(IPPROTO_UDP);
+	sum += csum_fold(in);
+	c = csum_fold(sum);
+	return c ? c : 0xffff;
+}
+
 #define XV_UDP6_CHECK_OFF (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + \
 			   offsetof(struct udphdr, check))
 
@@ -509,10 +594,8 @@ static __always_inline void encap_vary(const struct xv_config *cfg,
 			v->ip_id = (__u16)(sc->ip_id++ + (bpf_get_smp_processor_id() << 11));
 	}
 	v->sport = src_port(cfg, ii->hash);
-	/* an outer checksum over a possibly partial inner one would be wrong:
-	 * send 0 (RFC 6935) unless the inner frame is known to be complete */
-	v->zero_csum6 = cfg->udp6_zero_csum ||
-			(!cfg->ep_csum_complete && !ii->csum_safe);
+	/* partial inner checksums are fine: udp6_csum_lco() */
+	v->zero_csum6 = cfg->udp6_zero_csum;
 }
 
 /* Fill the parts of xv_encap that come from config + FDB. Returns 0, or a

@@ -62,9 +62,11 @@ int xv_csum6_skb(struct __sk_buff *skb)
 {
 	int csum;
 
-	if (!skb)
+	if (!skb || store_udp6_csum(SKB_DATA(skb), SKB_DATA_END(skb), 0))
 		return -1;
-	csum = udp6_csum(skb, 0, SKB_DATA(skb), SKB_DATA_END(skb), skb->len);
+	csum = udp6_csum_lco(skb, 0);
+	if (csum == -2)
+		csum = udp6_csum(skb, 0, SKB_DATA(skb), SKB_DATA_END(skb), skb->len);
 	return store_udp6_csum(SKB_DATA(skb), SKB_DATA_END(skb), csum);
 }
 
@@ -74,8 +76,11 @@ int xv_csum6_xdp(struct xdp_md *ctx)
 	void *data, *data_end;
 	int csum;
 
-	if (!ctx)
+	if (!ctx || store_udp6_csum(XDP_DATA(ctx), XDP_DATA_END(ctx), 0))
 		return -1;
+	csum = udp6_csum_lco(ctx, 1);
+	if (csum != -2)
+		return store_udp6_csum(XDP_DATA(ctx), XDP_DATA_END(ctx), csum);
 	data = XDP_DATA(ctx);
 	data_end = XDP_DATA_END(ctx);
 	csum = udp6_csum(ctx, 1, data, data_end, data_end - data);

@@ -65,14 +65,11 @@
  *  17   1  tos                -      fixed outer DSCP (its ECN bits: always the inner's, RFC 6040)
  *  18   1  tos_inherit        -      1 = copy the inner DSCP too
  *  19   1  df_policy          -      XV_DF_UNSET / XV_DF_SET / XV_DF_INHERIT
- *  20   1  udp6_zero_csum     -      1 = outer IPv6 UDP checksum always 0.
- *                                    0: computed for non-GSO frames whose
- *                                    inner checksum is known complete
- *                                    (ICMP/ICMPv6/non-IP, everything if
- *                                    ep_csum_complete); GSO and possibly
- *                                    CHECKSUM_PARTIAL TCP/UDP frames still
- *                                    get 0 (RFC 6935), so IPv6 peers need
- *                                    udp6zerocsumrx
+ *  20   1  udp6_zero_csum     -      1 = outer IPv6 UDP checksum always 0
+ *                                    (RFC 6935; peers need udp6zerocsumrx).
+ *                                    0: computed for every non-GSO frame,
+ *                                    CHECKSUM_PARTIAL inners included
+ *                                    (udp6_csum_lco)
  *  21   1  ep_csum_complete   -      1 = frames from endpoints always carry
  *                                    complete L4 checksums (container-side
  *                                    tx-checksumming off); lets the
