@@ -94,7 +94,16 @@
  *                                    XDP on that device hands unicast TCP
  *                                    to the stack's GRO instead of
  *                                    redirecting it (underlay.h); 0 = off
- *  56   8  _reserved1         -      zero
+ *  56   4  gso6_ifindex       host   a kernel vxlan device in external
+ *                                    (collect_md) mode that GSO frames
+ *                                    to IPv6 peers are handed to when the
+ *                                    outer UDP checksum is on: only the
+ *                                    kernel's segmentation can checksum
+ *                                    each segment (bpf_skb_adjust_room
+ *                                    can't ask for SKB_GSO_UDP_TUNNEL_CSUM);
+ *                                    attach writes it, configure keeps it;
+ *                                    0 = none (such frames leave with 0)
+ *  60   4  _reserved1         -      zero
  */
 #define XV_NH_CACHE_OFF 0xffffffffU
 #define XV_DF_UNSET   0
@@ -120,7 +129,8 @@ struct xv_config {
 	__u8 local_ip6[16];
 	__u32 nh_cache_ms;
 	__u32 rx_gro_ifindex;
-	__u64 _reserved1;
+	__u32 gso6_ifindex;
+	__u32 _reserved1;
 };
 _Static_assert(sizeof(struct xv_config) == 64, "xv_config ABI");
 
