@@ -216,7 +216,9 @@ export class Datapath {
   configure(v: VtepSettings): void {
     const { family, bytes } = parseIP(v.localAddress);
     // attach state, not a setting: see setRxGro()
-    const rxGroIfindex = this.config.get(0)?.rxGroIfindex ?? 0;
+    const cur = this.config.get(0);
+    const rxGroIfindex = cur?.rxGroIfindex ?? 0;
+    const gso6Ifindex = cur?.gso6Ifindex ?? 0;
     this.config.set(0, {
       layoutVersion: LAYOUT_VERSION,
       underlayIfindex: v.underlayIfindex,
@@ -235,6 +237,7 @@ export class Datapath {
       localIp6: family === 6 ? bytes : Buffer.alloc(16),
       nhCacheMs: v.nhCacheMs,
       rxGroIfindex,
+      gso6Ifindex,
     });
     this.bumpGeneration();
   }
@@ -341,6 +344,16 @@ export class Datapath {
   setRxGro(ifindex: number): void {
     const cur = this.config.get(0);
     if (cur) this.config.set(0, { ...cur, rxGroIfindex: ifindex });
+  }
+
+  /**
+   * The kernel vxlan device (external mode) that GSO frames to IPv6 peers
+   * are handed to when the outer UDP checksum is on (0 = none: they leave
+   * with a zero checksum). Kept across configure().
+   */
+  setGso6Device(ifindex: number): void {
+    const cur = this.config.get(0);
+    if (cur) this.config.set(0, { ...cur, gso6Ifindex: ifindex });
   }
 
   /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */

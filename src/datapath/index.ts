@@ -2,5 +2,6 @@
 export * from './attach.js';
 export * from './datapath.js';
 export * from './fdb-counter.js';
+export * from './gso6dev.js';
 export * from './layout.js';
 export * from './tables.js';

@@ -62,7 +62,9 @@ export const configCodec = struct({
   nhCacheMs: u32,
   /** Not a setting: attachUnderlay() writes it, configure() keeps it (xvtep_maps.h). */
   rxGroIfindex: u32,
-  _reserved: pad(8),
+  /** Not a setting either: ensureGso6Device() writes it, configure() keeps it. */
+  gso6Ifindex: u32,
+  _reserved: pad(4),
 });
 export type ConfigValue = ValueOf<typeof configCodec>;
 

@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, Link, ifindexOf, ifnameOf, xdpModeOf } from '../bpf/index.js';
 import { attachEndpoint, attachUnderlay, linkPinName, type Attachment } from '../datapath/attach.js';
+import { ensureGso6Device } from '../datapath/index.js';
 import type { Datapath } from '../datapath/datapath.js';
 import type { Journal } from './apply.js';
 
@@ -129,6 +130,7 @@ export class Attachments {
     const inUse = ifindex === 0 ? undefined : seen ? seen.xdpMode : xdpModeOf(ifindex);
     if (ifindex !== 0 && inUse !== xdpModeName[mode]) this.#drop(pin); // an XDP link cannot change mode
     if (this.#live(pin) === 0) this.#pinAll(attachUnderlay(this.#dp(), iface, mode, family), journal);
+    else ensureGso6Device(this.#dp()); // adopted links: the settings may have changed since
     // native mode's tcx half of the GRO hand-off, left over from before a switch to skb mode
     if (mode !== 'native') this.#drop(join(this.dir, linkPinName({ role: 'underlay', iface }, 'tcx-ingress')));
     for (const h of known) if (h.role === 'underlay' && h.iface !== iface) this.#drop(h.pin);
