@@ -369,40 +369,45 @@ static __always_inline int udp6_csum(void *ctx, const int is_xdp, void *data,
 
 /*
  * Outer IPv6 UDP checksum as the kernel's local checksum offload derives it
- * (lco_csum, RFC 7364 style): an inner TCP/UDP segment whose checksum is
- * right sums to the complement of its own pseudo header, so the outer sum
- * needs only the bytes before the inner L4 header. It holds whether the inner
- * checksum is already complete or is completed after us (CHECKSUM_PARTIAL,
- * which BPF can't see: the kernel or the NIC fills it at transmit), and it
- * costs the same for every frame size. The outer UDP checksum field must be 0.
- * Returns the value to store, -2 when the inner frame is not plain
- * TCP/UDP (IPv4 options or fragment, IPv6 extension header, IPv4 UDP without
- * checksum: the caller sums the whole frame), -1 on error.
+ * (lco_csum): an inner TCP/UDP segment whose checksum is right sums to the
+ * complement of its own pseudo header, so the outer sum needs only the bytes
+ * before the inner L4 header. Sending, that holds whether the inner checksum
+ * is already complete or is completed after us (CHECKSUM_PARTIAL, which BPF
+ * can't see: the kernel or the NIC fills it at transmit), and it costs the
+ * same for every frame size. Receiving, the same sum over the frame as it
+ * came (checksum field included) is 0 exactly when the outer checksum is
+ * right, provided the inner one is: and the inner one is verified by whoever
+ * receives the inner frame, so a frame corrupt anywhere is still dropped.
+ * l3: offset of the outer IPv6 header. Returns the folded (complemented) sum,
+ * -2 when the inner frame is not plain TCP/UDP (IPv4 options or fragment,
+ * IPv6 extension header, UDP without checksum: the caller sums the whole
+ * datagram), -1 on error.
  */
-#define XV_LCO_OFF 20 /* outer next header: from here on 4-byte multiples */
-#define XV_LCO_INNER (sizeof(struct ethhdr) * 2 + sizeof(struct ipv6hdr) + \
-		      sizeof(struct udphdr) + sizeof(struct xv_vxlanhdr))
-static __always_inline int udp6_csum_lco(void *ctx, const int is_xdp)
+#define XV_LCO_HEAD (sizeof(struct ipv6hdr) - 6 + sizeof(struct udphdr) + \
+		     sizeof(struct xv_vxlanhdr) + sizeof(struct ethhdr)) /* 64 */
+static __always_inline int udp6_lco_fold(void *ctx, const int is_xdp, __u32 l3)
 {
-	const __u32 head = XV_LCO_INNER - XV_LCO_OFF; /* 64 */
+	const __u32 head = XV_LCO_HEAD;
+	/* from next header + hop limit on, all 4-byte multiples */
+	__u32 off = l3 + 6, inner = off + head;
 	struct xv_scratch *sc = get_scratch();
 	__u64 sum, in = 0;
 	__u32 n, l4len;
-	__u16 proto, c;
+	__u16 proto;
 	__u8 *b;
 	long err;
 
 	if (!sc)
 		return -1;
 	b = sc->buf;
-	err = is_xdp ? bpf_xdp_load_bytes(ctx, XV_LCO_OFF, b, head) :
-		       bpf_skb_load_bytes(ctx, XV_LCO_OFF, b, head);
+	err = is_xdp ? bpf_xdp_load_bytes(ctx, off, b, head) :
+		       bpf_skb_load_bytes(ctx, off, b, head);
 	if (err)
 		return -1;
 	if (*(__u16 *)(b + head - 2) == bpf_htons(ETH_P_IP)) {
 		n = head + sizeof(struct iphdr);
-		err = is_xdp ? bpf_xdp_load_bytes(ctx, XV_LCO_INNER, b + head, 20) :
-			       bpf_skb_load_bytes(ctx, XV_LCO_INNER, b + head, 20);
+		err = is_xdp ? bpf_xdp_load_bytes(ctx, inner, b + head, 20) :
+			       bpf_skb_load_bytes(ctx, inner, b + head, 20);
 		if (err)
 			return -2;
 		proto = b[head + 9];
@@ -411,21 +416,13 @@ static __always_inline int udp6_csum_lco(void *ctx, const int is_xdp)
 			return -2;
 		l4len = bpf_ntohs(*(__u16 *)(b + head + 2));
 		if (l4len < 20)
-			return -1;
+			return -2;
 		l4len -= 20;
-		if (proto == IPPROTO_UDP) {
-			__u16 uc;
-
-			err = is_xdp ? bpf_xdp_load_bytes(ctx, XV_LCO_INNER + 26, &uc, 2) :
-				       bpf_skb_load_bytes(ctx, XV_LCO_INNER + 26, &uc, 2);
-			if (err || !uc) /* no inner checksum: nothing to lean on */
-				return -2;
-		}
 		in = (__u64)*(__u32 *)(b + head + 12) + *(__u32 *)(b + head + 16);
 	} else if (*(__u16 *)(b + head - 2) == bpf_htons(ETH_P_IPV6)) {
 		n = head + sizeof(struct ipv6hdr);
-		err = is_xdp ? bpf_xdp_load_bytes(ctx, XV_LCO_INNER, b + head, 40) :
-			       bpf_skb_load_bytes(ctx, XV_LCO_INNER, b + head, 40);
+		err = is_xdp ? bpf_xdp_load_bytes(ctx, inner, b + head, 40) :
+			       bpf_skb_load_bytes(ctx, inner, b + head, 40);
 		if (err)
 			return -2;
 		proto = b[head + 6];
@@ -438,18 +435,59 @@ static __always_inline int udp6_csum_lco(void *ctx, const int is_xdp)
 	} else {
 		return -2;
 	}
+	if (proto == IPPROTO_UDP) {
+		__u16 uc;
+
+		/* inner + IPv4/IPv6 header + UDP check offset */
+		err = is_xdp ? bpf_xdp_load_bytes(ctx, inner + n - head + 6, &uc, 2) :
+			       bpf_skb_load_bytes(ctx, inner + n - head + 6, &uc, 2);
+		if (err || !uc) /* no inner checksum: nothing to lean on */
+			return -2;
+	}
 	in += bpf_htonl(l4len) + bpf_htonl(proto);
 	/* the region starts at next header + hop limit where the pseudo header
 	 * has the UDP length and next header: swap them, then take the inner
 	 * pseudo header off (one's complement: add its complement) */
 	sum = (__u32)bpf_csum_diff(0, 0, (void *)b, n, 0);
 	sum += (__u16)~*(__u16 *)b;
-	sum += *(__u16 *)(b + sizeof(struct ethhdr) + sizeof(struct ipv6hdr) -
-			  XV_LCO_OFF + offsetof(struct udphdr, len));
+	sum += *(__u16 *)(b + sizeof(struct ipv6hdr) - 6 + offsetof(struct udphdr, len));
 	sum += bpf_htons(IPPROTO_UDP);
 	sum += csum_fold(in);
-	c = csum_fold(sum);
-	return c ? c : 0xffff;
+	return csum_fold(sum);
+}
+
+/* Sending: the value to store (the field must be 0), -2 or -1 as above. */
+static __always_inline int udp6_csum_lco(void *ctx, const int is_xdp)
+{
+	int c = udp6_lco_fold(ctx, is_xdp, sizeof(struct ethhdr));
+
+	return c == 0 ? 0xffff : c;
+}
+
+/*
+ * Receiving: is the (non-zero) outer UDP checksum of this IPv6 datagram
+ * right? l3: outer IPv6 header offset, total: frame length. The whole
+ * datagram is summed only when the inner frame is not plain TCP/UDP, or when
+ * the header sum says no: a frame is dropped only if its outer checksum is
+ * wrong, as the kernel does. One the header sum lets through with a wrong
+ * outer checksum has a wrong inner one too, which its receiver drops.
+ */
+static __always_inline int udp6_csum_ok(void *ctx, const int is_xdp, __u32 l3,
+					__u32 total)
+{
+	__u32 a[8], udp = l3 + sizeof(struct ipv6hdr);
+	__u64 sum;
+	int c = udp6_lco_fold(ctx, is_xdp, l3), ok;
+
+	if (c == 0)
+		return 1;
+	if (c == -1 || total < udp ||
+	    (is_xdp ? bpf_xdp_load_bytes(ctx, l3 + 8, a, sizeof(a)) :
+		      bpf_skb_load_bytes(ctx, l3 + 8, a, sizeof(a))))
+		return 0;
+	sum = csum_ip6_pseudo(a, a + 4, total - udp, IPPROTO_UDP);
+	sum = csum_load_range(ctx, is_xdp, udp, total - udp, sum, &ok);
+	return ok && csum_fold(sum) == 0;
 }
 
 #define XV_UDP6_CHECK_OFF (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + \

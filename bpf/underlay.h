@@ -11,6 +11,8 @@ struct xv_rx {
 	__u32 vni;
 	__u32 family;
 	__u32 ecn;          /* outer ECN field (RFC 3168 codepoint) */
+	__u32 l3_off;       /* offset of the outer IP header */
+	__u32 csum6;        /* IPv6: the outer UDP checksum is not 0 */
 };
 
 enum { RX_NOT_OURS, RX_OURS, RX_MALFORMED };
@@ -49,6 +51,7 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 		udp = (void *)iph + hl;
 		l3_len = bpf_ntohs(iph->tot_len) - hl; /* what IP says UDP has */
 		rx->family = XV_AF_INET;
+		rx->csum6 = 0;
 		rx->ecn = iph->tos & INET_ECN_MASK;
 		rx->src.w[0] = iph->saddr;
 		rx->src.w[1] = rx->src.w[2] = rx->src.w[3] = 0;
@@ -71,6 +74,9 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 	}
 	if ((void *)(udp + 1) > data_end || udp->dest != cfg->udp_port)
 		return RX_NOT_OURS;
+	rx->l3_off = off;
+	if (rx->family == XV_AF_INET6)
+		rx->csum6 = udp->check != 0;
 	vx = (void *)(udp + 1);
 	if ((void *)(vx + 1) + sizeof(struct ethhdr) > data_end)
 		return RX_MALFORMED;
@@ -87,6 +93,38 @@ static __always_inline int rx_parse(const struct xv_config *cfg, void *data,
 	rx->vni = bpf_ntohl(vx->vni) >> 8;
 	rx->inner_off = (void *)(vx + 1) - data;
 	return RX_OURS;
+}
+
+/*
+ * Outer UDP checksum over IPv6, as the kernel's UDP receive path has it: a
+ * zero one is dropped unless the config allows it (udp6zerocsumrx), a
+ * non-zero one must be right (udp6_csum_ok). Global functions: verified once,
+ * not inlined into both receive paths. Returns 1 if the checksum is right.
+ */
+__attribute__((noinline))
+int xv_rx_csum6_xdp(struct xdp_md *ctx, __u32 l3)
+{
+	if (!ctx)
+		return 0;
+	return udp6_csum_ok(ctx, 1, l3, XDP_DATA_END(ctx) - XDP_DATA(ctx));
+}
+
+__attribute__((noinline))
+int xv_rx_csum6_skb(struct __sk_buff *skb, __u32 l3)
+{
+	if (!skb)
+		return 0;
+	/* the NIC verified it (CHECKSUM_UNNECESSARY), or GRO aggregated
+	 * datagrams, which it does only with valid or zero checksums */
+	if (bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY) >= 0 || skb->gso_size)
+		return 1;
+	return udp6_csum_ok(skb, 0, l3, skb->len);
+}
+
+static __always_inline int rx_csum6_zero(const struct xv_config *cfg,
+					 const struct xv_rx *rx)
+{
+	return rx->family == XV_AF_INET6 && !rx->csum6 && !cfg->udp6_zero_csum_rx;
 }
 
 enum { RX_DROP, RX_UNICAST, RX_FLOOD };
@@ -324,6 +362,19 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (verdict == RX_MALFORMED)
 		goto drop;
+	if (rx.family == XV_AF_INET6) {
+		reason = XV_DROP_UDP6_ZERO_CSUM;
+		if (rx_csum6_zero(cfg, &rx))
+			goto drop;
+		reason = XV_DROP_UDP6_BAD_CSUM;
+		if (rx.csum6 && !xv_rx_csum6_xdp(ctx, rx.l3_off))
+			goto drop;
+		reason = XV_DROP_MALFORMED;
+		data = XDP_DATA(ctx);
+		data_end = XDP_DATA_END(ctx);
+		if (data + sizeof(struct ethhdr) > data_end) /* the checks above are on the old pointers */
+			goto drop;
+	}
 
 	off = rx.inner_off;
 	if (off > XV_MAX_INNER_OFF)
@@ -464,6 +515,19 @@ int xv_tc_underlay(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (verdict == RX_MALFORMED)
 		goto drop;
+	if (rx.family == XV_AF_INET6) {
+		reason = XV_DROP_UDP6_ZERO_CSUM;
+		if (rx_csum6_zero(cfg, &rx))
+			goto drop;
+		reason = XV_DROP_UDP6_BAD_CSUM;
+		if (rx.csum6 && !xv_rx_csum6_skb(skb, rx.l3_off))
+			goto drop;
+		reason = XV_DROP_MALFORMED;
+		data = SKB_DATA(skb);
+		data_end = SKB_DATA_END(skb);
+		if (data + sizeof(struct ethhdr) > data_end) /* the checks above are on the old pointers */
+			goto drop;
+	}
 	verdict = rx_decide(cfg, data, data_end, &rx, &ifindex, &st, &reason,
 			    &cacheable, &slot);
 	if (verdict == RX_DROP)

@@ -79,7 +79,12 @@
  *                                    rest to TC, because an XDP redirect
  *                                    drops CHECKSUM_PARTIAL state and the
  *                                    receiver would see a bad checksum
- *  22   2  _pad0              -      zero
+ *  22   1  udp6_zero_csum_rx  -      1 = accept IPv6 VXLAN datagrams with
+ *                                    a zero UDP checksum (the kernel's
+ *                                    udp6zerocsumrx); 0: drop them
+ *                                    (udp6_zero_csum). Non-zero ones are
+ *                                    always verified (udp6_bad_csum)
+ *  23   1  _pad0              -      zero
  *  24   4  local_ip4          net    local VTEP IPv4, 0 = no IPv4 underlay
  *  28   4  fdb_refresh_ms     host   min interval between timestamp
  *                                    refreshes of a learned entry; 0 = 1000
@@ -123,7 +128,8 @@ struct xv_config {
 	__u8 df_policy;
 	__u8 udp6_zero_csum;
 	__u8 ep_csum_complete;
-	__u8 _pad0[2];
+	__u8 udp6_zero_csum_rx;
+	__u8 _pad0;
 	__be32 local_ip4;
 	__u32 fdb_refresh_ms;
 	__u8 local_ip6[16];
@@ -333,6 +339,8 @@ enum xv_drop_reason {
 	XV_DROP_NO_LOCAL_ADDR   = 9,  /* no local VTEP address of that family */
 	XV_DROP_BAD_SRC_MAC     = 10, /* multicast/broadcast inner source MAC */
 	XV_DROP_ECN_NOT_ECT     = 11, /* outer CE on an inner packet that is not ECN-capable (RFC 6040) */
+	XV_DROP_UDP6_ZERO_CSUM  = 12, /* IPv6 outer UDP checksum 0, not allowed (udp6_zero_csum_rx) */
+	XV_DROP_UDP6_BAD_CSUM   = 13, /* IPv6 outer UDP checksum wrong */
 	XV_DROP__MAX            = 16,
 };
 
