@@ -45,6 +45,8 @@ export interface VtepSettings {
   df: 'unset' | 'set' | 'inherit';
   /** IPv6 outer UDP checksum: computed unless this is true. */
   udp6ZeroChecksum: boolean;
+  /** IPv6: accept a zero outer UDP checksum (else dropped; non-zero ones are verified). */
+  udp6ZeroChecksumRx: boolean;
   /** Minimum interval between refreshes of a learned entry's timestamp. */
   fdbRefreshMs: number;
   /** Endpoints always hand over complete checksums (no offload): XDP may encap TCP/UDP too. */
@@ -231,6 +233,7 @@ export class Datapath {
       tosInherit: v.tosInherit ? 1 : 0,
       dfPolicy: DfPolicy[v.df],
       udp6ZeroCsum: v.udp6ZeroChecksum ? 1 : 0,
+      udp6ZeroCsumRx: v.udp6ZeroChecksumRx ? 1 : 0,
       epCsumComplete: v.epChecksumComplete ? 1 : 0,
       localIp4: family === 4 ? bytes : Buffer.alloc(4),
       fdbRefreshMs: v.fdbRefreshMs,
@@ -260,6 +263,7 @@ export class Datapath {
       tosInherit: c.tosInherit === 1,
       df,
       udp6ZeroChecksum: c.udp6ZeroCsum === 1,
+      udp6ZeroChecksumRx: c.udp6ZeroCsumRx === 1,
       fdbRefreshMs: c.fdbRefreshMs,
       epChecksumComplete: c.epCsumComplete === 1,
       nhCacheMs: c.nhCacheMs,

@@ -16,8 +16,8 @@ import { constants } from 'node:os';
 import { BpfError } from '../bpf/index.js';
 import type { Datapath } from './datapath.js';
 
-/** The kernel's default range, which xvtep uses when none is set (bpf/common.h). */
-const DEFAULT_SPORT = { low: 32768, high: 60999 };
+/** The range xvtep uses when none is set: [low, high), bpf/common.h XV_DEFAULT_SPORT_*. */
+const DEFAULT_SPORT = { low: 32768, high: 61000 };
 
 export function gso6DeviceName(port: number): string {
   return `xvgso6-${port}`;

@@ -55,7 +55,8 @@ export const configCodec = struct({
   dfPolicy: u8,
   udp6ZeroCsum: u8,
   epCsumComplete: u8,
-  _pad0: pad(2),
+  udp6ZeroCsumRx: u8,
+  _pad0: pad(1),
   localIp4: bytes(4),
   fdbRefreshMs: u32,
   localIp6: bytes(16),
@@ -111,6 +112,7 @@ export const BCAST_PORTS = 256;
 export const DROP_REASONS = [
   'unknown_vni', 'unknown_peer', 'malformed', 'no_endpoint', 'mtu_exceeded', 'fib_miss',
   'redirect_failed', 'hairpin', 'encap_failed', 'no_local_addr', 'bad_src_mac', 'ecn_not_ect',
+  'udp6_zero_csum', 'udp6_bad_csum',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
