@@ -23,7 +23,7 @@ export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
   lab.in(vtep, () => {
     dp.configure({
       underlayIfindex: ifx.u0, port: T.port, localAddress: T.uly.ip, underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0,
-      ttl: 64, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, fdbRefreshMs: 1000,
+      ttl: 64, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, udp6ZeroChecksumRx: false, fdbRefreshMs: 1000,
       epChecksumComplete: false, nhCacheMs: 0,
     });
     dp.zeroStats(SLOT);
