@@ -322,11 +322,15 @@ static __always_inline int gro_handoff(struct xdp_md *ctx)
 	       cfg->rx_gro_ifindex == ctx->ingress_ifindex;
 }
 
+extern const volatile __u32 xv_xdp_meta;
+
 /* After the outer headers are gone: tag the frame for xv_tc_underlay. */
 static __always_inline int gro_tag(struct xdp_md *ctx, __u32 ifindex)
 {
 	struct xv_gro_meta *m;
 
+	if (!xv_xdp_meta)
+		return -1;
 	/* drivers without metadata support refuse: the caller redirects */
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
 		return -1;

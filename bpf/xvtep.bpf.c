@@ -23,5 +23,13 @@
 /* Layout version of this object, readable before load from .rodata. */
 const volatile __u32 xv_layout_version = XVTEP_LAYOUT_VERSION;
 
+/*
+ * 1 when this kernel lets XDP programs use bpf_xdp_adjust_meta, set before
+ * load from src/datapath/probe.ts. At 0 the verifier sees the GRO hand-off's
+ * tagging as dead code and never checks the helper call, so the object loads
+ * on kernels that refuse it (frames are then redirected one by one).
+ */
+const volatile __u32 xv_xdp_meta = 1;
+
 /* GPL: bpf_redirect_neigh() and friends are GPL-only helpers. */
 char _license[] SEC("license") = "Dual BSD/GPL";

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { probeXdpMetadata } from './probe.js';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
@@ -128,6 +129,7 @@ export class Datapath {
       [MapName.fdb, s.fdb], [MapName.peer, s.peers], [MapName.neigh, s.neighbors],
     ];
     for (const [map, n] of sizes) if (n !== undefined) spec.setMaxEntries(map, n);
+    spec.setConstant('xv_xdp_meta', u32, (await probeXdpMetadata()) ? 1 : 0);
     const coll = await spec.load();
     const maps = new Map<string, MapBase<unknown>>();
     for (const name of coll.mapNames) if (name.startsWith('xv_')) maps.set(name, coll.anyMap(name));

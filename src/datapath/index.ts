@@ -4,4 +4,5 @@ export * from './datapath.js';
 export * from './fdb-counter.js';
 export * from './gso6dev.js';
 export * from './layout.js';
+export * from './probe.js';
 export * from './tables.js';

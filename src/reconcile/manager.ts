@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
+import { probeXdpMetadata } from '../datapath/index.js';
 import type { Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
@@ -30,6 +31,8 @@ export function sizesOf(cfg: Config): DatapathSizes {
 /** Adopts what is pinned under pinDir, or loads and pins a fresh data path. */
 export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promise<Opened> {
   const notice = preparePinDir(pinDir);
+  // attachUnderlay() asks the probe's cached answer whether the GRO hand-off can work
+  await probeXdpMetadata();
   if (Datapath.isPinned(pinDir)) return { dp: Datapath.open(pinDir), created: false, notice };
   const dp = await Datapath.load({ sizes });
   try {
