@@ -11,10 +11,12 @@
 // same source port range as xvtep, so a flow keeps one outer source port
 // whichever way its frames leave.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { constants } from 'node:os';
-import { BpfError } from '../bpf/index.js';
+import { BpfError, BpfMap } from '../bpf/index.js';
 import type { Datapath } from './datapath.js';
+import { MapName } from './layout.js';
 
 /** The range xvtep uses when none is set: [low, high), bpf/common.h XV_DEFAULT_SPORT_*. */
 const DEFAULT_SPORT = { low: 32768, high: 61000 };
@@ -90,8 +92,26 @@ export function ensureGso6Device(dp: Datapath): string | undefined {
   return note;
 }
 
-/** Deletes the device of port, if there is one (detach). */
-export function removeGso6Device(port: number): void {
-  const name = gso6DeviceName(port);
-  if (show(name)) ip(['link', 'del', name]);
+/**
+ * Detach: deletes the device the pinned xv_config names (gso6_ifindex, offset
+ * 56), if it is one of ours by name. Returns its name, or undefined.
+ */
+export function removeGso6Device(pinDir: string): string | undefined {
+  const path = join(pinDir, 'maps', MapName.config);
+  if (!existsSync(path)) return undefined;
+  const m = BpfMap.open(path);
+  let ifindex = 0;
+  try {
+    const v = m.get(Buffer.alloc(4));
+    if (v && v.length >= 60) ifindex = v.readUInt32LE(56);
+  } finally {
+    m.close();
+  }
+  if (!ifindex) return undefined;
+  const r = ip(['-j', 'link', 'show']);
+  const dev = r.ok ? (JSON.parse(r.out) as Array<{ ifindex: number; ifname: string }>).find((l) => l.ifindex === ifindex) : undefined;
+  if (!dev || !dev.ifname.startsWith('xvgso6-')) return undefined;
+  const del = ip(['link', 'del', dev.ifname]);
+  if (!del.ok) fail(dev.ifname, 'delete gso6 device', `ip link del ${dev.ifname}: ${del.err}`);
+  return dev.ifname;
 }

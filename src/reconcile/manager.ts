@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
-import { probeXdpMetadata } from '../datapath/index.js';
+import { probeXdpMetadata, removeGso6Device } from '../datapath/index.js';
 import type { Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
@@ -194,6 +194,7 @@ export function detachAll(pinDir: string): { links: number; left: string[] } {
   // Attachments only needs the data path to attach; detaching works from pins alone,
   // so a pinned instance of another layout version can still be removed.
   const links = new Attachments(pinDir).removeAll();
+  removeGso6Device(pinDir); // it only sends what the programs hand it: gone with them
   const left = Datapath.unpin(pinDir);
   removeState(pinDir);
   return { links, left };
