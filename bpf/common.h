@@ -385,75 +385,113 @@ static __always_inline int udp6_csum(void *ctx, const int is_xdp, void *data,
  */
 #define XV_LCO_HEAD (sizeof(struct ipv6hdr) - 6 + sizeof(struct udphdr) + \
 		     sizeof(struct xv_vxlanhdr) + sizeof(struct ethhdr)) /* 64 */
-static __always_inline int udp6_lco_fold(void *ctx, const int is_xdp, __u32 l3)
+/* What lco_sum reads: up to the inner UDP checksum behind an IPv4/IPv6 header */
+#define XV_LCO_SPAN4 (XV_LCO_HEAD + 20 + 8)
+#define XV_LCO_SPAN6 (XV_LCO_HEAD + 40 + 8)
+
+static __always_inline __u64 sum_words(const __u32 *w, const int n)
+{
+	__u64 s = 0;
+
+#pragma unroll
+	for (int i = 0; i < n; i++)
+		s += w[i];
+	return s;
+}
+
+/*
+ * The sum itself, over b = the frame from the outer next header on (4-byte
+ * aligned offsets from there), readable up to end. Constant offsets only, so
+ * b may point into the packet (XDP) or at a copy. -3: too short to tell.
+ */
+static __always_inline int lco_sum(const __u8 *b, const void *end)
 {
 	const __u32 head = XV_LCO_HEAD;
-	/* from next header + hop limit on, all 4-byte multiples */
-	__u32 off = l3 + 6, inner = off + head;
-	struct xv_scratch *sc = get_scratch();
-	__u64 sum, in = 0;
-	__u32 n, l4len;
-	__u16 proto;
-	__u8 *b;
-	long err;
+	__u64 sum, in;
+	__u16 proto, l4len;
 
-	if (!sc)
-		return -1;
-	b = sc->buf;
-	err = is_xdp ? bpf_xdp_load_bytes(ctx, off, b, head) :
-		       bpf_skb_load_bytes(ctx, off, b, head);
-	if (err)
-		return -1;
-	if (*(__u16 *)(b + head - 2) == bpf_htons(ETH_P_IP)) {
-		n = head + sizeof(struct iphdr);
-		err = is_xdp ? bpf_xdp_load_bytes(ctx, inner, b + head, 20) :
-			       bpf_skb_load_bytes(ctx, inner, b + head, 20);
-		if (err)
-			return -2;
+	if ((const void *)(b + XV_LCO_SPAN4) > end)
+		return -3;
+	if (*(const __u16 *)(b + head - 2) == bpf_htons(ETH_P_IP)) {
 		proto = b[head + 9];
-		if (b[head] != 0x45 || (*(__u16 *)(b + head + 6) & bpf_htons(0x3fff)) ||
+		if (b[head] != 0x45 || (*(const __u16 *)(b + head + 6) & bpf_htons(0x3fff)) ||
 		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
 			return -2;
-		l4len = bpf_ntohs(*(__u16 *)(b + head + 2));
+		l4len = bpf_ntohs(*(const __u16 *)(b + head + 2));
 		if (l4len < 20)
 			return -2;
 		l4len -= 20;
-		in = (__u64)*(__u32 *)(b + head + 12) + *(__u32 *)(b + head + 16);
-	} else if (*(__u16 *)(b + head - 2) == bpf_htons(ETH_P_IPV6)) {
-		n = head + sizeof(struct ipv6hdr);
-		err = is_xdp ? bpf_xdp_load_bytes(ctx, inner, b + head, 40) :
-			       bpf_skb_load_bytes(ctx, inner, b + head, 40);
-		if (err)
+		/* UDP without checksum: nothing to lean on */
+		if (proto == IPPROTO_UDP && !*(const __u16 *)(b + head + 20 + 6))
 			return -2;
+		in = (__u64)*(const __u32 *)(b + head + 12) + *(const __u32 *)(b + head + 16);
+		sum = sum_words((const __u32 *)b, (XV_LCO_HEAD + 20) / 4);
+	} else if (*(const __u16 *)(b + head - 2) == bpf_htons(ETH_P_IPV6)) {
+		if ((const void *)(b + XV_LCO_SPAN6) > end)
+			return -3;
 		proto = b[head + 6];
-		if ((b[head] >> 4) != 6 ||
-		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+		if ((b[head] >> 4) != 6 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
 			return -2;
-		l4len = bpf_ntohs(*(__u16 *)(b + head + 4));
+		if (proto == IPPROTO_UDP && !*(const __u16 *)(b + head + 40 + 6))
+			return -2;
+		l4len = bpf_ntohs(*(const __u16 *)(b + head + 4));
 		in = csum_add_ip6(0, b + head + 8);
 		in = csum_add_ip6(in, b + head + 24);
+		sum = sum_words((const __u32 *)b, (XV_LCO_HEAD + 40) / 4);
 	} else {
 		return -2;
-	}
-	if (proto == IPPROTO_UDP) {
-		__u16 uc;
-
-		/* inner + IPv4/IPv6 header + UDP check offset */
-		err = is_xdp ? bpf_xdp_load_bytes(ctx, inner + n - head + 6, &uc, 2) :
-			       bpf_skb_load_bytes(ctx, inner + n - head + 6, &uc, 2);
-		if (err || !uc) /* no inner checksum: nothing to lean on */
-			return -2;
 	}
 	in += bpf_htonl(l4len) + bpf_htonl(proto);
 	/* the region starts at next header + hop limit where the pseudo header
 	 * has the UDP length and next header: swap them, then take the inner
 	 * pseudo header off (one's complement: add its complement) */
-	sum = (__u32)bpf_csum_diff(0, 0, (void *)b, n, 0);
-	sum += (__u16)~*(__u16 *)b;
-	sum += *(__u16 *)(b + sizeof(struct ipv6hdr) - 6 + offsetof(struct udphdr, len));
+	sum += (__u16)~*(const __u16 *)b;
+	sum += *(const __u16 *)(b + sizeof(struct ipv6hdr) - 6 + offsetof(struct udphdr, len));
 	sum += bpf_htons(IPPROTO_UDP);
 	sum += csum_fold(in);
 	return csum_fold(sum);
+}
+
+/*
+ * lco_sum where the packet may not be linear: the frame is read in place
+ * when its headers are in the linear part (outer IPv6 right after
+ * Ethernet), else copied.
+ */
+static __always_inline int udp6_lco_fold(void *ctx, const int is_xdp, __u32 l3)
+{
+	__u32 off = l3 + 6; /* next header + hop limit */
+	struct xv_scratch *sc;
+	void *data, *data_end;
+	__u32 len;
+	long err;
+	int c;
+
+	if (l3 == sizeof(struct ethhdr)) {
+		data = is_xdp ? XDP_DATA((struct xdp_md *)ctx) : SKB_DATA((struct __sk_buff *)ctx);
+		data_end = is_xdp ? XDP_DATA_END((struct xdp_md *)ctx) :
+				    SKB_DATA_END((struct __sk_buff *)ctx);
+		if (data + sizeof(struct ethhdr) + 6 + XV_LCO_SPAN4 <= data_end) {
+			c = lco_sum(data + sizeof(struct ethhdr) + 6, data_end);
+			if (c != -3)
+				return c;
+		}
+	}
+	sc = get_scratch();
+	if (!sc)
+		return -1;
+	len = is_xdp ? bpf_xdp_get_buff_len(ctx) : ((struct __sk_buff *)ctx)->len;
+	if (len >= off + XV_LCO_SPAN6) {
+		err = is_xdp ? bpf_xdp_load_bytes(ctx, off, sc->buf, XV_LCO_SPAN6) :
+			       bpf_skb_load_bytes(ctx, off, sc->buf, XV_LCO_SPAN6);
+		c = err ? -1 : lco_sum(sc->buf, sc->buf + XV_LCO_SPAN6);
+	} else if (len >= off + XV_LCO_SPAN4) {
+		err = is_xdp ? bpf_xdp_load_bytes(ctx, off, sc->buf, XV_LCO_SPAN4) :
+			       bpf_skb_load_bytes(ctx, off, sc->buf, XV_LCO_SPAN4);
+		c = err ? -1 : lco_sum(sc->buf, sc->buf + XV_LCO_SPAN4);
+	} else {
+		return -2;
+	}
+	return c == -3 ? -2 : c;
 }
 
 /* Sending: the value to store (the field must be 0), -2 or -1 as above. */
