@@ -380,8 +380,10 @@ static __always_inline int udp6_csum(void *ctx, const int is_xdp, void *data,
  * receives the inner frame, so a frame corrupt anywhere is still dropped.
  * l3: offset of the outer IPv6 header. Returns the folded (complemented) sum,
  * -2 when the inner frame is not plain TCP/UDP (IPv4 options or fragment,
- * IPv6 extension header, UDP without checksum: the caller sums the whole
- * datagram), -1 on error.
+ * IPv6 extension header, UDP without checksum, an L4 segment that does not
+ * end with the frame: the caller sums the whole datagram), -1 on error.
+ * Sending, the outer checksum is then the one of the frame with its inner
+ * checksum made right: the same as a full sum unless the inner one is wrong.
  */
 #define XV_LCO_HEAD (sizeof(struct ipv6hdr) - 6 + sizeof(struct udphdr) + \
 		     sizeof(struct xv_vxlanhdr) + sizeof(struct ethhdr)) /* 64 */
@@ -399,6 +401,12 @@ static __always_inline __u64 sum_words(const __u32 *w, const int n)
 	return s;
 }
 
+static __always_inline __u16 lco_udp_len(const __u8 *b)
+{
+	return bpf_ntohs(*(const __u16 *)(b + sizeof(struct ipv6hdr) - 6 +
+					  offsetof(struct udphdr, len)));
+}
+
 /*
  * The sum itself, over b = the frame from the outer next header on (4-byte
  * aligned offsets from there), readable up to end. Constant offsets only, so
@@ -412,13 +420,16 @@ static __always_inline int lco_sum(const __u8 *b, const void *end)
 
 	if ((const void *)(b + XV_LCO_SPAN4) > end)
 		return -3;
+	/* the inner segment must run to the end of the frame, as the checksum
+	 * the kernel completes does (no Ethernet padding, no trailing bytes) */
+	/* (read where used, not kept: xv_csum6_xdp's stack is at the limit) */
 	if (*(const __u16 *)(b + head - 2) == bpf_htons(ETH_P_IP)) {
 		proto = b[head + 9];
 		if (b[head] != 0x45 || (*(const __u16 *)(b + head + 6) & bpf_htons(0x3fff)) ||
 		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
 			return -2;
 		l4len = bpf_ntohs(*(const __u16 *)(b + head + 2));
-		if (l4len < 20)
+		if (l4len < 20 || l4len + 16 + 14 != lco_udp_len(b))
 			return -2;
 		l4len -= 20;
 		/* UDP without checksum: nothing to lean on */
@@ -435,12 +446,16 @@ static __always_inline int lco_sum(const __u8 *b, const void *end)
 		if (proto == IPPROTO_UDP && !*(const __u16 *)(b + head + 40 + 6))
 			return -2;
 		l4len = bpf_ntohs(*(const __u16 *)(b + head + 4));
+		if (l4len + 40 + 16 + 14 != lco_udp_len(b))
+			return -2;
 		in = csum_add_ip6(0, b + head + 8);
 		in = csum_add_ip6(in, b + head + 24);
 		sum = sum_words((const __u32 *)b, (XV_LCO_HEAD + 40) / 4);
 	} else {
 		return -2;
 	}
+	if (l4len < (proto == IPPROTO_TCP ? 20 : 8)) /* not even its header */
+		return -2;
 	in += bpf_htonl(l4len) + bpf_htonl(proto);
 	/* the region starts at next header + hop limit where the pseudo header
 	 * has the UDP length and next header: swap them, then take the inner
