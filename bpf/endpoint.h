@@ -850,11 +850,48 @@ int xv_flood_remote(struct __sk_buff *skb, struct xv_config *cfg,
 	return 0;
 }
 
+/* One GSO flood copy to the IPv6 VTEP in p->daddr, through the kernel's
+ * vxlan (tc_gso6_handoff), before the skb is encapsulated. */
+__attribute__((noinline))
+int xv_gso6_peer(struct __sk_buff *skb, struct xv_config *cfg,
+		 struct xv_encap *p, struct xv_stats *st)
+{
+	if (!skb || !cfg || !p)
+		return -1;
+	if (tc_gso6_handoff(skb, p) ||
+	    bpf_clone_redirect(skb, cfg->gso6_ifindex, 0)) {
+		count_drop(st, XV_DROP_REDIRECT_FAILED);
+		return -1;
+	}
+	count_tx(st, p->inner_len);
+	return 1;
+}
+
+/* GSO flood copies to every IPv6 VTEP with the outer checksum on; f->p is
+ * prepared for IPv6. */
+__attribute__((noinline))
+int xv_flood_gso6(struct __sk_buff *skb, struct xv_config *cfg,
+		  struct xv_stats *st, struct xv_bum *bum, struct xv_flood *f)
+{
+	if (!skb || !cfg || !bum || !f)
+		return 0;
+	__u32 n = bum->n_remote6;
+
+	for (int i = 0; i < XV_BUM_MAX_REMOTE6; i++) {
+		if (i >= n)
+			break;
+		__builtin_memcpy(&f->p.daddr, bum->remote6[i], 16);
+		xv_gso6_peer(skb, cfg, &f->p, st);
+	}
+	return 0;
+}
+
 /*
  * Head-end replication: a clone to every other local endpoint, then the skb
  * is encapsulated once and a clone is sent to every VTEP of the flood list,
  * IPv4 peers first, then IPv6 (the outer header grows by 20 bytes in place;
- * not done for GSO skbs, whose IPv6 copies are then skipped).
+ * not done for GSO skbs, whose IPv6 copies are then skipped, unless they went
+ * to the kernel's vxlan first: xv_flood_gso6).
  * A copy whose next hop is unresolved can't be cloned to the neighbour
  * layer; the last such peer gets the original via bpf_redirect_neigh() so
  * resolution makes progress (the control plane should keep peers' next hops
@@ -900,6 +937,24 @@ int xv_tc_flood(struct __sk_buff *skb, struct xv_config *cfg,
 	data_end = SKB_DATA_END(skb);
 	if (data + sizeof(ieth) > data_end)
 		goto out;
+	if (n6 && skb->gso_size && !cfg->udp6_zero_csum && cfg->gso6_ifindex) {
+		/* the IPv6 copies go through the kernel's vxlan, checksummed
+		 * per segment, before the skb is encapsulated for IPv4 */
+		rc = encap_prepare(cfg, &f.p, XV_AF_INET6, bum->remote6[0], vni,
+				   data, data_end, len);
+		if (rc) {
+			count_drop(st, rc);
+			goto out;
+		}
+		xv_flood_gso6(skb, cfg, st, bum, &f);
+		if (!n4)
+			goto out;
+		n6 = 0;
+		data = SKB_DATA(skb);
+		data_end = SKB_DATA_END(skb);
+		if (data + sizeof(ieth) > data_end)
+			goto out;
+	}
 	__builtin_memcpy(&ieth, data, sizeof(ieth));
 	if (n4) {
 		rc = encap_prepare(cfg, &f.p, XV_AF_INET, &bum->remote4[0], vni,
