@@ -288,6 +288,45 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
         // inners: the outer checksum derived from the inner pseudo header), and
         // TCP data from the container (TSO super-frames: GSO frames handed to
         // the kernel's vxlan in external mode, segmented and checksummed there).
+        if (!v.zeroCsum) {
+          // TSO from the container to a MAC xvtep has not learned: the GSO frames are
+          // flooded, and their copy to the IPv6 peer goes through the kernel's vxlan too.
+          it('GSO frames flooded to an IPv6 peer (learning off, nothing learned) arrive, checksummed through the gso6 device', async () => {
+            const { lab: l, a, b, c1, xv } = lab();
+            const gsoDev = gso6DeviceName(v.port);
+            const gsoTx = () => (JSON.parse(l.exec(a, 'ip', '-s', '-j', 'link', 'show', gsoDev)) as Array<{ stats64: { tx: { packets: number } } }>)[0]!.stats64.tx.packets;
+            const vni = xv.vnis.get(VNI)!;
+            const setLearning = (learning: boolean) => l.in(a, () => {
+              xv.dp.setVni(VNI, { ...vni.settings, learning });
+              const learned = xv.fdb(VNI, { learnedOnly: true });
+              if (learned.length) xv.dp.fdb.deleteMany(learned.map((r) => ({ vni: r.vni, mac: r.mac })));
+              xv.dp.bumpGeneration();
+            });
+            setLearning(false);
+            try {
+              const s0 = xv.stats(VNI), g0 = gsoTx();
+              const cap = await startCapture(b, 'ul0', ['udp', 'dst', 'port', String(v.port), 'and', 'src', 'host', ADDR[6].a],
+                { snaplen: 2048, maxPackets: 60_000, maxSeconds: 40, direction: 'in', bufferKiB: 64 << 10 });
+              const t = await tcpTransfer(l, b, '198.51.100.2', c1, 2 << 20);
+              const frames = readPcapFrames(await cap.stop());
+              expect(t.received).toEqual(t.sent);
+              const floods = xv.stats(VNI).event[EVENTS.indexOf('flood')]! - s0.event[EVENTS.indexOf('flood')]!;
+              const gso = gsoTx() - g0;
+              const bad = frames.filter((f) => {
+                const len = f.readUInt16BE(18), seg = f.subarray(54, 54 + len);
+                return seg.readUInt16BE(6) === 0 || checksum(pseudo6(formatIPv6(f.subarray(22, 38)), formatIPv6(f.subarray(38, 54)), Proto.UDP, len), seg) !== 0;
+              }).length;
+              console.log(`[${v.name}] flooded: ${floods} floods, ${gso} GSO frames through ${gsoDev}, ${frames.length} frames captured, ${bad} bad outer checksums`);
+              expect(floods).toBeGreaterThan(0);
+              expect(gso).toBeGreaterThan(0);
+              expect(frames.length).toBeGreaterThan(1000);
+              expect(bad).toBe(0);
+            } finally {
+              setLearning(true);
+            }
+          });
+        }
+
         if (v.zeroCsum) {
           it('without udpZeroChecksumRxV6, the kernel\'s zero-checksum datagrams are dropped and counted (udp6_zero_csum), as the kernel does', () => {
             const { lab: l, a, c1, xv } = lab();
