@@ -344,7 +344,7 @@ export class Datapath {
    * Turns the receive path's GRO hand-off on for the underlay ifindex (0 =
    * off): its XDP program then passes unicast TCP up to the device's GRO,
    * and xv_tc_underlay, which must be on that device's tcx ingress first,
-   * sends each aggregate to its endpoint (bpf/underlay.h). Kept across
+   * sends each aggregate to its endpoint (bpf/lib/gro.h). Kept across
    * configure().
    */
   setRxGro(ifindex: number): void {

@@ -31,9 +31,18 @@ export function sizesOf(cfg: Config): DatapathSizes {
 /** Adopts what is pinned under pinDir, or loads and pins a fresh data path. */
 export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promise<Opened> {
   const notice = preparePinDir(pinDir);
-  // attachUnderlay() asks the probe's cached answer whether the GRO hand-off can work
-  await probeXdpMetadata();
-  if (Datapath.isPinned(pinDir)) return { dp: Datapath.open(pinDir), created: false, notice };
+  if (Datapath.isPinned(pinDir)) {
+    const dp = Datapath.open(pinDir);
+    // attachUnderlay() asks the probe's cached answer whether the GRO hand-off
+    // can work (load() below probes by itself)
+    try {
+      await probeXdpMetadata();
+    } catch (e) {
+      dp.close();
+      throw e;
+    }
+    return { dp, created: false, notice };
+  }
   const dp = await Datapath.load({ sizes });
   try {
     dp.pin(pinDir);
