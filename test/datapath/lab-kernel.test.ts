@@ -322,10 +322,12 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
               expect(t.received).toEqual(t.sent);
               const floods = xv.stats(VNI).event[EVENTS.indexOf('flood')]! - s0.event[EVENTS.indexOf('flood')]!;
               const gso = gsoTx() - g0;
-              const bad = frames.filter((f) => {
+              const badFrames = frames.filter((f) => {
                 const len = f.readUInt16BE(18), seg = f.subarray(54, 54 + len);
                 return seg.readUInt16BE(6) === 0 || checksum(pseudo6(formatIPv6(f.subarray(22, 38)), formatIPv6(f.subarray(38, 54)), Proto.UDP, len), seg) !== 0;
-              }).length;
+              });
+              for (const f of badFrames) console.log(`bad: ${f.length} B ${f.subarray(54, 170).toString('hex')}`);
+              const bad = badFrames.length;
               console.log(`[${v.name}] flooded: ${floods} floods, ${gso} GSO frames through ${gsoDev}, ${frames.length} frames captured, ${bad} bad outer checksums`);
               expect(floods).toBeGreaterThan(0);
               expect(gso).toBeGreaterThan(0);
@@ -412,7 +414,7 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
         const want = new Array(16).fill(0);
         // made on purpose above, with the zero-checksum relaxation off
         if (v.zeroCsum) want[DROP_REASONS.indexOf('udp6_zero_csum')] = global.drop[DROP_REASONS.indexOf('udp6_zero_csum')];
-        expect(global.drop).toEqual(want);
+        expect(JSON.stringify({ vni: s.drop, global: global.drop })).toBe(JSON.stringify({ vni: new Array(16).fill(0), global: want }));
       });
     });
   });
