@@ -322,19 +322,19 @@ export interface RxConfig { local4: Buffer; local6: Buffer; port: number }
 
 /**
  * The outer UDP checksum of an IPv6 VXLAN frame for us, as the receive path
- * judges it (bpf/common.h udp6_csum_ok): zero, right (over the datagram, or
- * over it with its inner TCP/UDP checksum made right), or bad. tc: the skb
- * path also takes a field that is still the pseudo-header sum
- * (CHECKSUM_PARTIAL across a veth).
+ * judges it (bpf/lib/csum6.h udp6_csum_ok, bpf/lib/rx.h): zero, right (over
+ * the datagram, or over it with its inner TCP/UDP checksum made right, or a
+ * field that is still the pseudo-header sum: CHECKSUM_PARTIAL across a
+ * veth), or bad.
  */
-export function outerCsum6(b: Buffer, innerOff: number, tc: boolean): 'zero' | 'ok' | 'bad' {
+export function outerCsum6(b: Buffer, innerOff: number): 'zero' | 'ok' | 'bad' {
   const u = innerOff - 16, ip = u - 40;
   const ck = b.readUInt16BE(u + 6);
   if (ck === 0) return 'zero';
   const seg = b.subarray(u);
   const ph = pseudo6(fmt6(b.subarray(ip + 8, ip + 24)), fmt6(b.subarray(ip + 24, ip + 40)), Proto.UDP, seg.length);
   if (csumOk(ph, seg) || csumOk(ph, withInnerChecksumRight(seg))) return 'ok';
-  return tc && ck === sum16(ph) ? 'ok' : 'bad';
+  return ck === sum16(ph) ? 'ok' : 'bad';
 }
 
 export function classifyRx(b: Buffer, c: RxConfig): RxClass {
