@@ -11,7 +11,7 @@ import { T, BUILD, buildLab, kernelMode, bareMode, ceilingMode, sinkOn, sleep } 
 import { setupXvtep } from './lib/xvtep.mjs';
 import { DROP_REASONS, EVENTS } from '../dist/datapath/layout.js';
 import { innerFrame, vxlanFrame, OFF } from './lib/packets.mjs';
-import { summary, pairedRatio, rotate } from './lib/stats.mjs';
+import { summary, rotate } from './lib/stats.mjs';
 import { writeReport } from './lib/report.mjs';
 import { generators } from './lib/gen.mjs';
 import { nsInProgram } from './lib/progstats.mjs';
@@ -361,11 +361,15 @@ try {
 } finally {
   try {
     current?.down();
-  } catch {}
+  } catch {
+    // cleanup: the rest must still run
+  }
   for (const c of closers.reverse()) {
     try {
       c();
-    } catch {}
+    } catch {
+      // cleanup: the rest must still run
+    }
   }
   lab.destroy();
 }

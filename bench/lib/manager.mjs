@@ -316,7 +316,7 @@ export async function measureManager({ env, genProgram, liveRun, sinkG, sinkS, s
       M.scrape = r.scrape;
       log(`control manager: scrape ${r.scrape?.vnis} VNIs median ${r.scrape?.medianMs} ms, daemon RSS idle ${r.daemon.rssIdleMB} MB, after reload ${r.daemon.rssAfterScrapeAndReloadMB} MB`);
     });
-    try { detachAll(pinDir); } catch {}
+    try { detachAll(pinDir); } catch { /* nothing attached */ }
   } finally {
     unmount();
     rmSync(stateDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // file so one config can serve several lab hosts.
 import type { Command } from 'commander';
 import type { Config } from '../config/index.js';
-import { DEFAULT_PIN_DIR, checkPinDir, withPinDir } from '../reconcile/pindir.js';
+import { DEFAULT_PIN_DIR, checkPinDir, withPinDir } from '../reconcile/index.js';
 
 export { withPinDir };
 
@@ -24,12 +24,14 @@ export function withTarget(cmd: Command, opts: { json?: boolean } = {}): Command
 export async function resolveTarget(o: TargetOptions): Promise<{ pinDir: string; config?: Config }> {
   if (o.config) {
     // Only with -c: the config module (zod, yaml) is most of a CLI's start-up.
-    const { loadConfigFile } = await import('../config/load.js');
+    const { loadConfigFile } = await import('../config/parser.js');
     const config = withPinDir(await loadConfigFile(o.config), o.pinDir);
     return { pinDir: config.state.pinDir, config };
   }
   return { pinDir: o.pinDir !== undefined ? checkPinDir(o.pinDir) : DEFAULT_PIN_DIR };
 }
+
+export const TC_MODE_HELP = 'TC hooks: auto (tcx where the kernel has it, else netlink), tcx or netlink clsact filters; over underlay.tcMode';
 
 export const ASSUME_HELP = 'endpoint veth peers live in namespaces xvtep cannot enter (containers) and have GRO or XDP on: attach without checking';
 

@@ -9,15 +9,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Config } from '../config/index.js';
-import { ManagerError } from '../reconcile/errors.js';
-import { openPinned, reconcileConfig } from '../reconcile/manager.js';
-import { loadForApply } from '../reconcile/load.js';
-import { readState, recordResult } from '../reconcile/state.js';
+import { ManagerError, openPinned, reconcileConfig, loadForApply, readState, recordResult, errMessage, withPinDir, sweepIntervalMs } from '../reconcile/index.js';
 import { alive } from './alive.js';
-import { errMessage } from '../reconcile/text.js';
-import { withPinDir } from '../reconcile/pindir.js';
+import { withTcMode } from '../reconcile/index.js';
 import { bringUp } from './bringup.js';
-import { sweepIntervalMs } from '../reconcile/ageing.js';
 import type { WatchedEndpoint } from './endpoints.js';
 
 export interface ApplyRequest {
@@ -31,6 +26,8 @@ export interface ApplyRequest {
   /** The daemon asking: another live daemon on the pin dir is refused, this one is not. */
   daemonPid: number;
   assumePeerNapi?: boolean;
+  /** --tc-mode, over the file's underlay.tcMode. */
+  tcMode?: string;
 }
 
 export interface Summary {
@@ -57,7 +54,7 @@ function summary(c: Config): Summary {
 async function apply(r: ApplyRequest): Promise<ApplyReply> {
   let cfg: Config;
   try {
-    cfg = withPinDir(await loadForApply(r.configPath), r.pinDir);
+    cfg = withTcMode(withPinDir(await loadForApply(r.configPath), r.pinDir), r.tcMode);
     if (r.expectPinDir !== undefined && cfg.state.pinDir !== r.expectPinDir) {
       throw new ConfigError(r.configPath, [{ path: 'state.pinDir', message: `cannot change while running (${r.expectPinDir} -> ${cfg.state.pinDir}); restart xvtep run` }]);
     }

@@ -7,14 +7,10 @@
 import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/errors.js';
-import { Datapath } from '../datapath/datapath.js';
-import { startMetricsServer } from '../metrics/server.js';
-import { DEFAULT_AGEING_S } from '../reconcile/ageing.js';
-import { detachAll } from '../reconcile/manager.js';
-import { ManagerError } from '../reconcile/errors.js';
-import { readState, recordResult, updateState } from '../reconcile/state.js';
-import { errMessage } from '../reconcile/text.js';
+import { ConfigError } from '../config/index.js';
+import { Datapath } from '../datapath/index.js';
+import { startMetricsServer } from '../metrics/index.js';
+import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, updateState, errMessage } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
@@ -27,6 +23,7 @@ export interface DaemonOptions {
   pinDir?: string;
   detachOnExit: boolean;
   assumePeerNapi?: boolean;
+  tcMode?: string;
   log?: Log;
 }
 
@@ -76,7 +73,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let earlyHup = false;
   const onEarlyHup = () => (earlyHup = true);
   process.on('SIGHUP', onEarlyHup);
-  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi });
+  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode });
   if (!first.ok) throw failure(first);
   for (const w of first.warnings) log(`warning: ${w}`);
   for (const n of first.notes) log(n);
@@ -127,7 +124,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     return chain;
   };
   const reloadOnce = async (trigger: string) => {
-    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi });
+    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode });
     if (!r.ok) {
       log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
       return;

@@ -4,9 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { BpfError, ifindexOf } from '../bpf/index.js';
-import { BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6 } from '../datapath/layout.js';
+import { BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6, type FdbDest } from '../datapath/index.js';
 import type { Config, ConfigIssue } from '../config/index.js';
-import type { FdbDest } from '../datapath/tables.js';
 import { ManagerError, system, usage } from './errors.js';
 import { ZERO_MAC, addrKey, emptyTables, fdbKey, type Settings, type Tables } from './model.js';
 

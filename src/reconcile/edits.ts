@@ -8,9 +8,7 @@
 // VNIs, peers and flood destinations added here and not in the file are
 // removed by the next reload (`xvtep config diff` shows them first).
 import { UpdateFlag, ifnameOf, parseIP } from '../bpf/index.js';
-import { manageNeighbours } from '../datapath/nexthops.js';
-import type { Datapath } from '../datapath/datapath.js';
-import { type FdbDest } from '../datapath/tables.js';
+import { manageNeighbours, type Datapath, type FdbDest } from '../datapath/index.js';
 import { checkFloodList, SlotAllocator } from './desired.js';
 import { system, usage } from './errors.js';
 import { converge } from './manager.js';

@@ -2,8 +2,7 @@
 // hold, when read back), in domain words. Both the desired state (from a
 // config file or a live edit) and the live state (read from the kernel) are
 // `Tables`, so one diff serves reloads, `config diff` and CLI edits.
-import type { FdbRecord, FloodList, NeighborRecord, PeerRecord, VniSettings } from '../datapath/tables.js';
-import type { VtepSettings } from '../datapath/datapath.js';
+import type { FdbRecord, FloodList, NeighborRecord, PeerRecord, VniSettings, VtepSettings } from '../datapath/index.js';
 
 export type { FdbRecord, FloodList, NeighborRecord, PeerRecord, VniSettings };
 export type Settings = VtepSettings;

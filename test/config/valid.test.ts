@@ -2,16 +2,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CONFIG_DEFAULTS,
-  ConfigError,
-  configFromFlags,
-  formatConfigIssues,
-  loadConfigFile,
-  parseConfig,
-  validateConfig,
-  type Config,
-} from '../../src/config/index.js';
+import { CONFIG_DEFAULTS, ConfigError, formatConfigIssues, type Config } from '../../src/config/index.js';
+import { configFromFlags, loadConfigFile, parseConfig, validateConfig } from '../../src/config/parser.js';
 import { parseIp, parseListen } from '../../src/config/addresses.js';
 
 const EXAMPLE_YAML = `
@@ -66,6 +58,7 @@ const EXPECTED_EXAMPLE: Config = {
     srcPortMin: 32768,
     srcPortMax: 60999,
     xdpMode: 'native',
+    tcMode: 'auto',
     ttl: 64,
     tos: 0,
     df: 'unset',

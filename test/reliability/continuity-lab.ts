@@ -6,8 +6,8 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { statePath } from '../../src/reconcile/state.js';
 import type { Datapath } from '../../src/datapath/datapath.js';
-import type { VtepLab } from '../manager/lab.js';
-import { startStream, type Stream, type StreamResult } from '../manager/stream.js';
+import type { VtepLab } from '../helpers/vtep-lab.js';
+import { startStream, type Stream, type StreamResult } from '../helpers/stream.js';
 
 function bpftool<T>(...args: string[]): T {
   const r = spawnSync('bpftool', ['-j', ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -43,7 +43,13 @@ export function census(pinDir: string): Census {
   const ours = new Set(programs);
   const links = bpftool<Array<{ id: number; prog_id?: number }>>('link', 'show')
     .filter((l) => l.prog_id !== undefined && ours.has(l.prog_id)).map((l) => l.id).sort((a, b) => a - b);
-  const pinnedLinks = pins.filter((p) => p.startsWith('links/')).map((p) => idOf('link', p)).sort((a, b) => a - b);
+  // a netlink TC filter's pin (<role>-<iface>-tc-ingress) is its program, which must be one of ours
+  const filterPins = pins.filter((p) => p.startsWith('links/') && p.endsWith('-tc-ingress'));
+  for (const p of filterPins) {
+    const id = bpftool<{ id: number }>('prog', 'show', 'pinned', join(pinDir, p)).id;
+    if (!ours.has(id)) throw new Error(`${p} pins program ${id}, not one of this lab's`);
+  }
+  const pinnedLinks = pins.filter((p) => p.startsWith('links/') && !filterPins.includes(p)).map((p) => idOf('link', p)).sort((a, b) => a - b);
   const state = statePath(pinDir);
   const instance = basename(state).replace(/\.json$/, '');
   const stateFiles = readdirSync(dirname(state)).filter((f) => f.startsWith(`${instance}.`)).sort();
