@@ -7,6 +7,7 @@ export type {
   CapacityConfig,
   Config,
   DfMode,
+  EndpointXdpSetting,
   FdbEntry,
   IpFamily,
   ListenAddress,
@@ -18,8 +19,8 @@ export type {
   XdpMode,
   TcMode,
 } from './types.js';
-export { CONFIG_DEFAULTS } from './types.js';
+export { CONFIG_DEFAULTS, ENDPOINT_XDP } from './types.js';
 export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } from './errors.js';
 export { CAPACITY_MAX, VNI_MAX } from './limits.js';
-export { interfaceNameProblem, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
+export { interfaceNameProblem, ipFamily, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
 export { describeValue } from './describe.js';

@@ -84,7 +84,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   }
   try {
     const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
-    recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath);
+    recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath, res.endpointXdp);
     return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(cfg) };
   } catch (e) {
     recordResult(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });

@@ -12,7 +12,7 @@ export async function bringUp(cfg: Config, configPath: string | null, trigger: s
   if (notice) log(notice);
   try {
     const result = reconcileConfig(dp, cfg, opts);
-    recordResult(pinDir, { ok: true, trigger, changes: result.changes }, configPath);
+    recordResult(pinDir, { ok: true, trigger, changes: result.changes }, configPath, result.endpointXdp);
     report(result, log);
     return { dp, result, created };
   } catch (e) {

@@ -170,6 +170,7 @@ export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number,
     });
     for (const ifindex of eps.values()) {
       t.endpoints.set(ifindex, { ifindex, vni: v.vni });
+      t.endpointXdp.set(ifindex, v.endpointXdp);
       t.devs.add(ifindex);
     }
     for (const address of v.peers) t.peers.set(addrKey(v.vni, address), { vni: v.vni, address });
