@@ -45,6 +45,8 @@ export interface VtepSettings {
   df: 'unset' | 'set' | 'inherit';
   /** IPv6 outer UDP checksum: computed unless this is true. */
   udp6ZeroChecksum: boolean;
+  /** IPv6: accept a zero outer UDP checksum (else dropped; non-zero ones are verified). */
+  udp6ZeroChecksumRx: boolean;
   /** Minimum interval between refreshes of a learned entry's timestamp. */
   fdbRefreshMs: number;
   /** Endpoints always hand over complete checksums (no offload): XDP may encap TCP/UDP too. */
@@ -217,7 +219,9 @@ export class Datapath {
   configure(v: VtepSettings): void {
     const { family, bytes } = parseIP(v.localAddress);
     // attach state, not a setting: see setRxGro()
-    const rxGroIfindex = this.config.get(0)?.rxGroIfindex ?? 0;
+    const cur = this.config.get(0);
+    const rxGroIfindex = cur?.rxGroIfindex ?? 0;
+    const gso6Ifindex = cur?.gso6Ifindex ?? 0;
     this.config.set(0, {
       layoutVersion: LAYOUT_VERSION,
       underlayIfindex: v.underlayIfindex,
@@ -230,12 +234,14 @@ export class Datapath {
       tosInherit: v.tosInherit ? 1 : 0,
       dfPolicy: DfPolicy[v.df],
       udp6ZeroCsum: v.udp6ZeroChecksum ? 1 : 0,
+      udp6ZeroCsumRx: v.udp6ZeroChecksumRx ? 1 : 0,
       epCsumComplete: v.epChecksumComplete ? 1 : 0,
       localIp4: family === 4 ? bytes : Buffer.alloc(4),
       fdbRefreshMs: v.fdbRefreshMs,
       localIp6: family === 6 ? bytes : Buffer.alloc(16),
       nhCacheMs: v.nhCacheMs,
       rxGroIfindex,
+      gso6Ifindex,
     });
     this.bumpGeneration();
   }
@@ -258,6 +264,7 @@ export class Datapath {
       tosInherit: c.tosInherit === 1,
       df,
       udp6ZeroChecksum: c.udp6ZeroCsum === 1,
+      udp6ZeroChecksumRx: c.udp6ZeroCsumRx === 1,
       fdbRefreshMs: c.fdbRefreshMs,
       epChecksumComplete: c.epCsumComplete === 1,
       nhCacheMs: c.nhCacheMs,
@@ -344,6 +351,16 @@ export class Datapath {
   setRxGro(ifindex: number): void {
     const cur = this.config.get(0);
     if (cur) this.config.set(0, { ...cur, rxGroIfindex: ifindex });
+  }
+
+  /**
+   * The kernel vxlan device (external mode) that GSO frames to IPv6 peers
+   * are handed to when the outer UDP checksum is on (0 = none: they leave
+   * with a zero checksum). Kept across configure().
+   */
+  setGso6Device(ifindex: number): void {
+    const cur = this.config.get(0);
+    if (cur) this.config.set(0, { ...cur, gso6Ifindex: ifindex });
   }
 
   /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */
