@@ -142,7 +142,7 @@ const ifx = ns.run(() => ({ uly: ifindexOf('uly0'), ep1: ifindexOf('ep1') }));
 // ---- data paths (one per object) --------------------------------------------
 const base = {
   underlayIfindex: ifx.uly, port: 4789, localAddress: '192.0.2.1', underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0,
-  ttl: 0, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, fdbRefreshMs: 0, epChecksumComplete: false, nhCacheMs: 0,
+  ttl: 0, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, udp6ZeroChecksumRx: false, fdbRefreshMs: 0, epChecksumComplete: false, nhCacheMs: 0,
 };
 // both underlay families at once: the raw config entry
 function configure(dp, over = {}) {

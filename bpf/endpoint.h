@@ -376,6 +376,16 @@ static __always_inline int tc_unicast_remote(struct __sk_buff *skb,
 		count_drop(c->st, rc);
 		return TC_ACT_SHOT;
 	}
+	if (skb->gso_size && p.family == XV_AF_INET6 && !p.zero_csum6 &&
+	    c->cfg->gso6_ifindex) {
+		rc = tc_gso6_handoff(skb, &p);
+		if (rc) {
+			count_drop(c->st, rc);
+			return TC_ACT_SHOT;
+		}
+		count_tx(c->st, len);
+		return bpf_redirect(c->cfg->gso6_ifindex, 0);
+	}
 	rc = fib_outer(skb, c->cfg, &p, &oif);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		count_drop(c->st, XV_DROP_FIB_MISS);

@@ -113,6 +113,19 @@ int xv_xdp_underlay(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (verdict == RX_MALFORMED)
 		goto drop;
+	if (rx.family == XV_AF_INET6) {
+		reason = XV_DROP_UDP6_ZERO_CSUM;
+		if (rx_csum6_zero(cfg, &rx))
+			goto drop;
+		reason = XV_DROP_UDP6_BAD_CSUM;
+		if (rx.csum6 && !xv_rx_csum6_xdp(ctx, rx.l3_off))
+			goto drop;
+		reason = XV_DROP_MALFORMED;
+		data = XDP_DATA(ctx);
+		data_end = XDP_DATA_END(ctx);
+		if (data + sizeof(struct ethhdr) > data_end) /* the checks above are on the old pointers */
+			goto drop;
+	}
 
 	off = rx.inner_off;
 	if (off > XV_MAX_INNER_OFF)
@@ -203,6 +216,19 @@ int xv_tc_underlay(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (verdict == RX_MALFORMED)
 		goto drop;
+	if (rx.family == XV_AF_INET6) {
+		reason = XV_DROP_UDP6_ZERO_CSUM;
+		if (rx_csum6_zero(cfg, &rx))
+			goto drop;
+		reason = XV_DROP_UDP6_BAD_CSUM;
+		if (rx.csum6 && !xv_rx_csum6_skb(skb, rx.l3_off))
+			goto drop;
+		reason = XV_DROP_MALFORMED;
+		data = SKB_DATA(skb);
+		data_end = SKB_DATA_END(skb);
+		if (data + sizeof(struct ethhdr) > data_end) /* the checks above are on the old pointers */
+			goto drop;
+	}
 	verdict = rx_decide(cfg, data, data_end, &rx, &ifindex, &st, &reason,
 			    &cacheable, &slot);
 	if (verdict == RX_DROP)

@@ -53,7 +53,7 @@
 #define XV_BUM_MAX_LOCAL   64
 
 /* ------------------------------------------------------------------------ */
-/* xv_config: ARRAY, key u32 (=0), 1 entry, value struct xv_config (64 B)   */
+/* xv_config: ARRAY, key u32 (=0), 1 entry, value struct xv_config (72 B)   */
 /*
  * off size field              order  meaning
  *   0   4  layout_version     host   must be XVTEP_LAYOUT_VERSION
@@ -66,14 +66,12 @@
  *  17   1  tos                -      fixed outer DSCP (its ECN bits: always the inner's, RFC 6040)
  *  18   1  tos_inherit        -      1 = copy the inner DSCP too
  *  19   1  df_policy          -      XV_DF_UNSET / XV_DF_SET / XV_DF_INHERIT
- *  20   1  udp6_zero_csum     -      1 = outer IPv6 UDP checksum always 0.
- *                                    0: computed for non-GSO frames whose
- *                                    inner checksum is known complete
- *                                    (ICMP/ICMPv6/non-IP, everything if
- *                                    ep_csum_complete); GSO and possibly
- *                                    CHECKSUM_PARTIAL TCP/UDP frames still
- *                                    get 0 (RFC 6935), so IPv6 peers need
- *                                    udp6zerocsumrx
+ *  20   1  udp6_zero_csum     -      1 = outer IPv6 UDP checksum always 0
+ *                                    (RFC 6935; peers need udp6zerocsumrx).
+ *                                    0: computed for every frame,
+ *                                    CHECKSUM_PARTIAL inners included
+ *                                    (lib/csum6.h), GSO ones through the
+ *                                    gso6_ifindex device
  *  21   1  ep_csum_complete   -      1 = frames from endpoints always carry
  *                                    complete L4 checksums (container-side
  *                                    tx-checksumming off); lets the
@@ -83,7 +81,12 @@
  *                                    rest to TC, because an XDP redirect
  *                                    drops CHECKSUM_PARTIAL state and the
  *                                    receiver would see a bad checksum
- *  22   2  _pad0              -      zero
+ *  22   1  udp6_zero_csum_rx  -      1 = accept IPv6 VXLAN datagrams with
+ *                                    a zero UDP checksum (the kernel's
+ *                                    udp6zerocsumrx); 0: drop them
+ *                                    (udp6_zero_csum). Non-zero ones are
+ *                                    always verified (udp6_bad_csum)
+ *  23   1  _pad0              -      zero
  *  24   4  local_ip4          net    local VTEP IPv4, 0 = no IPv4 underlay
  *  28   4  fdb_refresh_ms     host   min interval between timestamp
  *                                    refreshes of a learned entry; 0 = 1000
@@ -98,13 +101,23 @@
  *                                    XDP on that device hands unicast TCP
  *                                    to the stack's GRO instead of
  *                                    redirecting it (underlay.h); 0 = off
- *  56   4  learn_max_total    host   learned FDB entries allowed over all
+ *  56   4  gso6_ifindex       host   a kernel vxlan device in external
+ *                                    (collect_md) mode that GSO frames
+ *                                    to IPv6 peers are handed to when the
+ *                                    outer UDP checksum is on: only the
+ *                                    kernel's segmentation can checksum
+ *                                    each segment (bpf_skb_adjust_room
+ *                                    can't ask for SKB_GSO_UDP_TUNNEL_CSUM);
+ *                                    attach writes it, configure keeps it;
+ *                                    0 = none (such frames leave with 0)
+ *  60   4  learn_max_total    host   learned FDB entries allowed over all
  *                                    VNIs (the rest of xv_fdb is the
  *                                    reserve for static entries); 0 = no cap
- *  60   4  learned_total      host   learned entries as counted: the data
+ *  64   4  learned_total      host   learned entries as counted: the data
  *                                    path adds 1 per new learned entry
  *                                    (atomic), the control plane sets it to
  *                                    a recount when it ages entries out
+ *  68   4  _reserved1         -      zero
  */
 #define XV_NH_CACHE_OFF 0xffffffffU
 #define XV_DF_UNSET   0
@@ -124,16 +137,19 @@ struct xv_config {
 	__u8 df_policy;
 	__u8 udp6_zero_csum;
 	__u8 ep_csum_complete;
-	__u8 _pad0[2];
+	__u8 udp6_zero_csum_rx;
+	__u8 _pad0;
 	__be32 local_ip4;
 	__u32 fdb_refresh_ms;
 	__u8 local_ip6[16];
 	__u32 nh_cache_ms;
 	__u32 rx_gro_ifindex;
+	__u32 gso6_ifindex;
 	__u32 learn_max_total;
 	__u32 learned_total;
+	__u32 _reserved1;
 };
-_Static_assert(sizeof(struct xv_config) == 64, "xv_config ABI");
+_Static_assert(sizeof(struct xv_config) == 72, "xv_config ABI");
 
 /* ------------------------------------------------------------------------ */
 /* xv_vni: HASH, key u32 vni (host), value struct xv_vni_info (16 B)        */
@@ -343,6 +359,8 @@ enum xv_drop_reason {
 	XV_DROP_NO_LOCAL_ADDR   = 9,  /* no local VTEP address of that family */
 	XV_DROP_BAD_SRC_MAC     = 10, /* multicast/broadcast inner source MAC */
 	XV_DROP_ECN_NOT_ECT     = 11, /* outer CE on an inner packet that is not ECN-capable (RFC 6040) */
+	XV_DROP_UDP6_ZERO_CSUM  = 12, /* IPv6 outer UDP checksum 0, not allowed (udp6_zero_csum_rx) */
+	XV_DROP_UDP6_BAD_CSUM   = 13, /* IPv6 outer UDP checksum wrong */
 	XV_DROP__MAX            = 16,
 };
 

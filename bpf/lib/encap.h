@@ -140,10 +140,8 @@ static __always_inline void encap_vary(const struct xv_config *cfg,
 			v->ip_id = (__u16)(sc->ip_id++ + (bpf_get_smp_processor_id() << 11));
 	}
 	v->sport = src_port(cfg, ii->hash);
-	/* an outer checksum over a possibly partial inner one would be wrong:
-	 * send 0 (RFC 6935) unless the inner frame is known to be complete */
-	v->zero_csum6 = cfg->udp6_zero_csum ||
-			(!cfg->ep_csum_complete && !ii->csum_safe);
+	/* partial inner checksums are fine: udp6_csum_lco() */
+	v->zero_csum6 = cfg->udp6_zero_csum;
 }
 
 /* Fill the parts of xv_encap that come from config + FDB. Returns 0, or a

@@ -83,10 +83,39 @@ static __always_inline int tc_encap(struct __sk_buff *skb, struct xv_encap *p,
 		return XV_DROP_ENCAP_FAILED;
 	__builtin_memcpy(data + ovh, ieth, ETH_HLEN);
 	/* GSO segments differ from the super-packet, so they can't carry a
-	 * checksum computed here: they go out with 0 */
+	 * checksum computed here: they go out with 0 (tc_gso6_handoff() is
+	 * the way to a checksum) */
 	if (p->family == XV_AF_INET6 && !p->zero_csum6 && !gso &&
 	    xv_csum6_skb(skb))
 		return XV_DROP_ENCAP_FAILED;
+	return 0;
+}
+
+/*
+ * A GSO frame to an IPv6 peer with the outer checksum on: segments differ
+ * from the super-frame, so no checksum written here can be right for them,
+ * and bpf_skb_adjust_room can't ask for SKB_GSO_UDP_TUNNEL_CSUM. The
+ * kernel's vxlan in external mode (cfg->gso6_ifindex) can: it encapsulates
+ * from the tunnel key and its segmentation checksums every segment. The
+ * same addresses, VNI, TTL and TOS as tc_encap would write, and the flow hash
+ * that src_port() uses, so the device picks the same source port (its range
+ * is xvtep's). Returns 0 or a drop reason; the caller redirects.
+ */
+static __always_inline int tc_gso6_handoff(struct __sk_buff *skb,
+					   const struct xv_encap *p)
+{
+	struct bpf_tunnel_key k = {};
+	struct xv_inner ii;
+
+	inner_parse(SKB_DATA(skb), SKB_DATA_END(skb), &ii);
+	k.tunnel_id = p->vni;
+	__builtin_memcpy(k.remote_ipv6, &p->daddr, 16);
+	__builtin_memcpy(k.local_ipv6, &p->saddr, 16);
+	k.tunnel_tos = p->tos;
+	k.tunnel_ttl = p->ttl;
+	if (bpf_skb_set_tunnel_key(skb, &k, sizeof(k), BPF_F_TUNINFO_IPV6))
+		return XV_DROP_ENCAP_FAILED;
+	bpf_set_hash(skb, ii.hash);
 	return 0;
 }
 

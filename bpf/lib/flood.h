@@ -116,6 +116,42 @@ struct xv_flood {
 	struct xv_pend pend;
 };
 
+/* One GSO flood copy to the IPv6 VTEP in p->daddr, through the kernel's
+ * vxlan (tc_gso6_handoff), before the skb is encapsulated. */
+__attribute__((noinline))
+int xv_gso6_peer(struct __sk_buff *skb, struct xv_config *cfg,
+		 struct xv_encap *p, struct xv_stats *st)
+{
+	if (!skb || !cfg || !p)
+		return -1;
+	if (tc_gso6_handoff(skb, p) ||
+	    bpf_clone_redirect(skb, cfg->gso6_ifindex, 0)) {
+		count_drop(st, XV_DROP_REDIRECT_FAILED);
+		return -1;
+	}
+	count_tx(st, p->inner_len);
+	return 1;
+}
+
+/* GSO flood copies to every IPv6 VTEP with the outer checksum on; f->p is
+ * prepared for IPv6. */
+__attribute__((noinline))
+int xv_flood_gso6(struct __sk_buff *skb, struct xv_config *cfg,
+		  struct xv_stats *st, struct xv_bum *bum, struct xv_flood *f)
+{
+	if (!skb || !cfg || !bum || !f)
+		return 0;
+	__u32 n = bum->n_remote6;
+
+	for (int i = 0; i < XV_BUM_MAX_REMOTE6; i++) {
+		if (i >= n)
+			break;
+		__builtin_memcpy(&f->p.daddr, bum->remote6[i], 16);
+		xv_gso6_peer(skb, cfg, &f->p, st);
+	}
+	return 0;
+}
+
 /* Clones to every VTEP of one family; the skb is already encapsulated with
  * that family. Loops live in their own (global)
  * functions so the verifier checks each once instead of per path. */
@@ -189,6 +225,27 @@ static __always_inline int flood_encap(struct __sk_buff *skb, struct xv_config *
 	return 0;
 }
 
+/* A GSO skb's IPv6 copies, when the outer checksum is on: through the
+ * kernel's vxlan (xv_flood_gso6), before the skb is encapsulated for the
+ * IPv4 peers. Returns 0, or -1 (counted). */
+static __always_inline int flood_gso6(struct __sk_buff *skb, struct xv_config *cfg,
+				      struct xv_stats *st, struct xv_bum *bum,
+				      __u32 vni, struct xv_flood *f, __u32 len)
+{
+	void *data = SKB_DATA(skb);
+	void *data_end = SKB_DATA_END(skb);
+	int rc;
+
+	rc = encap_prepare(cfg, &f->p, XV_AF_INET6, bum->remote6[0], vni,
+			   data, data_end, len);
+	if (rc) {
+		count_drop(st, rc);
+		return -1;
+	}
+	xv_flood_gso6(skb, cfg, st, bum, f);
+	return 0;
+}
+
 /* After the IPv4 copies: turn the outer header into IPv6 for the IPv6 ones.
  * Same VXLAN/UDP bytes, only the IP header grows by 20. Returns 0, or -1
  * (counted). */
@@ -249,7 +306,8 @@ static __always_inline int flood_pending(struct __sk_buff *skb, struct xv_stats 
  * Head-end replication: a clone to every other local endpoint, then the skb
  * is encapsulated once and a clone is sent to every VTEP of the flood list,
  * IPv4 peers first, then IPv6 (the outer header grows by 20 bytes in place;
- * not done for GSO skbs, whose IPv6 copies are then skipped).
+ * not done for GSO skbs, whose IPv6 copies are then skipped, unless they went
+ * to the kernel's vxlan first: flood_gso6).
  * A copy whose next hop is unresolved can't be cloned to the neighbour
  * layer; the last such peer gets the original via bpf_redirect_neigh() so
  * resolution makes progress (the control plane should keep peers' next hops
@@ -283,6 +341,11 @@ int xv_tc_flood(struct __sk_buff *skb, struct xv_config *cfg,
 	n6 = bum->n_remote6;
 	if (!n4 && !n6)
 		goto out;
+	if (n6 && skb->gso_size && !cfg->udp6_zero_csum && cfg->gso6_ifindex) {
+		if (flood_gso6(skb, cfg, st, bum, vni, &f, len) || !n4)
+			goto out;
+		n6 = 0; /* sent */
+	}
 	if (flood_encap(skb, cfg, st, bum, vni, &f, len, n4, n6))
 		goto out;
 	xv_flood_remote(skb, cfg, st, bum, &f);

@@ -24,5 +24,5 @@ export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } 
 export { INSECURE_FLAG } from './trust.js';
 export { CAPACITY_MAX, VNI_MAX } from './limits.js';
 export { LEARN_SHARE, RESERVE_SHARE, defaultMaxLearned, learnMaxTotal } from './learn.js';
-export { interfaceNameProblem, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
+export { interfaceNameProblem, ipFamily, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
 export { describeValue } from './describe.js';

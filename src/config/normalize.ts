@@ -80,6 +80,7 @@ export function normalizeConfig(raw: RawConfig): Config {
       tos: u.tos,
       df: u.df,
       udpChecksumV6: u.udpChecksumV6,
+      udpZeroChecksumRxV6: u.udpZeroChecksumRxV6,
       mtu: u.mtu ?? null,
     },
     vnis: raw.vnis.map((v) => vni(v, raw.capacity.fdb)),

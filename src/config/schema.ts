@@ -83,6 +83,7 @@ const underlayShape = z
     tos: tos.default(D.underlay.tos),
     df: oneOf(['unset', 'set', 'inherit']).default(D.underlay.df),
     udpChecksumV6: flag().default(D.underlay.udpChecksumV6),
+    udpZeroChecksumRxV6: flag().default(D.underlay.udpZeroChecksumRxV6),
     mtu: intIn(MTU_MIN, 65535, 'MTU').optional(),
   })
   .strict();

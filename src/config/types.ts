@@ -45,6 +45,12 @@ export interface UnderlayConfig {
   readonly df: DfMode;
   /** Compute the outer UDP checksum over IPv6. Default true. IPv4 always sends 0. */
   readonly udpChecksumV6: boolean;
+  /**
+   * Accept VXLAN over IPv6 with a zero outer UDP checksum (the kernel vxlan's
+   * udp6zerocsumrx). Default false: dropped, as the kernel does. Non-zero
+   * checksums are always verified.
+   */
+  readonly udpZeroChecksumRxV6: boolean;
   /** Underlay MTU override; null: read from the interface. */
   readonly mtu: number | null;
 }
@@ -138,6 +144,7 @@ export const CONFIG_DEFAULTS = {
     tos: 0,
     df: 'unset',
     udpChecksumV6: true,
+    udpZeroChecksumRxV6: false,
   },
   vni: { learning: true, allowUnknownPeers: false, ageingSeconds: 300, endpointXdp: 'auto' },
   metrics: { enabled: true, listen: '127.0.0.1:9469', maxVniSeries: 4096 },

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { BpfError, type TcFilter, hasAdjustRoomDecap, hasTcx, hasXdpAdjustMeta, ifindexOf, type Program, type XdpLink, type XdpMode } from '../bpf/index.js';
 import type { Datapath } from './datapath.js';
+import { ensureGso6Device } from './gso6dev.js';
 import { ProgName } from './layout.js';
 import { NO_XDP_METADATA_NOTE } from './probe.js';
 
@@ -276,6 +277,8 @@ export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, 
     }
     if (handOff) links.set(...attachTcIngress(dp.program(ProgName.tcUnderlay), ifindex, tc));
     dp.setRxGro(handOff ? ifindex : 0);
+    const gso6 = ensureGso6Device(dp);
+    if (gso6) notes.push(gso6);
     if (!dp.setUplink(ifindex)) {
       notes.push(`underlay ${iface}: the pinned data path predates xv_uplink, so the XDP encap fast path ` +
         'redirects by ifindex (~7 ns more per packet); detach and attach again to load the current programs');

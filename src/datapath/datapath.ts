@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeXdpMetadata } from './probe.js';
 import { constants } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import {
   BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
   type Collection, type MapBase,
@@ -46,6 +45,8 @@ export interface VtepSettings {
   df: 'unset' | 'set' | 'inherit';
   /** IPv6 outer UDP checksum: computed unless this is true. */
   udp6ZeroChecksum: boolean;
+  /** IPv6: accept a zero outer UDP checksum (else dropped; non-zero ones are verified). */
+  udp6ZeroChecksumRx: boolean;
   /** Minimum interval between refreshes of a learned entry's timestamp. */
   fdbRefreshMs: number;
   /** Endpoints always hand over complete checksums (no offload): XDP may encap TCP/UDP too. */
@@ -224,6 +225,7 @@ export class Datapath {
     const rxGroIfindex = cur?.rxGroIfindex ?? 0;
     // the data path's count, not a setting (increments racing this write are lost until the next sweep)
     const learnedTotal = cur?.learnedTotal ?? 0;
+    const gso6Ifindex = cur?.gso6Ifindex ?? 0;
     this.config.set(0, {
       layoutVersion: LAYOUT_VERSION,
       underlayIfindex: v.underlayIfindex,
@@ -236,6 +238,7 @@ export class Datapath {
       tosInherit: v.tosInherit ? 1 : 0,
       dfPolicy: DfPolicy[v.df],
       udp6ZeroCsum: v.udp6ZeroChecksum ? 1 : 0,
+      udp6ZeroCsumRx: v.udp6ZeroChecksumRx ? 1 : 0,
       epCsumComplete: v.epChecksumComplete ? 1 : 0,
       localIp4: family === 4 ? bytes : Buffer.alloc(4),
       fdbRefreshMs: v.fdbRefreshMs,
@@ -244,6 +247,7 @@ export class Datapath {
       rxGroIfindex,
       learnMaxTotal: v.learnMaxTotal ?? 0,
       learnedTotal,
+      gso6Ifindex,
     });
     this.bumpGeneration();
   }
@@ -266,6 +270,7 @@ export class Datapath {
       tosInherit: c.tosInherit === 1,
       df,
       udp6ZeroChecksum: c.udp6ZeroCsum === 1,
+      udp6ZeroChecksumRx: c.udp6ZeroCsumRx === 1,
       fdbRefreshMs: c.fdbRefreshMs,
       epChecksumComplete: c.epCsumComplete === 1,
       nhCacheMs: c.nhCacheMs,
@@ -341,9 +346,11 @@ export class Datapath {
    * Invalidates every cached forwarding decision. Call after any change that
    * can alter an existing decision (see xv_gen in xvtep_maps.h). A random
    * value, not +1: two writers bumping at once must never agree on "new".
+   * Math.random (48 bits, seeded per process from the OS) is enough for that
+   * and, unlike node:crypto, costs a CLI edit nothing to load.
    */
   bumpGeneration(): void {
-    this.gen.set(0, randomBytes(6).readUIntLE(0, 6));
+    this.gen.set(0, Math.floor(Math.random() * 2 ** 48));
   }
 
   /**
@@ -384,6 +391,16 @@ export class Datapath {
     if (!cur || cur.layoutVersion === 0 || cur.underlayMtu === mtu) return;
     this.config.set(0, { ...cur, underlayMtu: mtu });
     this.bumpGeneration();
+  }
+
+  /**
+   * The kernel vxlan device (external mode) that GSO frames to IPv6 peers
+   * are handed to when the outer UDP checksum is on (0 = none: they leave
+   * with a zero checksum). Kept across configure().
+   */
+  setGso6Device(ifindex: number): void {
+    const cur = this.config.get(0);
+    if (cur) this.config.set(0, { ...cur, gso6Ifindex: ifindex });
   }
 
   /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */

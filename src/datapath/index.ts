@@ -2,6 +2,7 @@
 export * from './attach.js';
 export * from './datapath.js';
 export * from './fdb-counter.js';
+export * from './gso6dev.js';
 export * from './layout.js';
 export * from './nexthops.js';
 export * from './probe.js';

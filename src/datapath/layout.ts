@@ -57,17 +57,21 @@ export const configCodec = struct({
   dfPolicy: u8,
   udp6ZeroCsum: u8,
   epCsumComplete: u8,
-  _pad0: pad(2),
+  udp6ZeroCsumRx: u8,
+  _pad0: pad(1),
   localIp4: bytes(4),
   fdbRefreshMs: u32,
   localIp6: bytes(16),
   nhCacheMs: u32,
   /** Not a setting: attachUnderlay() writes it, configure() keeps it (xvtep_maps.h). */
   rxGroIfindex: u32,
+  /** Not a setting either: ensureGso6Device() writes it, configure() keeps it. */
+  gso6Ifindex: u32,
   /** Learned entries allowed over all VNIs; 0 = no cap. */
   learnMaxTotal: u32,
   /** Data path counts up, the control plane's ageing sweep recounts (Datapath.ageLearned). */
   learnedTotal: u32,
+  _reserved1: pad(4),
 });
 export type ConfigValue = ValueOf<typeof configCodec>;
 
@@ -115,6 +119,7 @@ export const BCAST_PORTS = 256;
 export const DROP_REASONS = [
   'unknown_vni', 'unknown_peer', 'malformed', 'no_endpoint', 'mtu_exceeded', 'fib_miss',
   'redirect_failed', 'hairpin', 'encap_failed', 'no_local_addr', 'bad_src_mac', 'ecn_not_ect',
+  'udp6_zero_csum', 'udp6_bad_csum',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AttachType, BpfError, Link, Program, TcFilter, attachedProgramIds, ifindexOf, ifnameOf, unpinPath, xdpModeOf, xdpProgIdOf } from '../bpf/index.js';
 import {
-  TC_HANDLE, attachEndpoint, attachEndpointXdp, attachUnderlay, endpointXdpProgram, linkPinName, tcKindOf,
+  TC_HANDLE, attachEndpoint, attachEndpointXdp, attachUnderlay, endpointXdpProgram, ensureGso6Device, linkPinName, tcKindOf,
   type Attachment, type Datapath, type EndpointKind, type EndpointXdp, type HookName, type TcChoice, type TcKind, type TcMode,
 } from '../datapath/index.js';
 import type { EndpointXdpSetting } from '../config/index.js';
@@ -259,6 +259,8 @@ export class Attachments {
       for (const p of this.#tcPins('underlay', iface)) this.#drop(p);
       this.#refuseShared(iface);
       this.#pinAll(attachUnderlay(this.#dp(), iface, mode, family, this.tc), journal);
+    } else {
+      ensureGso6Device(this.#dp()); // adopted links: the settings may have changed since
     }
     // native mode's TC half of the GRO hand-off, left over from before a switch to skb mode
     if (mode !== 'native') for (const p of this.#tcPins('underlay', iface)) this.#drop(p);

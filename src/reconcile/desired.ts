@@ -77,6 +77,7 @@ export function settingsFromConfig(cfg: Config, r: Resolver): Settings {
     tosInherit: u.tos === 'inherit',
     df: u.df,
     udp6ZeroChecksum: !u.udpChecksumV6,
+    udp6ZeroChecksumRx: u.udpZeroChecksumRxV6,
     fdbRefreshMs: FDB_REFRESH_MS,
     // Endpoints are veths with checksum offload on unless the operator says otherwise.
     epChecksumComplete: false,

@@ -2,7 +2,7 @@
 // path, converge it to a config (or to an edited copy of itself), detach.
 import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
-import { Datapath, type DatapathSizes, endpointKind, manageNeighbours } from '../datapath/index.js';
+import { Datapath, type DatapathSizes, endpointKind, manageNeighbours, removeGso6Device } from '../datapath/index.js';
 import type { Config, TcMode } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments, endpointXdpFor } from './attach.js';
@@ -204,6 +204,7 @@ export function detachAll(pinDir: string): { links: number; left: string[] } {
   // Attachments only needs the data path to attach; detaching works from pins alone,
   // so a pinned instance of another layout version can still be removed.
   const links = new Attachments(pinDir).removeAll();
+  removeGso6Device(pinDir); // it only sends what the programs hand it: gone with them
   const left = Datapath.unpin(pinDir);
   removeState(pinDir);
   return { links, left };

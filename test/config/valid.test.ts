@@ -63,6 +63,7 @@ const EXPECTED_EXAMPLE: Config = {
     tos: 0,
     df: 'unset',
     udpChecksumV6: true,
+    udpZeroChecksumRxV6: false,
     mtu: null,
   },
   vnis: [

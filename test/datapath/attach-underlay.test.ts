@@ -14,7 +14,7 @@ import { handOffKernel } from '../helpers/tcmode.js';
 
 const SETTINGS = {
   port: 4789, localAddress: '192.0.2.1', underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0, ttl: 64, tos: 0, tosInherit: false,
-  df: 'unset' as const, udp6ZeroChecksum: false, fdbRefreshMs: 0, epChecksumComplete: false, nhCacheMs: 0,
+  df: 'unset' as const, udp6ZeroChecksum: false, udp6ZeroChecksumRx: false, fdbRefreshMs: 0, epChecksumComplete: false, nhCacheMs: 0,
 };
 
 describeKernel('underlay attach: the GRO hand-off', () => {

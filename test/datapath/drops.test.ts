@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { ADDR, DEFAULT_SLOT, DpEnv, MAC, TC, XDP } from '../helpers/dpenv.js';
-import { EtherType, Proto, eth, fill, icmpEcho, ipv4, ipv6, udp, vxlan } from '../helpers/packets.js';
+import { EtherType, Proto, checksum, eth, fill, icmpEcho, ipv4, ipv6, pseudo4, pseudo6, tcp, udp, vxlan } from '../helpers/packets.js';
 import { DROP_REASONS } from '../../src/datapath/index.js';
+import { formatIPv6 } from '../../src/bpf/index.js';
 
 const VNI = 1024;
 const SLOT = DEFAULT_SLOT;
@@ -17,7 +18,8 @@ const vx4 = (i: Buffer, o: { vni?: number; src?: string; tos?: number } = {}) =>
   src: o.src ?? ADDR.peer4, dst: ADDR.local4, proto: Proto.UDP, tos: o.tos, payload: udp({ sport: 50000, dport: 4789, payload: vxlan(o.vni ?? VNI, i) }),
 }));
 const vx6 = (i: Buffer, o: { vni?: number; src?: string; tclass?: number } = {}) => eth(MAC.uly, MAC.peer, EtherType.IPV6, ipv6({
-  src: o.src ?? ADDR.peer6, dst: ADDR.local6, nextHeader: Proto.UDP, tclass: o.tclass, payload: udp({ sport: 50000, dport: 4789, payload: vxlan(o.vni ?? VNI, i) }),
+  src: o.src ?? ADDR.peer6, dst: ADDR.local6, nextHeader: Proto.UDP, tclass: o.tclass,
+  payload: udp({ sport: 50000, dport: 4789, payload: vxlan(o.vni ?? VNI, i), pseudo: { src: o.src ?? ADDR.peer6, dst: ADDR.local6 } }),
 }));
 
 /** Frame from the container behind ep1. */
@@ -88,6 +90,74 @@ describeKernel('drop reasons and their counters', () => {
     it('ecn_not_ect: outer CE over an inner packet that is not ECN-capable (RFC 6040; test/datapath/ecn.test.ts has the rest)', () => {
       rxBoth(SLOT, 'ecn_not_ect', vx4(inner(), { tos: 3 }));
       rxBoth(SLOT, 'ecn_not_ect', vx6(inner(), { tclass: 3 }));
+    });
+
+    // As the kernel's UDP over IPv6: a zero checksum only where agreed
+    // (udp6zerocsumrx), a non-zero one must be right. Counted in slot 0: the
+    // frame is refused before its VNI and peer are looked at.
+    it('udp6_zero_csum: IPv6 VXLAN with a zero UDP checksum, unless udp6ZeroCsumRx allows it', () => {
+      const zero = (i: Buffer) => {
+        const f = vx6(i);
+        f.writeUInt16BE(0, 14 + 40 + 6);
+        return f;
+      };
+      const tcpIn = eth(MAC.ep2c, MAC.rem, EtherType.IPV4, ipv4({ src: '198.51.100.2', dst: '198.51.100.1', proto: Proto.TCP, payload: tcp(80, 4000, fill(200), { src: '198.51.100.2', dst: '198.51.100.1' }) }));
+      rxBoth(0, 'udp6_zero_csum', zero(inner()));
+      rxBoth(0, 'udp6_zero_csum', zero(tcpIn));
+      env.configureRaw({ udp6ZeroCsumRx: 1 });
+      for (const i of [inner(), tcpIn]) {
+        env.counting({ [SLOT]: { rxPackets: 2, rxBytes: 2 * i.length } }, () => {
+          expect(env.xdp('xv_xdp_underlay', zero(i)).retval).toBe(XDP.REDIRECT);
+          expect(env.tc('xv_tc_underlay', zero(i), env.ifx.uly).retval).toBe(TC.REDIRECT);
+        });
+      }
+    });
+
+    // TCP/UDP inners are checked through their own checksum (bpf/common.h,
+    // udp6_csum_ok): a flip the outer check lets through (in the inner
+    // addresses or the payload) breaks the inner checksum, and the receiver of
+    // the inner frame drops it. Other inners are summed whole.
+    it('udp6_bad_csum: a wrong non-zero one; what it lets through of TCP/UDP inners, their receiver refuses', () => {
+      const icmpIn = inner();
+      const tcpIn = eth(MAC.ep2c, MAC.rem, EtherType.IPV4, ipv4({ src: '198.51.100.2', dst: '198.51.100.1', proto: Proto.TCP, payload: tcp(80, 4000, fill(200), { src: '198.51.100.2', dst: '198.51.100.1' }) }));
+      const udpIn = eth(MAC.ep2c, MAC.rem, EtherType.IPV6, ipv6({ src: '2001:db8:100::2', dst: '2001:db8:100::1', nextHeader: Proto.UDP, payload: udp({ sport: 7, dport: 8, payload: fill(99), pseudo: { src: '2001:db8:100::2', dst: '2001:db8:100::1' } }) }));
+      for (const i of [icmpIn, tcpIn, udpIn]) {
+        const ok = vx6(i);
+        env.counting({ [SLOT]: { rxPackets: 1, rxBytes: i.length } }, () => expect(env.xdp('xv_xdp_underlay', ok).retval).toBe(XDP.REDIRECT));
+        // one bit flipped: in the outer UDP checksum, the UDP source port, an inner source address byte, the last payload byte
+        const outerOnly = [14 + 40 + 6, 14 + 40], inside = [14 + 40 + 16 + 14 + 12, ok.length - 1];
+        for (const at of [...outerOnly, ...inside]) {
+          const f = Buffer.from(ok);
+          f[at]! ^= 0x10;
+          if (i === icmpIn || outerOnly.includes(at)) {
+            rxBoth(0, 'udp6_bad_csum', f);
+            continue;
+          }
+          const r = env.counting({ [SLOT]: { rxPackets: 1, rxBytes: i.length } }, () => env.xdp('xv_xdp_underlay', f));
+          expect(r.retval).toBe(XDP.REDIRECT);
+          const v4 = i === tcpIn, d = r.data;
+          const l4 = d.subarray(v4 ? 34 : 54);
+          const src = v4 ? `${d[26]}.${d[27]}.${d[28]}.${d[29]}` : formatIPv6(d.subarray(22, 38));
+          const dst = v4 ? '198.51.100.1' : '2001:db8:100::1';
+          const ph = v4 ? pseudo4(src, dst, Proto.TCP, l4.length) : pseudo6(src, dst, Proto.UDP, l4.length);
+          expect(checksum(ph, l4)).not.toBe(0);
+        }
+      }
+    });
+
+    // A local sender's datagram across a veth is CHECKSUM_PARTIAL (the kernel
+    // vxlan leaves the outer sum to the device): the field holds the
+    // pseudo-header sum, and the kernel takes the skb as it is. Neither hook
+    // can see the state, so both take that exact value.
+    it('an outer checksum that is still the pseudo-header sum (CHECKSUM_PARTIAL across a veth) is taken, by XDP and TC', () => {
+      const i = inner();
+      const f = vx6(i);
+      const udpLen = f.readUInt16BE(18);
+      f.writeUInt16BE(~checksum(pseudo6(ADDR.peer6, ADDR.local6, Proto.UDP, udpLen)) & 0xffff, 14 + 40 + 6);
+      env.counting({ [SLOT]: { rxPackets: 2, rxBytes: 2 * i.length } }, () => {
+        expect(env.tc('xv_tc_underlay', f, env.ifx.uly).retval).toBe(TC.REDIRECT);
+        expect(env.xdp('xv_xdp_underlay', f).retval).toBe(XDP.REDIRECT);
+      });
     });
 
     it('hairpin: the inner destination is behind a remote VTEP', () => {

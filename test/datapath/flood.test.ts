@@ -77,7 +77,7 @@ describeKernel('flooding (BUM and unknown unicast)', () => {
   it('TC underlay: one exact copy of the inner frame on every local port of the flood list', async () => {
     env.dp.flood.set({ vni: VNI, remotes: [ADDR.peer4], locals: [env.ifx.ep1, env.ifx.ep2] });
     const inner = eth('ff:ff:ff:ff:ff:ff', MAC.rem, EtherType.IPV4, ipv4({ src: '198.51.100.2', dst: '198.51.100.255', proto: Proto.ICMP, payload: icmpEcho(3, 3, fill(40)) }));
-    const pkt = eth(MAC.uly, MAC.peer, EtherType.IPV6, ipv6({ src: ADDR.peer6, dst: ADDR.local6, nextHeader: Proto.UDP, payload: udp({ sport: 40000, dport: 4789, payload: vxlan(VNI, inner) }) }));
+    const pkt = eth(MAC.uly, MAC.peer, EtherType.IPV6, ipv6({ src: ADDR.peer6, dst: ADDR.local6, nextHeader: Proto.UDP, payload: udp({ sport: 40000, dport: 4789, payload: vxlan(VNI, inner), pseudo: { src: ADDR.peer6, dst: ADDR.local6 } }) }));
     const filter = ['ether', 'src', MAC.rem];
     const got = await capturing([[env.ns, 'ep1c', filter], [env.ns, 'ep2c', filter], [env.ns, 'ep3c', filter]], () => {
       const r = env.counting({ [SLOT]: { rxPackets: 1, rxBytes: inner.length, event: { flood: 1 } } }, () => env.tc('xv_tc_underlay', pkt, env.ifx.uly));

@@ -20,7 +20,7 @@ function v4(o: { vx?: Buffer; udpLength?: number; totalLength?: number; vlan?: b
 
 function v6(o: { vx?: Buffer; udpLength?: number; payloadLength?: number } = {}): Buffer {
   const f = eth(MAC.uly, MAC.peer, EtherType.IPV6, ipv6({ src: ADDR.peer6, dst: ADDR.local6, nextHeader: Proto.UDP,
-    payload: udp({ sport: 50000, dport: 4789, payload: o.vx ?? vxlan(VNI, inner), length: o.udpLength }) }));
+    payload: udp({ sport: 50000, dport: 4789, payload: o.vx ?? vxlan(VNI, inner), length: o.udpLength, pseudo: { src: ADDR.peer6, dst: ADDR.local6 } }) }));
   if (o.payloadLength !== undefined) f.writeUInt16BE(o.payloadLength, 18);
   return f;
 }

@@ -136,7 +136,7 @@ export class DpEnv {
   settings(over: Partial<VtepSettings> = {}): VtepSettings {
     return {
       underlayIfindex: this.ifx.uly, port: 4789, localAddress: ADDR.local4, underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0,
-      ttl: 0, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, fdbRefreshMs: 0, epChecksumComplete: true,
+      ttl: 0, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, udp6ZeroChecksumRx: false, fdbRefreshMs: 0, epChecksumComplete: true,
       nhCacheMs: NH_CACHE_OFF, ...over,
     };
   }
@@ -150,8 +150,8 @@ export class DpEnv {
   configureRaw(over: Partial<ConfigValue> = {}): void {
     this.dp.config.set(0, {
       layoutVersion: LAYOUT_VERSION, underlayIfindex: this.ifx.uly, udpPort: 4789, underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0,
-      ttl: 0, tos: 0, tosInherit: 0, dfPolicy: 0, udp6ZeroCsum: 0, epCsumComplete: 1, localIp4: ip4(ADDR.local4), fdbRefreshMs: 0,
-      localIp6: ip6(ADDR.local6), nhCacheMs: NH_CACHE_OFF, rxGroIfindex: 0, learnMaxTotal: 0, learnedTotal: 0, ...over,
+      ttl: 0, tos: 0, tosInherit: 0, dfPolicy: 0, udp6ZeroCsum: 0, epCsumComplete: 1, udp6ZeroCsumRx: 0, localIp4: ip4(ADDR.local4), fdbRefreshMs: 0,
+      localIp6: ip6(ADDR.local6), nhCacheMs: NH_CACHE_OFF, rxGroIfindex: 0, gso6Ifindex: 0, learnMaxTotal: 0, learnedTotal: 0, ...over,
     });
     this.dp.bumpGeneration();
   }

@@ -3,7 +3,7 @@
 // Every command has a count and a time limit; background processes are
 // started here and ended here, by their own pid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sh, type Lab } from './lab.js';
@@ -117,10 +117,10 @@ export interface Capture {
  * writing a pcap; resolves once it is listening.
  */
 export async function startCapture(ns: string, iface: string, filter: string[] = [],
-  opts: { maxPackets?: number; maxSeconds?: number; snaplen?: number; direction?: 'in' | 'out' | 'inout' } = {}): Promise<Capture> {
+  opts: { maxPackets?: number; maxSeconds?: number; snaplen?: number; direction?: 'in' | 'out' | 'inout'; bufferKiB?: number } = {}): Promise<Capture> {
   const file = join(workdir(), `${iface}.pcap`);
   const p = spawn('ip', ['netns', 'exec', ns, 'timeout', String(opts.maxSeconds ?? 20), 'tcpdump', '-i', iface, '-nn', '-U', '--immediate-mode',
-    '-s', String(opts.snaplen ?? 256), ...(opts.direction ? ['-Q', opts.direction] : []), '-c', String(opts.maxPackets ?? 1000), '-w', file, ...filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '-s', String(opts.snaplen ?? 256), ...(opts.direction ? ['-Q', opts.direction] : []), ...(opts.bufferKiB ? ['-B', String(opts.bufferKiB)] : []), '-c', String(opts.maxPackets ?? 1000), '-w', file, ...filter], { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitFor(p, /listening on/, `tcpdump on ${ns}/${iface}`);
   let log = '';
   p.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
@@ -144,6 +144,23 @@ export function readCapture(file: string, filter: string[] = []): string[] {
     if (l.trim() === '') continue;
     if (/^\d\d:\d\d:\d\d\.\d+ /.test(l) || frames.length === 0) frames.push(l);
     else frames[frames.length - 1] += `\n${l}`;
+  }
+  return frames;
+}
+
+/** The frames of a pcap (Ethernet link type), as captured; throws on a truncated one. */
+export function readPcapFrames(file: string): Buffer[] {
+  const b = readFileSync(file);
+  if (b.length < 24) return [];
+  const magic = b.readUInt32LE(0);
+  if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) throw new Error(`${file}: not a little-endian pcap (magic ${magic.toString(16)})`);
+  if (b.readUInt32LE(20) !== 1) throw new Error(`${file}: link type ${b.readUInt32LE(20)}, not Ethernet`);
+  const frames: Buffer[] = [];
+  for (let off = 24; off + 16 <= b.length;) {
+    const incl = b.readUInt32LE(off + 8), orig = b.readUInt32LE(off + 12);
+    if (incl !== orig) throw new Error(`${file}: frame ${frames.length} truncated to ${incl} of ${orig} bytes (snaplen)`);
+    frames.push(b.subarray(off + 16, off + 16 + incl));
+    off += 16 + incl;
   }
   return frames;
 }

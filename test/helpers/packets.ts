@@ -174,7 +174,13 @@ export function vxlan(vni: number, payload: Buffer, o: { flags?: number; reserve
   return Buffer.concat([h, payload]);
 }
 
-export function tcp(sport: number, dport: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+/**
+ * A TCP SYN. With `pseudo` its checksum is right; with `partial` too, the
+ * checksum field holds what a CHECKSUM_PARTIAL skb carries instead: the folded
+ * pseudo-header sum, which the kernel or the NIC completes at transmit.
+ */
+export function tcp(sport: number, dport: number, payload: Buffer = Buffer.alloc(0),
+  pseudo?: { src: string; dst: string; partial?: boolean }): Buffer {
   const h = Buffer.alloc(20);
   h.writeUInt16BE(sport, 0);
   h.writeUInt16BE(dport, 2);
@@ -182,6 +188,11 @@ export function tcp(sport: number, dport: number, payload: Buffer = Buffer.alloc
   h[12] = 5 << 4;
   h[13] = 0x02; // SYN
   h.writeUInt16BE(64240, 14);
+  if (pseudo) {
+    const len = 20 + payload.length;
+    const ph = pseudo.src.includes(':') ? pseudo6(pseudo.src, pseudo.dst, Proto.TCP, len) : pseudo4(pseudo.src, pseudo.dst, Proto.TCP, len);
+    h.writeUInt16BE(pseudo.partial ? ~checksum(ph) & 0xffff : checksum(ph, h, payload), 16);
+  }
   return Buffer.concat([h, payload]);
 }
 

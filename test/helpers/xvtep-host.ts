@@ -108,7 +108,7 @@ export async function startXvtep(spec: XvtepHostSpec): Promise<XvtepHost> {
       const underlayIfindex = ifindexOf(spec.underlay);
       settings = {
         underlayIfindex, port: spec.port ?? 4789, localAddress: spec.localAddress, underlayMtu: mtu,
-        srcPortMin: 0, srcPortMax: 0, ttl: 0, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false,
+        srcPortMin: 0, srcPortMax: 0, ttl: 0, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, udp6ZeroChecksumRx: false,
         fdbRefreshMs: 0, epChecksumComplete: false, nhCacheMs: 0, ...spec.settings,
       };
       dp.configure(settings);

@@ -24,7 +24,7 @@ function recorder(failOn?: string): { store: Store; ops: string[] } {
   return { store: Object.fromEntries(names.map((n) => [n, rec(n)])) as unknown as Store, ops };
 }
 
-const settings = { underlayIfindex: 2, port: 4789, localAddress: '192.0.2.1', underlayMtu: 1500, srcPortMin: 32768, srcPortMax: 61000, ttl: 64, tos: 0, tosInherit: false, df: 'unset' as const, udp6ZeroChecksum: false, fdbRefreshMs: 1000, epChecksumComplete: false, nhCacheMs: 0 };
+const settings = { underlayIfindex: 2, port: 4789, localAddress: '192.0.2.1', underlayMtu: 1500, srcPortMin: 32768, srcPortMax: 61000, ttl: 64, tos: 0, tosInherit: false, df: 'unset' as const, udp6ZeroChecksum: false, udp6ZeroChecksumRx: false, fdbRefreshMs: 1000, epChecksumComplete: false, nhCacheMs: 0 };
 const vniS = (statsSlot: number) => ({ learning: true, allowUnknownPeers: false, proxyArp: false, proxyNd: false, statsSlot });
 
 function tables(vni: number, slot: number, ifindex: number, macs: string[], peer: string): Tables {

@@ -32,7 +32,7 @@ import { ADDR, DpEnv, skbContext } from '../helpers/dpenv.js';
 import { hex, ip4, ip6, mac } from '../helpers/packets.js';
 import {
   D, E, LEARN_EVENTS, NEIGH, Rng, SLOTS, SLOT_A, SLOT_B, TC_VERDICTS, VNI_A, VNI_B, XDP_VERDICTS,
-  checkArpReply, checkEncap, checkNa, checkTooBig, classifyRx, delta, ecnDecap, dropName, endpointSeeds, hashName, hexIp, mutate,
+  checkArpReply, checkEncap, checkNa, checkTooBig, classifyRx, delta, outerCsum6, ecnDecap, dropName, endpointSeeds, hashName, hexIp, mutate,
   otherEvents, setupVnis, STATIC_FDB, sum, underlaySeeds, type Delta, type Seed,
 } from './fuzzlib.js';
 import { fuzzProfile, recordSummary } from './summary.js';
@@ -127,6 +127,12 @@ describeKernel('hostile packets: mutation fuzzing through BPF_PROG_TEST_RUN', ()
   const rxExpect = (input: Buffer) => {
     const c = classifyRx(input, rxCfg);
     if (c.kind !== 'ours') return { c, must: c.kind } as const;
+    // refused before the VNI is looked at (slot 0), as the kernel's UDP6 would
+    if (c.family === 6) {
+      const k = outerCsum6(input, c.innerOff);
+      if (k === 'zero') return { c, must: 'udp6_zero_csum', slot: 0 } as const;
+      if (k === 'bad') return { c, must: 'udp6_bad_csum', slot: 0 } as const;
+    }
     const src = input.subarray(c.innerOff + 6, c.innerOff + 12);
     const innerSrcMc = (src[0]! & 1) === 1 || src.equals(ZERO_MAC);
     if (!peerKeys.has(`${c.vni}/${c.src}`)) {

@@ -320,6 +320,23 @@ export type RxClass =
 
 export interface RxConfig { local4: Buffer; local6: Buffer; port: number }
 
+/**
+ * The outer UDP checksum of an IPv6 VXLAN frame for us, as the receive path
+ * judges it (bpf/lib/csum6.h udp6_csum_ok, bpf/lib/rx.h): zero, right (over
+ * the datagram, or over it with its inner TCP/UDP checksum made right, or a
+ * field that is still the pseudo-header sum: CHECKSUM_PARTIAL across a
+ * veth), or bad.
+ */
+export function outerCsum6(b: Buffer, innerOff: number): 'zero' | 'ok' | 'bad' {
+  const u = innerOff - 16, ip = u - 40;
+  const ck = b.readUInt16BE(u + 6);
+  if (ck === 0) return 'zero';
+  const seg = b.subarray(u);
+  const ph = pseudo6(fmt6(b.subarray(ip + 8, ip + 24)), fmt6(b.subarray(ip + 24, ip + 40)), Proto.UDP, seg.length);
+  if (csumOk(ph, seg) || csumOk(ph, withInnerChecksumRight(seg))) return 'ok';
+  return ck === sum16(ph) ? 'ok' : 'bad';
+}
+
 export function classifyRx(b: Buffer, c: RxConfig): RxClass {
   if (b.length < 14) return { kind: 'notours' };
   let t = b.readUInt16BE(12), p = 14;
@@ -443,11 +460,47 @@ export function checkEncap(o: Buffer, e: EncapExpect): string | undefined {
   const ck = o.readUInt16BE(u + 6);
   if (ck !== 0) {
     const ph = v6 ? pseudo6(fmt6(o.subarray(22, 38)), fmt6(o.subarray(38, 54)), Proto.UDP, o.length - u) : pseudo4b(o.subarray(26, 30), o.subarray(30, 34), o.length - u);
-    if (!csumOk(ph, o.subarray(u))) return 'UDP checksum';
+    if (!csumOk(ph, o.subarray(u)) && !(v6 && csumOk(ph, withInnerChecksumRight(o.subarray(u))))) return 'UDP checksum';
   }
   if (o[u + 8] !== 0x08 || o.readUIntBE(u + 9, 3) !== 0 || o[u + 15] !== 0) return 'VXLAN flags/reserved';
   if (o.readUIntBE(u + 12, 3) !== e.vni) return `VNI ${o.readUIntBE(u + 12, 3)} != ${e.vni}`;
   return undefined;
+}
+
+/**
+ * The UDP datagram with its inner TCP/UDP checksum made right, where the
+ * inner frame is one whose outer IPv6 checksum xvtep derives from the inner
+ * pseudo header (bpf/common.h lco_sum: the conditions mirrored): the outer
+ * checksum of such a frame is the one it has once the inner checksum is
+ * completed, which is what a CHECKSUM_PARTIAL frame gets. Else the datagram.
+ */
+export function withInnerChecksumRight(udpSeg: Buffer): Buffer {
+  const f = Buffer.from(udpSeg);
+  const i = 16; // inner Ethernet
+  if (f.length < i + 14) return udpSeg;
+  const type = f.readUInt16BE(i + 12), l3 = i + 14;
+  let l4: number, proto: number, ph: Buffer;
+  if (type === EtherType.IPV4) {
+    if (f.length < l3 + 20 || f[l3] !== 0x45 || f.readUInt16BE(l3 + 6) & 0x3fff) return udpSeg;
+    proto = f[l3 + 9]!;
+    const tot = f.readUInt16BE(l3 + 2);
+    if (tot < 20 || l3 + tot !== f.length) return udpSeg;
+    l4 = l3 + 20;
+    ph = pseudo4b(f.subarray(l3 + 12, l3 + 16), f.subarray(l3 + 16, l3 + 20), f.length - l4, proto);
+  } else if (type === EtherType.IPV6) {
+    if (f.length < l3 + 40 || f[l3]! >> 4 !== 6) return udpSeg;
+    proto = f[l3 + 6]!;
+    if (l3 + 40 + f.readUInt16BE(l3 + 4) !== f.length) return udpSeg;
+    l4 = l3 + 40;
+    ph = pseudo6(fmt6(f.subarray(l3 + 8, l3 + 24)), fmt6(f.subarray(l3 + 24, l3 + 40)), proto, f.length - l4);
+  } else {
+    return udpSeg;
+  }
+  const at = proto === Proto.TCP ? l4 + 16 : proto === Proto.UDP ? l4 + 6 : -1;
+  if (at < 0 || f.length - l4 < (proto === Proto.TCP ? 20 : 8) || (proto === Proto.UDP && f.readUInt16BE(at) === 0)) return udpSeg;
+  f.writeUInt16BE(0, at);
+  f.writeUInt16BE(~sum16(ph, f.subarray(l4)) & 0xffff, at);
+  return f;
 }
 
 function fmt6(b: Buffer): string {
@@ -456,11 +509,11 @@ function fmt6(b: Buffer): string {
   return w.join(':');
 }
 
-function pseudo4b(src: Buffer, dst: Buffer, len: number): Buffer {
+function pseudo4b(src: Buffer, dst: Buffer, len: number, proto: number = Proto.UDP): Buffer {
   const b = Buffer.alloc(12);
   src.copy(b, 0);
   dst.copy(b, 4);
-  b[9] = Proto.UDP;
+  b[9] = proto;
   b.writeUInt16BE(len, 10);
   return b;
 }

@@ -169,11 +169,14 @@ export function underlayChecks(cfg: Config, opts: { probeAttach: boolean }): Che
     }
   }
   if (family === 6) {
-    // what the TC encap does today (bpf_skb_adjust_room cannot ask for a checksummed UDP tunnel GSO)
-    out.push(ok(`${name}: IPv6 UDP checksums`, (u.udpChecksumV6
-      ? 'udpChecksumV6 true: xvtep fills the outer UDP6 checksum where it computes the frame (XDP, ICMP) but sends zero on GSO and partial-checksum frames from the TC path'
-      : 'udpChecksumV6 false: xvtep sends a zero outer UDP6 checksum on every frame') +
-      '; kernel vxlan peers therefore need udp6zerocsumrx (ip link add ... type vxlan ... udp6zerocsumrx)'));
+    // which kernel vxlan setting each side needs (docs/ipv6-checksums.md)
+    const tx = u.udpChecksumV6
+      ? 'udpChecksumV6 true: every frame carries its outer UDP6 checksum (GSO frames through the kernel vxlan xvgso6-' + u.port + '), as a kernel vxlan with default settings sends'
+      : 'udpChecksumV6 false: zero outer UDP6 checksums, so kernel vxlan peers need udp6zerocsumrx';
+    const rx = u.udpZeroChecksumRxV6
+      ? 'udpZeroChecksumRxV6 true: zero checksums are accepted (peers may use udp6zerocsumtx)'
+      : 'udpZeroChecksumRxV6 false: zero checksums are dropped, so kernel vxlan peers must not use udp6zerocsumtx';
+    out.push(ok(`${name}: IPv6 UDP checksums`, `${tx}; ${rx}`));
   }
   return out;
 }
