@@ -2,6 +2,8 @@
 // immutable Config and knows nothing of BPF maps or the kernel.
 export type {
   CapacityConfig,
+  ClusterConfig,
+  EtcdConfig,
   Config,
   DfMode,
   FdbEntry,
@@ -21,5 +23,5 @@ export { configFromFlags, quickFormDocument, type QuickFlags } from './flags.js'
 export { detectFormat, type SourceFormat } from './document.js';
 export type { ConfigInput } from './schema.js';
 export { CAPACITY_MAX, VNI_MAX } from './limits.js';
-export { interfaceNameProblem, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
+export { interfaceNameProblem, neighborMacProblem, normalizeMac, overlayAddressProblem, parseIp, underlayAddressProblem } from './addresses.js';
 export { describeValue } from './describe.js';
