@@ -21,6 +21,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['neigh', async () => (await import('./commands/edits.js')).registerNeigh],
   ['stats', async () => (await import('./commands/stats.js')).registerStats],
   ['config', async () => (await import('./commands/config.js')).registerConfig],
+  ['cluster', async () => (await import('./commands/cluster.js')).registerCluster],
 ];
 
 /** The program with every command, or only `command` when it is one of them. */

@@ -1,0 +1,39 @@
+// The etcd v3 client (npm etcd3) as the agent uses it. etcd3's own fault
+// handling (a retry policy and a per-host circuit breaker that stays open
+// 5 s after 3 failures) would delay the resync after an outage and hide
+// the outage itself; the agent keeps its own backoff, so calls here fail
+// fast (a deadline on every unary call, no retries) and say why.
+import { readFileSync } from 'node:fs';
+import { noop } from 'cockatiel';
+import { Etcd3, type IOptions } from 'etcd3';
+import type { ClusterConfig } from '../config/index.js';
+
+/** A unary call to etcd that takes longer than this counts as a failure. */
+export const CALL_DEADLINE_MS = 2000;
+
+function readPem(what: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`cluster.etcd.${what}: cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+export function etcdClient(c: ClusterConfig): Etcd3 {
+  const e = c.etcd;
+  const tls = e.endpoints[0]!.startsWith('https:');
+  const opts: IOptions = {
+    hosts: e.endpoints.map((u) => u.replace(/\/$/, '')),
+    dialTimeout: CALL_DEADLINE_MS,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+    faultHandling: { host: () => noop, global: noop },
+  };
+  if (tls) {
+    // Without caFile the system's roots verify the server (Node's defaults).
+    opts.credentials = {
+      rootCertificate: e.caFile ? readPem('caFile', e.caFile) : (undefined as unknown as Buffer),
+      ...(e.certFile ? { certChain: readPem('certFile', e.certFile), privateKey: readPem('keyFile', e.keyFile!) } : {}),
+    };
+  }
+  return new Etcd3(opts);
+}
