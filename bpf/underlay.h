@@ -270,13 +270,20 @@ static __always_inline int gro_handoff(struct xdp_md *ctx)
 	       cfg->rx_gro_ifindex == ctx->ingress_ifindex;
 }
 
+/*
+ * 0 when the kernel refuses bpf_xdp_adjust_meta to XDP programs at load
+ * (some builds do): the loader sets it, the verifier then prunes the call
+ * as dead code, and unicast TCP is redirected instead of handed to GRO.
+ */
+const volatile __u8 xv_xdp_meta = 1;
+
 /* After the outer headers are gone: tag the frame for xv_tc_underlay. */
 static __always_inline int gro_tag(struct xdp_md *ctx, __u32 ifindex)
 {
 	struct xv_gro_meta *m;
 
 	/* drivers without metadata support refuse: the caller redirects */
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+	if (!xv_xdp_meta || bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
 		return -1;
 	m = (void *)(long)ctx->data_meta;
 	if ((void *)(m + 1) > XDP_DATA(ctx))
