@@ -39,7 +39,7 @@ export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promis
     Datapath.unpin(pinDir);
     throw e;
   }
-  return { dp, created: true, notice };
+  return { dp, created: true, notice: [notice, ...dp.notes].filter(Boolean).join('\n') || undefined };
 }
 
 /** The pinned data path, for commands that must not create one. */
