@@ -266,8 +266,8 @@ export class ClusterAgent {
       else own.set(key, { value: kv.value.toString(), lease: kv.lease });
     }
     if (type === 'Delete') {
-      if (k.kind === 'member') m.members.delete(k.node);
-      else m.vnis.delete(`${k.vni}/${k.node}`);
+      if (k.kind === 'vni') m.vnis.delete(`${k.vni}/${k.node}`);
+      else if (m.members.delete(k.node) && m === this.#state) this.#o.log(`cluster: member ${k.node} left (its record is gone)`);
       return;
     }
     const text = kv.value.toString();
@@ -278,6 +278,7 @@ export class ClusterAgent {
         : k.node !== this.#c.nodeName && r.port !== this.#local.port ? `UDP port ${r.port}, this node's is ${this.#local.port}`
         : null;
       if (problem !== null) return this.#refuse(key, rev, problem, () => keep(this.#state.members, m.members, k.node));
+      if (!m.members.has(k.node) && !this.#state.members.has(k.node)) this.#o.log(`cluster: member ${k.node} joined (${(r as MemberRecord).address})`);
       m.members.set(k.node, { rec: r as MemberRecord, rev });
       if (!this.#firstSeen.has(k.node)) this.#firstSeen.set(k.node, Date.now());
     } else {
@@ -328,6 +329,8 @@ export class ClusterAgent {
     })().finally(() => {
       this.#applying = null;
       this.#writeStatus();
+      // An event between the loop's last check and here only set #again.
+      if (this.#again && !this.#closed) this.#scheduleApply(trigger);
     });
   }
 

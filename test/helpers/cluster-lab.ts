@@ -49,7 +49,8 @@ export class ClusterLab {
     this.lab = new Lab(tag);
   }
 
-  async start(specs: HostSpec[], etcdOpts: EtcdClusterOptions = {}): Promise<void> {
+  /** extra: keys merged into every host's file (e.g. capacity). */
+  async start(specs: HostSpec[], etcdOpts: EtcdClusterOptions = {}, extra: Record<string, unknown> = {}): Promise<void> {
     this.etcd = await startEtcd(this.lab, etcdOpts);
     for (const spec of specs) {
       const ns = this.lab.host(spec.name, { ipv6: false });
@@ -61,7 +62,7 @@ export class ClusterLab {
       }
       for (const c of cts.values()) this.lab.exec(c, 'ethtool', '-K', 'eth0', 'gro', 'on');
       const pinDir = this.bpffs.path(spec.name);
-      const cfg = this.config(spec, pinDir);
+      const cfg = { ...this.config(spec, pinDir), ...extra };
       const cfgPath = join(this.tmp, `${spec.name}.json`);
       writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
       this.hosts.set(spec.name, { spec, ns, pinDir, cfgPath, cfg, out: '', cts });
