@@ -144,7 +144,14 @@ if (process.send && process.argv[1] !== undefined && realpathSync(process.argv[1
   // rollback. The daemon waits for the apply before it exits; SIGKILL still ends it.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
   const send = (reply: ApplyReply) => process.send!(reply, () => process.exit(0));
+  // A worker forked ahead (the daemon keeps one with a cluster) whose daemon
+  // goes away before asking anything has nothing to do.
+  let asked = false;
+  process.once('disconnect', () => {
+    if (!asked) process.exit(0);
+  });
   process.once('message', (req: ApplyRequest) => {
+    asked = true;
     apply(req).then(send, (e: unknown) => send({
       ok: false, kind: 'other', message: errMessage(e),
       exitCode: e instanceof ManagerError ? e.exitCode : e instanceof ConfigError ? 1 : 2,

@@ -35,8 +35,8 @@ describeKernel('cluster: behaviour under failures', () => {
     await waitFor(() => L.lab.ping(L.ct('c1'), '198.51.100.2', 1), 10_000, () => 'c1 never reached c2');
     expect(L.lab.ping(L.ct('c3'), '198.51.100.1', 2)).toBe(true);
     expect(L.lab.ping(L.ct('c2'), '198.51.100.3', 2)).toBe(true);
-    await waitFor(() => SPECS.every((s) => L.maps(s.name).fdb.filter((e) => e.static).length === 2), 5_000,
-      () => `static entries: ${SPECS.map((s) => JSON.stringify(L.maps(s.name).fdb)).join(' ')} ${L.host('h1').out} ${JSON.stringify(L.status('h1'))} VIEW ${JSON.stringify(readClusterView(L.host('h1').pinDir))}`);
+    await waitFor(() => SPECS.every((s) => L.maps(s.name).fdb.filter((e) => e.static).length === 2), 20_000,
+      () => `static entries: ${SPECS.map((s) => JSON.stringify(L.maps(s.name).fdb)).join(' ')} ${L.host('h1').out} ${JSON.stringify(L.status('h1'))} VIEW ${JSON.stringify(readClusterView(L.host('h1').pinDir))} PS ${L.lab.exec(L.host('h1').ns, 'ps', '-ef')}`);
   }, 120_000);
   afterAll(async () => {
     await L.destroy();

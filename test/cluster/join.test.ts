@@ -9,7 +9,7 @@ import { waitFor } from '../manager/lab.js';
 
 const mac = (h: number, v: number) => `02:00:00:${v.toString(16).padStart(2, '0')}:00:${h.toString(16).padStart(2, '0')}`;
 const SPECS: HostSpec[] = [1, 2, 3].map((i) => ({
-  name: `h${i}`, addr: `192.0.2.${i}`,
+  name: `h${i}`, addr: `192.0.2.${i}`, metricsPort: i === 1 ? 9469 : undefined,
   // The same overlay address in both VNIs: only the VNI tells them apart.
   vnis: [100, 200].map((vni) => ({ vni, cts: [{ name: `c${vni / 100}${i}`, ip: `198.51.100.${i}`, mac: mac(i, vni / 100) }] })),
 }));
@@ -37,6 +37,15 @@ describeKernel('cluster: hosts join through etcd', () => {
     expect(st.lease?.ttlSeconds).toBe(3);
     expect(st.members.map((m) => m.name)).toEqual(['h1', 'h2', 'h3']);
     expect(st.members.find((m) => m.name === 'h2')).toMatchObject({ address: '192.0.2.2', vnis: [100, 200] });
+    const text = L.cli('h1', 'cluster', 'status').stdout;
+    expect(text).toMatch(/^etcd http:\/\/192\.0\.2\.254:2379: up/m);
+    expect(text).toMatch(/^h2\s+192\.0\.2\.2\s+100,200\s+\d+\s+\d+s$/m);
+    const metrics = L.lab.exec(L.host('h1').ns, 'curl', '-sf', 'http://127.0.0.1:9469/metrics');
+    expect(metrics).toMatch(/^xvtep_cluster_members 3$/m);
+    expect(metrics).toMatch(/^xvtep_cluster_etcd_up 1$/m);
+    expect(metrics).toMatch(/^xvtep_cluster_records_refused_total 0$/m);
+    expect(Number(/^xvtep_cluster_last_sync_timestamp_seconds (\S+)$/m.exec(metrics)![1])).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(metrics).toMatch(/^xvtep_cluster_resyncs_total 1$/m);
   });
 
   it('containers ping across within a VNI and no frame reaches the other VNI', async () => {
@@ -57,7 +66,7 @@ describeKernel('cluster: hosts join through etcd', () => {
 
   it('learned container MACs reach etcd and become static FDB entries toward their VTEP on the others', async () => {
     // c11 talked above: h1 learned it locally, published it; h2 and h3 have it pointing to 192.0.2.1
-    await waitFor(() => ['h2', 'h3'].every((h) => L.maps(h).fdb.some((e) => e.vni === 100 && e.mac === mac(1, 1) && e.remote === '192.0.2.1' && e.static)), 5_000,
+    await waitFor(() => ['h2', 'h3'].every((h) => L.maps(h).fdb.some((e) => e.vni === 100 && e.mac === mac(1, 1) && e.remote === '192.0.2.1' && e.static)), 15_000,
       () => `h2 fdb: ${JSON.stringify(L.maps('h2').fdb)}`);
     const st = L.status('h3');
     expect(st.members.find((m) => m.name === 'h1')!.macs).toBeGreaterThanOrEqual(2);

@@ -8,7 +8,7 @@
 //   [h1 .1]     [h2 .2]     [h3 .3] ...   each: ul0 (tx csum off), endpoints
 //    |  |          |                      toward containers (own namespaces)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Datapath } from '../../src/datapath/datapath.js';
@@ -24,6 +24,8 @@ export interface HostSpec {
   /** Underlay address (192.0.2.x). */
   addr: string;
   vnis: Array<{ vni: number; cts: CtSpec[] }>;
+  /** Serve /metrics on 127.0.0.1:<port> inside the host (default: off). */
+  metricsPort?: number;
 }
 
 export interface Host {
@@ -73,10 +75,18 @@ export class ClusterLab {
     return {
       underlay: { interface: 'ul0', address: spec.addr },
       vnis: spec.vnis.map((v) => ({ vni: v.vni, endpoints: v.cts.map((c) => `v${c.name}`) })),
-      metrics: { enabled: false },
+      metrics: spec.metricsPort ? { enabled: true, listen: `127.0.0.1:${spec.metricsPort}` } : { enabled: false },
       state: { pinDir },
       cluster: { etcd: { endpoints: this.etcd.endpoints }, nodeName: spec.name, leaseTtlSeconds: this.ttl, ...extra },
     };
+  }
+
+  /** Replaces a host's file (the daemon reloads it if it runs). */
+  writeConfig(name: string, cfg: Record<string, unknown>): void {
+    const h = this.host(name);
+    h.cfg = cfg;
+    writeFileSync(`${h.cfgPath}.tmp`, JSON.stringify(cfg, null, 2));
+    renameSync(`${h.cfgPath}.tmp`, h.cfgPath);
   }
 
   host(name: string): Host {
