@@ -36,6 +36,8 @@ export interface Host {
   cfg: Record<string, unknown>;
   proc?: ChildProcess;
   out: string;
+  /** Each line of the daemon's output with when the test process read it (ms since epoch). */
+  lines: Array<[number, string]>;
   /** Container name → namespace. */
   cts: Map<string, string>;
 }
@@ -67,7 +69,7 @@ export class ClusterLab {
       const cfg = { ...this.config(spec, pinDir), ...extra };
       const cfgPath = join(this.tmp, `${spec.name}.json`);
       writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
-      this.hosts.set(spec.name, { spec, ns, pinDir, cfgPath, cfg, out: '', cts });
+      this.hosts.set(spec.name, { spec, ns, pinDir, cfgPath, cfg, out: '', lines: [], cts });
     }
   }
 
@@ -89,6 +91,11 @@ export class ClusterLab {
     renameSync(`${h.cfgPath}.tmp`, h.cfgPath);
   }
 
+  /** When a line matching re was first read from the host's daemon after `after` (ms since epoch), or null. */
+  lineAt(name: string, re: RegExp, after = 0): number | null {
+    return this.host(name).lines.find(([t, l]) => t >= after && re.test(l))?.[0] ?? null;
+  }
+
   host(name: string): Host {
     const h = this.hosts.get(name);
     if (!h) throw new Error(`no host ${name}`);
@@ -101,9 +108,17 @@ export class ClusterLab {
     h.out = '';
     const proc = spawn('ip', ['netns', 'exec', h.ns, process.execPath, BIN, 'run', '-c', h.cfgPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     h.proc = proc;
-    proc.stdout!.on('data', (d: Buffer) => (h.out += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (h.out += d.toString()));
-    await waitFor(() => /xvtep: ready/.test(h.out), 30_000, () => `${name}: daemon did not start: ${h.out}`, () => proc.exitCode !== null);
+    let partial = '';
+    const take = (d: Buffer) => {
+      const now = Date.now();
+      h.out += d.toString();
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const l of parts) h.lines.push([now, l]);
+    };
+    proc.stdout!.on('data', take);
+    proc.stderr!.on('data', take);
+    await waitFor(() => /xvtep: ready/.test(h.out), 90_000, () => `${name}: daemon did not start: ${h.out}`, () => proc.exitCode !== null);
     if (proc.exitCode !== null) throw new Error(`${name}: daemon exited ${proc.exitCode}: ${h.out}`);
   }
 
