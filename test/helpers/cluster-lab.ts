@@ -103,10 +103,10 @@ export class ClusterLab {
   }
 
   /** Starts `xvtep run` on a host; resolves once it says ready. */
-  async run(name: string, env: Record<string, string> = {}): Promise<void> {
+  async run(name: string, env: Record<string, string> = {}, args: string[] = []): Promise<void> {
     const h = this.host(name);
     h.out = '';
-    const proc = spawn('ip', ['netns', 'exec', h.ns, process.execPath, BIN, 'run', '-c', h.cfgPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const proc = spawn('ip', ['netns', 'exec', h.ns, process.execPath, BIN, 'run', '-c', h.cfgPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     h.proc = proc;
     let partial = '';
     const take = (d: Buffer) => {
