@@ -7,8 +7,9 @@
  * 44 bytes of every entry to user space to read one flag bit: ~30 ms per
  * scrape at 100k entries.
  */
-#define XV_LAYOUTS_ONLY
-#include "xvtep_maps.h"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xvtep_abi.h"
 
 /* Stands in for the data path's xv_fdb: reuse_fd takes the real map's size. */
 struct {

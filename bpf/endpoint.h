@@ -1,201 +1,32 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Transmit path: frames from local endpoints (host side of a veth/tap). */
+/*
+ * Transmit path: frames from local endpoints (host side of a veth/tap).
+ *   xv_xdp_endpoint, xv_xdp_ep_frags  XDP: flow-cache fast path, else the
+ *                                     general path, else XDP_PASS to TC
+ *   xv_tc_endpoint                    TC: everything (GSO, BUM, unresolved)
+ */
 #ifndef XVTEP_ENDPOINT_H
 #define XVTEP_ENDPOINT_H
 
-#include "common.h"
-
-struct xv_ep_ctx {
-	struct xv_config *cfg;
-	struct xv_stats *st;
-	__u32 vni;
-	__u32 ifindex;
-	__u32 flags; /* the VNI's XV_VNI_F_* (copy kept in xv_ep) */
-	__u32 slot;  /* the VNI's stats slot */
-};
-
-enum { EP_PASS, EP_DROP, EP_OK };
-
-/* Config/endpoint/VNI lookups shared by both hooks. */
-static __always_inline int ep_lookup(struct xv_ep_ctx *c, __u32 ifindex)
-{
-	struct xv_ep_info *ep;
-
-	c->st = 0;
-	c->cfg = get_config();
-	if (!c->cfg) {
-		count_event(0, XV_EV_NOT_CONFIGURED);
-		return EP_PASS;
-	}
-	ep = bpf_map_lookup_elem(&xv_ep, &ifindex);
-	if (!ep) {
-		count_event(0, XV_EV_UNKNOWN_EP);
-		return EP_PASS;
-	}
-	c->vni = ep->vni;
-	c->ifindex = ifindex;
-	c->flags = ep->vni_flags;
-	c->slot = ep->stats_slot;
-	c->st = get_stats(ep->stats_slot);
-	return EP_OK;
-}
-
-static __always_inline void count_tx(struct xv_stats *st, __u64 bytes)
-{
-	if (st) {
-		st->tx_packets++;
-		st->tx_bytes += bytes;
-	}
-}
-
-static __always_inline __u32 overhead_of(__u8 family)
-{
-	return family == XV_AF_INET ? XV_OVERHEAD4 : XV_OVERHEAD6;
-}
-
-/*
- * Global (separately verified) functions: the flood loops would otherwise
- * make the verifier walk the checksum loop once per peer and give up.
- */
-__attribute__((noinline))
-int xv_csum6_skb(struct __sk_buff *skb)
-{
-	int csum;
-
-	if (!skb)
-		return -1;
-	csum = udp6_csum(skb, 0, SKB_DATA(skb), SKB_DATA_END(skb), skb->len);
-	return store_udp6_csum(SKB_DATA(skb), SKB_DATA_END(skb), csum);
-}
-
-__attribute__((noinline))
-int xv_csum6_xdp(struct xdp_md *ctx)
-{
-	void *data, *data_end;
-	int csum;
-
-	if (!ctx)
-		return -1;
-	data = XDP_DATA(ctx);
-	data_end = XDP_DATA_END(ctx);
-	csum = udp6_csum(ctx, 1, data, data_end, data_end - data);
-	return store_udp6_csum(XDP_DATA(ctx), XDP_DATA_END(ctx), csum);
-}
+#include "lib/config.h"
+#include "lib/scratch.h"
+#include "lib/stats.h"
+#include "lib/ep.h"
+#include "lib/fdb.h"
+#include "lib/flowcache.h"
+#include "lib/encap.h"
+#include "lib/csum6.h"
+#include "lib/tmpl.h"
+#include "lib/fib.h"
+#include "lib/proxy.h"
+#include "lib/icmp.h"
+#include "lib/pull.h"
+#include "lib/encap_tc.h"
+#include "lib/flood.h"
 
 /* ======================================================================== */
-/* XDP fast path                                                            */
+/* XDP                                                                      */
 /* ======================================================================== */
-
-/*
- * Keep the outer headers just written at `data` as the flow's template.
- * Returns 0, or -1 if they are not all there.
- */
-static __always_inline int tx_tmpl_save(struct xv_txflow *fc, void *data,
-					void *data_end, __u8 family)
-{
-	if (family == XV_AF_INET) {
-		struct iphdr *iph = data + sizeof(struct ethhdr);
-		__u64 sum;
-
-		if (data + XV_OVERHEAD4 > data_end)
-			return -1;
-		__builtin_memcpy(fc->hdr, data, XV_OVERHEAD4);
-		/* TTL + protocol, source, destination: see tx_tmpl_write() */
-		sum = (__u64)*((__u16 *)iph + 4) + iph->saddr + iph->daddr;
-		sum = (sum & 0xffffffff) + (sum >> 32);
-		fc->hdr_csum = (sum & 0xffffffff) + (sum >> 32);
-	} else {
-		if (data + XV_OVERHEAD6 > data_end)
-			return -1;
-		__builtin_memcpy(fc->hdr, data, XV_OVERHEAD6);
-	}
-	return 0;
-}
-
-/*
- * Write the flow's outer headers at `data` from its template: word copies,
- * then the fields that vary per packet (p: encap_vary()). The IPv4 header
- * checksum is the template's partial sum plus the two varying words, so
- * nothing is read back from the packet. Returns 0 or -1 (bounds).
- */
-static __always_inline int tx_tmpl_write(void *data, void *data_end,
-					 const struct xv_txflow *fc,
-					 const struct xv_vary *p, __u8 family,
-					 __u32 inner_len)
-{
-	const __u64 *t = (const __u64 *)fc->hdr;
-	__u64 *d = data;
-	__u32 udp_len = inner_len + sizeof(struct udphdr) +
-			sizeof(struct xv_vxlanhdr);
-	struct udphdr *udp;
-
-	if (data + XV_OVERHEAD4 + sizeof(struct ethhdr) > data_end)
-		return -1;
-	/* both families' templates are at least 48 bytes */
-	d[0] = t[0];
-	d[1] = t[1];
-	d[2] = t[2];
-	d[3] = t[3];
-	d[4] = t[4];
-	d[5] = t[5];
-	if (family == XV_AF_INET) {
-		struct iphdr *iph = data + sizeof(struct ethhdr);
-		__be32 w0, w1;
-
-		udp = (void *)(iph + 1);
-		*(__u16 *)(data + 48) = *(const __u16 *)(fc->hdr + 48);
-		/* version/IHL, TOS, total length | ID, DF/fragment offset; a DF
-		 * packet may share ID 0 (RFC 6864), others take the counter */
-		w0 = bpf_htonl(0x45000000 | ((__u32)p->tos << 16) |
-			       (udp_len + sizeof(*iph)));
-		w1 = p->df ? bpf_htonl(IP_DF) : bpf_htonl((__u32)p->ip_id << 16);
-		*(__be32 *)iph = w0;
-		*((__be32 *)iph + 1) = w1;
-		iph->check = csum_fold((__u64)fc->hdr_csum + w0 + w1);
-	} else {
-		struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
-
-		udp = (void *)(ip6 + 1);
-		if (data + XV_OVERHEAD6 + sizeof(struct ethhdr) > data_end)
-			return -1;
-		d[6] = t[6];
-		d[7] = t[7];
-		*(__u32 *)(data + 64) = *(const __u32 *)(fc->hdr + 64);
-		*(__u16 *)(data + 68) = *(const __u16 *)(fc->hdr + 68);
-		*(__be32 *)ip6 = bpf_htonl(0x60000000 | ((__u32)p->tos << 20));
-		ip6->payload_len = bpf_htons(udp_len);
-	}
-	udp->source = p->sport;
-	udp->len = bpf_htons(udp_len);
-	return 0;
-}
-
-/*
- * The frame's transmit flow entry: *fcp = its slot (0 if none); returns 1 if
- * the slot holds this flow's decision and it is still valid.
- */
-static __always_inline int tx_flow_find(const struct xv_config *cfg,
-					const struct ethhdr *eth, __u32 ifindex,
-					__u64 now, __u64 gen,
-					struct xv_txflow **fcp)
-{
-	__u32 idx = cache_slot(ifindex, mac_word(eth->h_source),
-			       mac_word(eth->h_dest), XV_FLOW_CACHE_SIZE - 1);
-	struct xv_txflow *fc = bpf_map_lookup_elem(&xv_txflow, &idx);
-
-	*fcp = fc;
-	return fc && fc->valid && fc->gen == gen &&
-	       now - fc->stamp_ns < refresh_ns(cfg) &&
-	       fc->ingress == ifindex && mac_eq(fc->smac, eth->h_source) &&
-	       mac_eq(fc->dmac, eth->h_dest);
-}
-
-/* Whether oif is the device in xv_uplink (see xvtep_maps.h). */
-static __always_inline __u8 is_uplink(__u32 oif)
-{
-	return !!bpf_map_lookup_elem(&xv_uplink, &oif);
-}
-
 #define XV_GENERAL_PATH (-1)
 
 /*
@@ -250,24 +81,158 @@ static __always_inline int xdp_tx_fast(struct xdp_md *ctx, int frags)
 	return bpf_redirect(fc->nh_oif, 0);
 }
 
+/* Verdicts of the general path's steps besides the XDP actions (>= 0). */
+#define XV_CONTINUE (-2) /* go on with the next step */
+#define XV_TO_TC    (-3) /* XDP_PASS: xv_tc_endpoint handles the frame */
+
+/* This frame's slot in xv_txflow and what it was found with. */
+struct xv_ep_flow {
+	struct xv_txflow *fc; /* 0 if none */
+	struct xv_scratch *sc;
+	__u64 now;
+	__u64 gen;
+	int ours; /* fc holds this frame's flow */
+};
+
+/* Source: endpoint and VNI lookups, then learning. *cacheable: whether the
+ * decision may be kept in the flow cache. XV_CONTINUE or a verdict. */
+static __always_inline int xdp_ep_source(struct xv_ep_ctx *c, const struct ethhdr *eth,
+					 struct xv_ip *remote, int *cacheable)
+{
+	int rc = ep_lookup(c, c->ifindex);
+
+	if (rc == EP_PASS)
+		return XDP_PASS;
+	if (rc == EP_DROP)
+		return XDP_DROP;
+	if (mac_is_multicast(eth->h_source) || mac_is_zero(eth->h_source)) {
+		count_drop(c->st, XV_DROP_BAD_SRC_MAC);
+		return XDP_DROP;
+	}
+	if (!(c->flags & XV_VNI_F_NO_LEARN))
+		*cacheable = fdb_learn(c->cfg, c->st, c->vni, eth->h_source, 0,
+				       remote, c->ifindex);
+	return XV_CONTINUE;
+}
+
+/* Broadcast/multicast: a proxy ARP/ND reply goes back out (XDP_TX); the rest
+ * is TC's, since head-end replication needs skb clones. */
+static __always_inline int xdp_ep_bum(void *data, void *data_end,
+				      const struct xv_ep_ctx *c, const struct ethhdr *eth)
+{
+	if (eth->h_proto == bpf_htons(ETH_P_ARP) &&
+	    (c->flags & XV_VNI_F_PROXY_ARP) &&
+	    proxy_arp(data, data_end, c->vni, c->st))
+		return XDP_TX;
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6) &&
+	    (c->flags & XV_VNI_F_PROXY_ND) &&
+	    proxy_nd(data, data_end, c->vni, c->st))
+		return XDP_TX;
+	return XV_TO_TC;
+}
+
+/* Keep the decision just taken in the frame's flow slot; the outer-header
+ * template and next hop are added once encapsulation has succeeded. */
+static __always_inline void tx_flow_fill(struct xv_ep_flow *f, const struct xv_ep_ctx *c,
+					 const struct ethhdr *eth, __u8 family,
+					 const struct xv_ip *remote)
+{
+	struct xv_txflow *fc = f->fc;
+
+	fc->valid = 0;
+	fc->ingress = c->ifindex;
+	mac_copy(fc->smac, eth->h_source);
+	mac_copy(fc->dmac, eth->h_dest);
+	fc->vni = c->vni;
+	fc->stats_slot = c->slot;
+	fc->vni_flags = c->flags;
+	fc->family = family;
+	__builtin_memcpy(fc->remote, remote, 16);
+	fc->gen = f->gen;
+	fc->stamp_ns = f->now;
+	fc->nh_expires_ns = 0;
+	fc->valid = 1;
+	f->ours = 1;
+}
+
+/* Local destination: straight to its device. */
+static __always_inline int xdp_ep_local(const struct xv_ep_ctx *c, __u32 target)
+{
+	if (target == c->ifindex) {
+		count_drop(c->st, XV_DROP_HAIRPIN);
+		return XDP_DROP;
+	}
+	count_event(c->st, XV_EV_LOCAL_FWD);
+	/* not in xv_devs -> XDP_PASS, TC redirects it */
+	return bpf_redirect_map(&xv_devs, target, XDP_PASS);
+}
+
+/* Remote destination: outer headers, next hop, send. When the next hop may
+ * be cached, the headers just written become the flow's template. */
+static __always_inline int xdp_ep_encap(struct xdp_md *ctx, const struct xv_ep_ctx *c,
+					const struct xv_ep_flow *f, __u8 family,
+					const void *rp, const struct xv_inner *ii,
+					__u32 len, __u32 ovh)
+{
+	struct xv_txflow *fc = f->fc;
+	struct xv_encap p = {};
+	void *data, *data_end;
+	__u64 nh_expires;
+	__u32 oif;
+	int rc;
+
+	rc = encap_prepare_ii(c->cfg, &p, family, rp, c->vni, ii, len, f->sc);
+	if (rc) {
+		count_drop(c->st, rc);
+		return XDP_DROP;
+	}
+	/* unicast: now was read for the flow cache */
+	rc = fib_outer_at(ctx, c->cfg, &p, &oif, f->sc, f->now, &nh_expires);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return XV_TO_TC; /* TC uses bpf_redirect_neigh() and counts it */
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		count_drop(c->st, XV_DROP_FIB_MISS);
+		return XDP_DROP;
+	}
+	if (bpf_xdp_adjust_head(ctx, -(int)ovh))
+		goto encap_drop;
+	data = XDP_DATA(ctx);
+	data_end = XDP_DATA_END(ctx);
+	if (write_outer(data, data_end, &p))
+		goto encap_drop;
+	if (f->ours && fc && nh_expires &&
+	    !tx_tmpl_save(fc, data, data_end, family)) {
+		fc->nh_oif = oif;
+		fc->nh_uplink = is_uplink(oif);
+		fc->nh_expires_ns = nh_expires;
+	}
+	if (family == XV_AF_INET6 && !p.zero_csum6 && xv_csum6_xdp(ctx))
+		goto encap_drop;
+	count_tx(c->st, len);
+	return bpf_redirect(oif, 0);
+encap_drop:
+	count_drop(c->st, XV_DROP_ENCAP_FAILED);
+	return XDP_DROP;
+}
+
+/*
+ * The general path: a flow-cache hit goes straight to forwarding; a miss
+ * learns the source and looks the destination up in the FDB, then either
+ * forwards locally, answers "too big", or encapsulates.
+ */
 static __always_inline int xdp_endpoint(struct xdp_md *ctx, int frags)
 {
 	void *data = XDP_DATA(ctx);
 	void *data_end = XDP_DATA_END(ctx);
-	struct xv_fdb_key fk = {};
-	struct xv_fdb_entry *fe;
-	struct xv_txflow *fc = 0;
-	struct xv_scratch *sc = 0;
+	struct xv_ep_flow f = {};
 	struct xv_ep_ctx c;
-	struct xv_encap p = {};
 	struct xv_inner ii;
 	struct ethhdr *eth = data;
 	struct xv_ip remote = {}; /* all-zero until a destination is known */
 	const void *rp = &remote; /* the remote VTEP address */
-	__u32 len, ovh, mtu, oif, target = 0;
-	__u64 now = 0, gen = 0, nh_expires;
+	__u32 len, ovh, mtu, target = 0;
 	__u8 family = 0;
-	int rc, cacheable = 1, fc_ours = 0; /* fc holds this frame's flow */
+	int rc, cacheable = 1;
 
 	c.cfg = get_config();
 	c.st = 0;
@@ -284,144 +249,49 @@ static __always_inline int xdp_endpoint(struct xdp_md *ctx, int frags)
 	}
 	c.ifindex = ctx->ingress_ifindex;
 	if (!mac_is_multicast(eth->h_dest)) {
-		sc = get_scratch();
-		now = xv_clock(sc);
-		gen = get_gen();
-		if (tx_flow_find(c.cfg, eth, c.ifindex, now, gen, &fc)) {
-			c.vni = fc->vni;
-			c.flags = fc->vni_flags;
-			c.st = get_stats(fc->stats_slot);
-			family = fc->family;
-			rp = fc->remote;
-			target = *(__u32 *)fc->remote;
-			fc_ours = 1;
+		f.sc = get_scratch();
+		f.now = xv_clock(f.sc);
+		f.gen = get_gen();
+		if (tx_flow_find(c.cfg, eth, c.ifindex, f.now, f.gen, &f.fc)) {
+			c.vni = f.fc->vni;
+			c.flags = f.fc->vni_flags;
+			c.st = get_stats(f.fc->stats_slot);
+			family = f.fc->family;
+			rp = f.fc->remote;
+			target = *(__u32 *)f.fc->remote;
+			f.ours = 1;
 			goto forward;
 		}
 	}
 
-	rc = ep_lookup(&c, c.ifindex);
-	if (rc == EP_PASS)
-		return XDP_PASS;
-	if (rc == EP_DROP)
-		return XDP_DROP;
-	if (mac_is_multicast(eth->h_source) || mac_is_zero(eth->h_source)) {
-		count_drop(c.st, XV_DROP_BAD_SRC_MAC);
-		return XDP_DROP;
-	}
-	if (!(c.flags & XV_VNI_F_NO_LEARN))
-		cacheable = fdb_learn(c.cfg, c.st, c.vni, eth->h_source, 0,
-				      &remote, c.ifindex);
-
+	rc = xdp_ep_source(&c, eth, &remote, &cacheable);
+	if (rc != XV_CONTINUE)
+		return rc;
 	if (mac_is_multicast(eth->h_dest)) {
-		if (eth->h_proto == bpf_htons(ETH_P_ARP) &&
-		    (c.flags & XV_VNI_F_PROXY_ARP) &&
-		    proxy_arp(data, data_end, c.vni, c.st))
-			return XDP_TX;
-		if (eth->h_proto == bpf_htons(ETH_P_IPV6) &&
-		    (c.flags & XV_VNI_F_PROXY_ND) &&
-		    proxy_nd(data, data_end, c.vni, c.st))
-			return XDP_TX;
-		goto to_tc; /* head-end replication needs skb clones */
+		rc = xdp_ep_bum(data, data_end, &c, eth);
+		goto verdict;
 	}
-	fk.vni = c.vni;
-	mac_copy(fk.mac, eth->h_dest);
-	fe = bpf_map_lookup_elem(&xv_fdb, &fk);
-	if (!fe)
+	if (!fdb_dest(c.vni, eth->h_dest, &family, &remote))
 		goto to_tc;
-	if (fe->flags & XV_FDB_F_LOCAL) {
-		family = 0;
-		target = fe->ifindex;
-		remote.w[0] = target;
-	} else {
-		family = fe->family;
-		__builtin_memcpy(&remote, fe->remote, 16);
-	}
-	if (cacheable && fc) {
-		fc->valid = 0;
-		fc->ingress = c.ifindex;
-		mac_copy(fc->smac, eth->h_source);
-		mac_copy(fc->dmac, eth->h_dest);
-		fc->vni = c.vni;
-		fc->stats_slot = c.slot;
-		fc->vni_flags = c.flags;
-		fc->family = family;
-		__builtin_memcpy(fc->remote, &remote, 16);
-		fc->gen = gen;
-		fc->stamp_ns = now;
-		fc->nh_expires_ns = 0;
-		fc->valid = 1;
-		fc_ours = 1;
-	}
+	target = remote.w[0];
+	if (cacheable && f.fc)
+		tx_flow_fill(&f, &c, eth, family, &remote);
 
 forward:
 	inner_parse(data, data_end, &ii);
 	if (!c.cfg->ep_csum_complete && !ii.csum_safe)
 		goto to_tc;
-	if (!family) {
-		if (target == c.ifindex) {
-			count_drop(c.st, XV_DROP_HAIRPIN);
-			return XDP_DROP;
-		}
-		count_event(c.st, XV_EV_LOCAL_FWD);
-		/* not in xv_devs -> XDP_PASS, TC redirects it */
-		return bpf_redirect_map(&xv_devs, target, XDP_PASS);
-	}
-
+	if (!family)
+		return xdp_ep_local(&c, target);
 	len = data_end - data;
 	ovh = overhead_of(family);
 	mtu = underlay_mtu(c.cfg);
-	if (len - sizeof(struct ethhdr) + ovh > mtu) {
-		struct xv_icmp_save s;
-		__u32 nlen = icmp_save(data, data_end, &s);
-
-		if (!nlen || nlen > len) {
-			count_drop(c.st, XV_DROP_MTU_EXCEEDED);
-			return XDP_DROP;
-		}
-		if (bpf_xdp_adjust_tail(ctx, (int)nlen - (int)len))
-			goto mtu_drop;
-		data = XDP_DATA(ctx);
-		data_end = XDP_DATA_END(ctx);
-		if (icmp_build(data, data_end, &s, mtu - ovh))
-			goto mtu_drop;
-		count_event(c.st, XV_EV_ICMP_TOO_BIG);
-		return XDP_TX;
-mtu_drop:
-		count_drop(c.st, XV_DROP_MTU_EXCEEDED);
-		return XDP_DROP;
-	}
-	rc = encap_prepare_ii(c.cfg, &p, family, rp, c.vni, &ii, len, sc);
-	if (rc) {
-		count_drop(c.st, rc);
-		return XDP_DROP;
-	}
-	/* unicast: now was read for the flow cache */
-	rc = fib_outer_at(ctx, c.cfg, &p, &oif, sc, now, &nh_expires);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		goto to_tc; /* TC uses bpf_redirect_neigh() and counts it */
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		count_drop(c.st, XV_DROP_FIB_MISS);
-		return XDP_DROP;
-	}
-	if (bpf_xdp_adjust_head(ctx, -(int)ovh))
-		goto encap_drop;
-	data = XDP_DATA(ctx);
-	data_end = XDP_DATA_END(ctx);
-	if (write_outer(data, data_end, &p))
-		goto encap_drop;
-	if (fc_ours && fc && nh_expires &&
-	    !tx_tmpl_save(fc, data, data_end, family)) {
-		fc->nh_oif = oif;
-		fc->nh_uplink = is_uplink(oif);
-		fc->nh_expires_ns = nh_expires;
-	}
-	if (family == XV_AF_INET6 && !p.zero_csum6 && xv_csum6_xdp(ctx))
-		goto encap_drop;
-	count_tx(c.st, len);
-	return bpf_redirect(oif, 0);
-encap_drop:
-	count_drop(c.st, XV_DROP_ENCAP_FAILED);
-	return XDP_DROP;
+	if (len - sizeof(struct ethhdr) + ovh > mtu)
+		return xdp_too_big(ctx, data, data_end, c.st, len, mtu - ovh);
+	rc = xdp_ep_encap(ctx, &c, &f, family, rp, &ii, len, ovh);
+verdict:
+	if (rc != XV_TO_TC)
+		return rc;
 to_tc:
 	count_event(c.st, XV_EV_XDP_TO_TC);
 	return XDP_PASS;
@@ -469,133 +339,6 @@ int xv_xdp_ep_frags(struct xdp_md *ctx)
 /* TC path: GSO-safe encap, flooding, unresolved neighbours                 */
 /* ======================================================================== */
 
-/*
- * Make linear what the flow hash reads (inner_parse): Eth + IPv6, or IPv4
- * with its options, + the L4 ports, as XDP sees them. No more: on a cloned
- * skb (TCP sends clones) a pull beyond the linear headers copies the head,
- * and a GSO super-frame's payload would be pulled into it. Paths that parse
- * further (ND) pull their own.
- */
-static __always_inline void tc_pull_hash_headers(struct __sk_buff *skb)
-{
-	struct iphdr *iph;
-
-	tc_pull(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + 4);
-	iph = SKB_DATA(skb) + sizeof(struct ethhdr);
-	if (skb->protocol == bpf_htons(ETH_P_IP) && (void *)(iph + 1) <= SKB_DATA_END(skb) &&
-	    iph->ihl > 10)
-		tc_pull(skb, sizeof(struct ethhdr) + iph->ihl * 4 + 4);
-}
-
-/* Rewrite the frame into an ICMP error back to the sender. */
-static __always_inline int tc_too_big(struct __sk_buff *skb, struct xv_ep_ctx *c,
-				      __u32 ovh)
-{
-	struct xv_icmp_save s;
-	void *data, *data_end;
-	__u32 nlen, mtu = underlay_mtu(c->cfg);
-
-	tc_pull(skb, sizeof(struct ethhdr) + XV_ICMP_QUOTE);
-	data = SKB_DATA(skb);
-	data_end = SKB_DATA_END(skb);
-	nlen = icmp_save(data, data_end, &s);
-	if (!nlen || bpf_skb_change_tail(skb, nlen, 0))
-		goto drop;
-	tc_pull(skb, nlen);
-	data = SKB_DATA(skb);
-	data_end = SKB_DATA_END(skb);
-	if (icmp_build(data, data_end, &s, mtu - ovh))
-		goto drop;
-	count_event(c->st, XV_EV_ICMP_TOO_BIG);
-	return bpf_redirect(c->ifindex, 0);
-drop:
-	count_drop(c->st, XV_DROP_MTU_EXCEEDED);
-	return TC_ACT_SHOT;
-}
-
-static __always_inline __u64 encap_flags(__u8 family)
-{
-	return (family == XV_AF_INET ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV4
-				     : BPF_F_ADJ_ROOM_ENCAP_L3_IPV6) |
-	       BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
-	       BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
-}
-
-/*
- * Segment size check for GSO skbs that must keep their gso_size (UDP GSO):
- * inner L3 header + L4 header + gso_size must fit. Returns 0 if fine.
- */
-static __always_inline int gso_too_big(struct __sk_buff *skb, __u32 ovh, __u32 mtu)
-{
-	void *data = SKB_DATA(skb);
-	void *data_end = SKB_DATA_END(skb);
-	struct ethhdr *eth = data;
-	__u32 hl;
-
-	if ((void *)(eth + 1) > data_end)
-		return 1;
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = (void *)(eth + 1);
-
-		if ((void *)(iph + 1) > data_end)
-			return 1;
-		hl = iph->ihl * 4;
-	} else {
-		hl = sizeof(struct ipv6hdr);
-	}
-	return hl + sizeof(struct udphdr) + skb->gso_size + ovh - ETH_HLEN > mtu;
-}
-
-/*
- * Insert room for the outer headers and write them. p must be prepared; the
- * inner Ethernet header is re-written from `ieth` because adjust_room opens
- * the gap after the (old) MAC header.
- */
-static __always_inline int tc_encap(struct __sk_buff *skb, struct xv_encap *p,
-				    const struct ethhdr *ieth, __u32 mtu)
-{
-	__u32 ovh = overhead_of(p->family);
-	__u64 flags = encap_flags(p->family);
-	void *data, *data_end;
-	int gso = skb->gso_size != 0;
-
-	p->inner_len = skb->len;
-	if (skb->protocol != bpf_htons(ETH_P_IP) &&
-	    skb->protocol != bpf_htons(ETH_P_IPV6)) {
-		/* adjust_room only takes IP skbs; ARP & co. are never GSO, so
-		 * just push the outer headers in front of the inner frame */
-		if (bpf_skb_change_head(skb, ovh, 0))
-			return XV_DROP_ENCAP_FAILED;
-		tc_pull(skb, ovh + ETH_HLEN);
-		if (write_outer(SKB_DATA(skb), SKB_DATA_END(skb), p))
-			return XV_DROP_ENCAP_FAILED;
-		if (p->family == XV_AF_INET6 && !p->zero_csum6 && xv_csum6_skb(skb))
-			return XV_DROP_ENCAP_FAILED;
-		return 0;
-	}
-	if (bpf_skb_adjust_room(skb, ovh, BPF_ADJ_ROOM_MAC, flags)) {
-		/* UDP GSO refuses a shrinking gso_size: keep it if it fits */
-		if (!gso || gso_too_big(skb, ovh, mtu) ||
-		    bpf_skb_adjust_room(skb, ovh, BPF_ADJ_ROOM_MAC,
-					flags | BPF_F_ADJ_ROOM_FIXED_GSO))
-			return XV_DROP_ENCAP_FAILED;
-	}
-	tc_pull(skb, ovh + ETH_HLEN);
-	data = SKB_DATA(skb);
-	data_end = SKB_DATA_END(skb);
-	if (write_outer(data, data_end, p))
-		return XV_DROP_ENCAP_FAILED;
-	if (data + ovh + ETH_HLEN > data_end)
-		return XV_DROP_ENCAP_FAILED;
-	__builtin_memcpy(data + ovh, ieth, ETH_HLEN);
-	/* GSO segments differ from the super-packet, so they can't carry a
-	 * checksum computed here: they go out with 0 */
-	if (p->family == XV_AF_INET6 && !p->zero_csum6 && !gso &&
-	    xv_csum6_skb(skb))
-		return XV_DROP_ENCAP_FAILED;
-	return 0;
-}
-
 /* Send the (already encapsulated) skb to its next hop. */
 static __always_inline int tc_xmit(struct xv_ep_ctx *c, int rc, __u32 oif)
 {
@@ -621,7 +364,7 @@ static __always_inline int tc_unicast_remote(struct __sk_buff *skb,
 	int rc;
 
 	if (!skb->gso_size && len - ETH_HLEN + ovh > mtu)
-		return tc_too_big(skb, c, ovh);
+		return tc_too_big(skb, c->st, c->ifindex, mtu - ovh);
 	if (data + sizeof(ieth) > data_end) {
 		count_drop(c->st, XV_DROP_MALFORMED);
 		return TC_ACT_SHOT;
@@ -662,264 +405,6 @@ int xv_tc_unicast(struct __sk_buff *skb, struct xv_config *cfg,
 	if (!skb || !cfg || !fe)
 		return TC_ACT_SHOT;
 	return tc_unicast_remote(skb, c, fe);
-}
-
-/* Point the outer header of an encapsulated skb at another VTEP. */
-static __always_inline int retarget(struct __sk_buff *skb, struct xv_encap *p)
-{
-	void *data = SKB_DATA(skb);
-	void *data_end = SKB_DATA_END(skb);
-	struct ethhdr *eth = data;
-
-	if (p->family == XV_AF_INET) {
-		struct iphdr *iph = (void *)(eth + 1);
-
-		if ((void *)(iph + 1) > data_end)
-			return -1;
-		iph->daddr = p->daddr.w[0];
-		iph->check = 0;
-		iph->check = csum_ipv4_hdr(iph);
-	} else {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		if ((void *)(ip6 + 1) > data_end)
-			return -1;
-		__builtin_memcpy(&ip6->daddr, &p->daddr, 16);
-		if (!p->zero_csum6 && !skb->gso_size) {
-			if (xv_csum6_skb(skb))
-				return -1;
-			data = SKB_DATA(skb);
-			data_end = SKB_DATA_END(skb);
-			eth = data;
-		}
-	}
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	mac_copy(eth->h_dest, p->dmac);
-	mac_copy(eth->h_source, p->smac);
-	return 0;
-}
-
-struct xv_pend {
-	__s32 idx;  /* peer index whose next hop is unresolved, -1 = none */
-	__u32 oif;
-	__s32 cur;  /* index of the peer being sent to */
-	__u32 _pad;
-};
-
-/* One flood copy to the VTEP in p->daddr. 1 = sent, 0 = deferred, -1 = not. */
-__attribute__((noinline))
-int xv_flood_peer(struct __sk_buff *skb, struct xv_config *cfg,
-		  struct xv_encap *p, struct xv_stats *st, struct xv_pend *pend)
-{
-	__u32 oif;
-	int rc;
-
-	if (!skb || !cfg || !p || !pend)
-		return -1;
-	rc = fib_outer(skb, cfg, p, &oif);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		if (pend->idx >= 0)
-			count_event(st, XV_EV_FLOOD_SKIPPED);
-		pend->idx = pend->cur;
-		pend->oif = oif;
-		return 0;
-	}
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		count_drop(st, XV_DROP_FIB_MISS);
-		return -1;
-	}
-	if (retarget(skb, p))
-		return -1;
-	if (bpf_clone_redirect(skb, oif, 0)) {
-		count_drop(st, XV_DROP_REDIRECT_FAILED);
-		return -1;
-	}
-	count_tx(st, p->inner_len);
-	return 1;
-}
-
-/*
- * Clones to the other local endpoints of the VNI. Loop bodies here keep no
- * per-path counters in registers: since 6.8 the verifier compares states
- * inside a loop exactly, so a "sent" counter would make every
- * success/failure combination a distinct state.
- */
-__attribute__((noinline))
-int xv_flood_local(struct __sk_buff *skb, struct xv_bum *bum,
-		   struct xv_stats *st, __u32 ingress)
-{
-	__u32 n;
-
-	if (!skb || !bum)
-		return 0;
-	n = bum->n_local;
-	for (int i = 0; i < XV_BUM_MAX_LOCAL; i++) {
-		__u32 ifx;
-
-		if (i >= n)
-			break;
-		ifx = bum->local[i];
-		if (ifx == ingress)
-			continue;
-		if (bpf_clone_redirect(skb, ifx, 0) && st)
-			st->drop[XV_DROP_REDIRECT_FAILED]++;
-	}
-	return 0;
-}
-
-struct xv_flood {
-	struct xv_encap p;
-	struct xv_pend pend;
-};
-
-/* Clones to every VTEP of one family; the skb is already encapsulated with
- * that family. Loops live in their own (global)
- * functions so the verifier checks each once instead of per path. */
-__attribute__((noinline))
-int xv_flood_remote(struct __sk_buff *skb, struct xv_config *cfg,
-		    struct xv_stats *st, struct xv_bum *bum, struct xv_flood *f)
-{
-	if (!skb || !cfg || !bum || !f)
-		return 0;
-	if (f->p.family == XV_AF_INET) {
-		__u32 n = bum->n_remote4;
-
-		for (int i = 0; i < XV_BUM_MAX_REMOTE4; i++) {
-			if (i >= n)
-				break;
-			f->p.daddr.w[0] = bum->remote4[i];
-			f->pend.cur = i;
-			xv_flood_peer(skb, cfg, &f->p, st, &f->pend);
-		}
-	} else {
-		__u32 n = bum->n_remote6;
-
-		for (int i = 0; i < XV_BUM_MAX_REMOTE6; i++) {
-			if (i >= n)
-				break;
-			__builtin_memcpy(&f->p.daddr, bum->remote6[i], 16);
-			f->pend.cur = i;
-			xv_flood_peer(skb, cfg, &f->p, st, &f->pend);
-		}
-	}
-	return 0;
-}
-
-/*
- * Head-end replication: a clone to every other local endpoint, then the skb
- * is encapsulated once and a clone is sent to every VTEP of the flood list,
- * IPv4 peers first, then IPv6 (the outer header grows by 20 bytes in place;
- * not done for GSO skbs, whose IPv6 copies are then skipped).
- * A copy whose next hop is unresolved can't be cloned to the neighbour
- * layer; the last such peer gets the original via bpf_redirect_neigh() so
- * resolution makes progress (the control plane should keep peers' next hops
- * resolved, e.g. with managed neighbour entries).
- */
-__attribute__((noinline))
-int xv_tc_flood(struct __sk_buff *skb, struct xv_config *cfg,
-		struct xv_stats *st, __u32 vni, __u32 ingress)
-{
-	struct xv_flood f = { .pend = { .idx = -1 } };
-	struct xv_bum *bum;
-	struct ethhdr ieth;
-	void *data, *data_end;
-	__u32 n4, n6, mtu, len;
-	int rc;
-
-	if (!skb || !cfg)
-		return TC_ACT_SHOT;
-	len = skb->len;
-	bum = bpf_map_lookup_elem(&xv_bum, &vni);
-	if (!bum) {
-		count_drop(st, XV_DROP_NO_ENDPOINT);
-		return TC_ACT_SHOT;
-	}
-	if (!bum->n_local && !bum->n_remote4 && !bum->n_remote6) {
-		count_drop(st, XV_DROP_NO_ENDPOINT);
-		return TC_ACT_SHOT;
-	}
-	count_event(st, XV_EV_FLOOD);
-	xv_flood_local(skb, bum, st, ingress);
-
-	n4 = bum->n_remote4;
-	n6 = bum->n_remote6;
-	if (!n4 && !n6)
-		goto out;
-	mtu = underlay_mtu(cfg);
-	if (!skb->gso_size &&
-	    len - ETH_HLEN + (n6 ? XV_OVERHEAD6 : XV_OVERHEAD4) > mtu) {
-		count_drop(st, XV_DROP_MTU_EXCEEDED);
-		goto out;
-	}
-	data = SKB_DATA(skb);
-	data_end = SKB_DATA_END(skb);
-	if (data + sizeof(ieth) > data_end)
-		goto out;
-	__builtin_memcpy(&ieth, data, sizeof(ieth));
-	if (n4) {
-		rc = encap_prepare(cfg, &f.p, XV_AF_INET, &bum->remote4[0], vni,
-				   data, data_end, len);
-	} else {
-		rc = encap_prepare(cfg, &f.p, XV_AF_INET6, bum->remote6[0], vni,
-				   data, data_end, len);
-	}
-	if (rc) {
-		count_drop(st, rc);
-		goto out;
-	}
-	if (tc_encap(skb, &f.p, &ieth, mtu)) {
-		count_drop(st, XV_DROP_ENCAP_FAILED);
-		goto out;
-	}
-	xv_flood_remote(skb, cfg, st, bum, &f);
-	if (n4 && n6) {
-		/* same VXLAN/UDP bytes, only the IP header grows by 20 */
-		if (f.pend.idx >= 0 || skb->gso_size) {
-			count_event(st, XV_EV_FLOOD_SKIPPED);
-			goto last;
-		}
-		if (ip6_is_zero(cfg->local_ip6)) {
-			count_drop(st, XV_DROP_NO_LOCAL_ADDR);
-			goto last;
-		}
-		/* IP skbs: grow the outer L3 and fix skb->protocol; others
-		 * (ARP...) were encapsulated with change_head, grow likewise */
-		if (skb->protocol == bpf_htons(ETH_P_IP) ?
-		    bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0) :
-		    bpf_skb_change_head(skb, XV_OVERHEAD6 - XV_OVERHEAD4, 0)) {
-			count_drop(st, XV_DROP_ENCAP_FAILED);
-			goto last;
-		}
-		/* keep tos/ttl/sport of the IPv4 copies: same inner frame */
-		f.p.family = XV_AF_INET6;
-		__builtin_memcpy(&f.p.saddr, cfg->local_ip6, 16);
-		tc_pull(skb, XV_OVERHEAD6 + ETH_HLEN);
-		if (write_outer(SKB_DATA(skb), SKB_DATA_END(skb), &f.p)) {
-			count_drop(st, XV_DROP_ENCAP_FAILED);
-			goto last;
-		}
-		xv_flood_remote(skb, cfg, st, bum, &f);
-	}
-last:
-	if (f.pend.idx >= 0) {
-		/* the outer header family still matches the pending peer's */
-		if (f.p.family == XV_AF_INET)
-			f.p.daddr.w[0] = bum->remote4[f.pend.idx & (XV_BUM_MAX_REMOTE4 - 1)];
-		else
-			__builtin_memcpy(&f.p.daddr,
-					 bum->remote6[f.pend.idx & (XV_BUM_MAX_REMOTE6 - 1)], 16);
-		__builtin_memset(f.p.dmac, 0, 6);
-		__builtin_memset(f.p.smac, 0, 6);
-		if (!retarget(skb, &f.p)) {
-			count_tx(st, len);
-			count_event(st, XV_EV_NEIGH_UNRESOLVED);
-			return bpf_redirect_neigh(f.pend.oif, 0, 0, 0);
-		}
-	}
-out:
-	/* the original was only a template for the clones */
-	return TC_ACT_SHOT;
 }
 
 SEC("tc")

@@ -16,12 +16,25 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "common.h"
 #include "underlay.h"
 #include "endpoint.h"
 
 /* Layout version of this object, readable before load from .rodata. */
 const volatile __u32 xv_layout_version = XVTEP_LAYOUT_VERSION;
+
+/*
+ * 1 when this kernel lets XDP programs use bpf_xdp_adjust_meta, set before
+ * load from src/datapath/probe.ts. At 0 the verifier sees the GRO hand-off's
+ * tagging as dead code and never checks the helper call, so the object loads
+ * on kernels that refuse it (frames are then redirected one by one).
+ */
+const volatile __u32 xv_xdp_meta = 1;
+
+/* The ABI's enums type no map value, so nothing else would put them in the
+ * object's BTF, where test/datapath/abi.test.ts checks the control plane's
+ * tables against them. No program reads these. */
+const volatile enum xv_drop_reason xv_abi_drop_reasons = XV_DROP__MAX;
+const volatile enum xv_event xv_abi_events = XV_EV__MAX;
 
 /* GPL: bpf_redirect_neigh() and friends are GPL-only helpers. */
 char _license[] SEC("license") = "Dual BSD/GPL";

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(clang llvm libbpf-dev bpftool pkg-config make g++ python3 linux-libc-dev
-      curl procps iproute2 iputils-ping iputils-arping ethtool tcpdump iperf3 tshark python3-scapy prometheus etcd-server etcd-client)
+      curl procps iproute2 iputils-ping iputils-arping ethtool tcpdump iperf3 tshark python3-scapy prometheus etcd-server etcd-client openssl
+      linux-perf)
 
 missing=()
 for p in "${PKGS[@]}"; do

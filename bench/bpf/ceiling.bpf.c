@@ -6,7 +6,7 @@
 // would clear its peer's TSO (as for xvtep, whose TCP encap is
 // xv_tc_endpoint on tcx), so it encapsulates whole GSO skbs on tcx ingress.
 // ceil_decap_gro + ceil_tc_gro are the TCP decap ceiling: xvtep's GRO
-// hand-off (bpf/underlay.h) without lookups.
+// hand-off (bpf/lib/gro.h) without lookups.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>

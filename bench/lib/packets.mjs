@@ -1,7 +1,7 @@
 // Frames the generators send. Inner frames are 64 bytes (Eth + IPv4 + ICMP
 // echo + 22 bytes): ICMP because its checksum is always complete, so an XDP
 // encap path may forward it under the default configuration (see
-// csum_safe() in bpf/common.h).
+// inner_parse() in bpf/include/parse.h).
 export const INNER_LEN = 64;
 export const OUTER_LEN = 50;
 

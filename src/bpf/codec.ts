@@ -101,6 +101,8 @@ export type StructOf<F extends Fields> = {
 
 export interface StructCodec<F extends Fields> extends Codec<StructOf<F>> {
   readonly offsets: { readonly [K in keyof F]: number };
+  /** Every field in declaration order with its offset: the layout as data (checked against BTF). */
+  readonly fields: ReadonlyArray<{ readonly name: string; readonly offset: number; readonly codec: Codec<unknown> }>;
 }
 
 /** A C struct from fields in declaration order; `_`-prefixed fields are padding. */
@@ -118,7 +120,11 @@ export function struct<F extends Fields>(fields: F): StructCodec<F> {
     align = Math.max(align, codec.align);
   }
   const size = alignUp(off, align);
-  return { size, align, offsets: offsets as StructCodec<F>["offsets"], ...(compileStruct(layout, size) as Pick<StructCodec<F>, "encode" | "decode">) };
+  const list = layout.map(([name, codec, offset]) => ({ name, offset, codec }));
+  return {
+    size, align, offsets: offsets as StructCodec<F>['offsets'], fields: list,
+    ...(compileStruct(layout, size) as Pick<StructCodec<F>, 'encode' | 'decode'>),
+  };
 }
 
 // Generates encode/decode as straight-line code. Gaps (implicit padding,

@@ -212,7 +212,11 @@ export class Program {
 
   /** BPF_PROG_TEST_RUN on this thread. Use testRunAsync for long runs. */
   testRun(o: TestRunOptions = {}): TestRunResult {
-    return call(this.label, () => native.progTestRun(this.fd, this.#args(o)), 'test run');
+    try {
+      return native.progTestRun(this.fd, this.#args(o));
+    } catch (e) {
+      throw this.#testRunError(e, o);
+    }
   }
 
   /** BPF_PROG_TEST_RUN on a worker thread (live-frame generators, big repeats). */
@@ -220,8 +224,20 @@ export class Program {
     try {
       return await native.progTestRunAsync(this.fd, this.#args(o));
     } catch (e) {
-      throw wrapNative(e, this.label, 'test run');
+      throw this.#testRunError(e, o);
     }
+  }
+
+  #testRunError(e: unknown, o: TestRunOptions): Error {
+    const live = ((o.flags ?? 0) & TestRunFlag.XDP_LIVE_FRAMES) !== 0;
+    const err = wrapNative(e, this.label, live ? 'test run (live frames)' : 'test run');
+    // Root with every capability meets EPERM here too on kernels that refuse
+    // live frames outright (sandboxed builds): say both causes.
+    if (live && err instanceof BpfError && err.code === 'EPERM') {
+      return new BpfError(err.op, err.errno, err.object,
+        'live frames need CAP_BPF and CAP_NET_ADMIN, and some kernels refuse BPF_F_TEST_XDP_LIVE_FRAMES even to root', { cause: e });
+    }
+    return err;
   }
 }
 

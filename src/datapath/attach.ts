@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import { BpfError, Link, ifindexOf, type XdpLink, type XdpMode } from '../bpf/index.js';
 import type { Datapath } from './datapath.js';
 import { ProgName } from './layout.js';
+import { NO_XDP_METADATA_NOTE, xdpMetadataProbed } from './probe.js';
 
 export type UnderlayMode = 'native' | 'skb' | 'tc';
 export type EndpointXdp = 'none' | 'xdp' | 'frags';
@@ -155,7 +156,11 @@ export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, 
   try {
     // generic XDP runs after GRO: nothing to hand off to
     let handOff = false;
-    if (mode === 'native') {
+    // unprobed (a caller that never loaded): attach the hand-off anyway; a
+    // program built without it redirects, and the idle tcx half costs nothing
+    if (mode === 'native' && xdpMetadataProbed() === false) {
+      notes.push(`underlay ${iface}: ${NO_XDP_METADATA_NOTE}`);
+    } else if (mode === 'native') {
       const gro = ensureUnderlayGro(iface);
       if (gro.note) notes.push(gro.on ? gro.note : `${gro.note}: TCP to endpoints is redirected segment by segment`);
       handOff = gro.on;

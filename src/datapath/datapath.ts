@@ -5,10 +5,11 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { probeXdpMetadata } from './probe.js';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u8, u32, u64n, VerifierError,
+  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
   type Collection, type MapBase,
 } from '../bpf/index.js';
 import {
@@ -90,9 +91,6 @@ export class Datapath {
   readonly bcast: BpfMap<number, number>;
   readonly gen: BpfMap<number, number>;
 
-  /** What loading found about this kernel that the operator should hear (printed by attach/run). */
-  readonly notes: string[] = [];
-
   private constructor(
     readonly programs: ReadonlyMap<string, Program>,
     private readonly rawMaps: ReadonlyMap<string, MapBase<unknown>>,
@@ -121,34 +119,19 @@ export class Datapath {
 
   /** Loads the programs and creates fresh maps. */
   static async load(opts: LoadOptions = {}): Promise<Datapath> {
+    const spec = ObjectSpec.open(opts.objectPath ?? defaultObjectPath, 'xvtep');
     const s = opts.sizes ?? {};
     const sizes: Array<[string, number | undefined]> = [
       [MapName.vni, s.vnis], [MapName.bum, s.vnis], [MapName.bcast, s.vnis], [MapName.stats, s.vnis === undefined ? undefined : s.vnis + 1],
       [MapName.ep, s.endpoints], [MapName.devs, s.endpoints],
       [MapName.fdb, s.fdb], [MapName.peer, s.peers], [MapName.neigh, s.neighbors],
     ];
-    const load = (xdpMeta: boolean) => {
-      const spec = ObjectSpec.open(opts.objectPath ?? defaultObjectPath, 'xvtep');
-      for (const [map, n] of sizes) if (n !== undefined) spec.setMaxEntries(map, n);
-      if (!xdpMeta) spec.setConstant('xv_xdp_meta', u8, 0);
-      return spec.load();
-    };
-    let coll: Collection;
-    const notes: string[] = [];
-    try {
-      coll = await load(true);
-    } catch (e) {
-      // Some kernel builds refuse the helper to XDP outright: the GRO hand-off
-      // cannot be had there, everything else can (bpf/underlay.h gro_tag).
-      if (!(e instanceof VerifierError) || !/cannot use helper bpf_xdp_adjust_meta/.test(e.log)) throw e;
-      coll = await load(false);
-      notes.push('this kernel refuses bpf_xdp_adjust_meta to XDP programs: the GRO hand-off is off, TCP toward endpoints is redirected segment by segment');
-    }
+    for (const [map, n] of sizes) if (n !== undefined) spec.setMaxEntries(map, n);
+    spec.setConstant('xv_xdp_meta', u32, (await probeXdpMetadata()) ? 1 : 0);
+    const coll = await spec.load();
     const maps = new Map<string, MapBase<unknown>>();
     for (const name of coll.mapNames) if (name.startsWith('xv_')) maps.set(name, coll.anyMap(name));
-    const dp = new Datapath(coll.programs, maps, coll);
-    dp.notes.push(...notes);
-    return dp;
+    return new Datapath(coll.programs, maps, coll);
   }
 
   /**
@@ -354,7 +337,7 @@ export class Datapath {
    * Turns the receive path's GRO hand-off on for the underlay ifindex (0 =
    * off): its XDP program then passes unicast TCP up to the device's GRO,
    * and xv_tc_underlay, which must be on that device's tcx ingress first,
-   * sends each aggregate to its endpoint (bpf/underlay.h). Kept across
+   * sends each aggregate to its endpoint (bpf/lib/gro.h). Kept across
    * configure().
    */
   setRxGro(ifindex: number): void {

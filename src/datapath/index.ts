@@ -3,4 +3,5 @@ export * from './attach.js';
 export * from './datapath.js';
 export * from './fdb-counter.js';
 export * from './layout.js';
+export * from './probe.js';
 export * from './tables.js';

@@ -1,6 +1,8 @@
-// Codecs for every map of the data path. Mirrors bpf/include/xvtep_maps.h
-// field for field; test/datapath/layout.test.ts checks the sizes against the
-// object's BTF-derived map info so the two cannot drift apart silently.
+// Codecs for every map of the data path. Mirrors bpf/include/xvtep_abi.h
+// field for field (codec field names are the C names in camelCase); ABI at
+// the end lists what is mirrored by C name, and test/datapath/abi.test.ts
+// checks every entry against the built object's BTF and the header's macros,
+// so the two cannot drift apart silently.
 import {
   array, be16, bytes, formatIPv4, formatIPv6, mac, pad, parseIP, struct, u16, u32, u64n, u8,
   type ValueOf,
@@ -62,7 +64,7 @@ export const configCodec = struct({
   nhCacheMs: u32,
   /** Not a setting: attachUnderlay() writes it, configure() keeps it (xvtep_maps.h). */
   rxGroIfindex: u32,
-  _reserved: pad(8),
+  _reserved1: pad(8),
 });
 export type ConfigValue = ValueOf<typeof configCodec>;
 
@@ -143,4 +145,33 @@ export const MapName = {
 export const ProgName = {
   xdpUnderlay: 'xv_xdp_underlay', tcUnderlay: 'xv_tc_underlay', xdpEndpoint: 'xv_xdp_endpoint',
   xdpEndpointFrags: 'xv_xdp_ep_frags', tcEndpoint: 'xv_tc_endpoint',
+} as const;
+
+const prefixed = (prefix: string, o: Record<string, number>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [prefix + k.toUpperCase(), v]));
+
+/**
+ * Everything above that mirrors bpf/include/xvtep_abi.h, by its C name.
+ * structs: each codec's fields against the BTF struct's members (name,
+ * offset, size, byte order); enums: names[i] is the enumerator `prefix +
+ * NAME` = i, and `prefix + _MAX` = max; constants: the header's macros, and
+ * every macro of a family (same prefix) must be among them.
+ */
+export const ABI = {
+  structs: {
+    xv_config: configCodec, xv_vni_info: vniInfoCodec, xv_ep_info: epInfoCodec, xv_fdb_key: fdbKeyCodec,
+    xv_fdb_entry: fdbEntryCodec, xv_addr_key: addrKeyCodec, xv_peer_val: peerValCodec, xv_neigh_val: neighValCodec,
+    xv_bum: bumCodec, xv_stats: statsCodec,
+  },
+  enums: {
+    xv_drop_reason: { prefix: 'XV_DROP_', names: DROP_REASONS, max: DROP_SLOTS },
+    xv_event: { prefix: 'XV_EV_', names: EVENTS, max: EVENT_SLOTS },
+  },
+  constants: {
+    XVTEP_LAYOUT_VERSION: LAYOUT_VERSION, XV_AF_INET: AF_INET, XV_AF_INET6: AF_INET6,
+    XV_BUM_MAX_REMOTE4: BUM_MAX_REMOTE4, XV_BUM_MAX_REMOTE6: BUM_MAX_REMOTE6, XV_BUM_MAX_LOCAL: BUM_MAX_LOCAL,
+    XV_MAX_BCAST_PORTS: BCAST_PORTS,
+    ...prefixed('XV_VNI_F_', VniFlag), ...prefixed('XV_FDB_F_', FdbFlag), ...prefixed('XV_DF_', DfPolicy),
+  } as Record<string, number>,
+  families: ['XV_VNI_F_', 'XV_FDB_F_', 'XV_DF_'],
 } as const;

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
+import { probeXdpMetadata } from '../datapath/index.js';
 import type { Config } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
@@ -30,7 +31,18 @@ export function sizesOf(cfg: Config): DatapathSizes {
 /** Adopts what is pinned under pinDir, or loads and pins a fresh data path. */
 export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promise<Opened> {
   const notice = preparePinDir(pinDir);
-  if (Datapath.isPinned(pinDir)) return { dp: Datapath.open(pinDir), created: false, notice };
+  if (Datapath.isPinned(pinDir)) {
+    const dp = Datapath.open(pinDir);
+    // attachUnderlay() asks the probe's cached answer whether the GRO hand-off
+    // can work (load() below probes by itself)
+    try {
+      await probeXdpMetadata();
+    } catch (e) {
+      dp.close();
+      throw e;
+    }
+    return { dp, created: false, notice };
+  }
   const dp = await Datapath.load({ sizes });
   try {
     dp.pin(pinDir);
@@ -39,7 +51,7 @@ export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promis
     Datapath.unpin(pinDir);
     throw e;
   }
-  return { dp, created: true, notice: [notice, ...dp.notes].filter(Boolean).join('\n') || undefined };
+  return { dp, created: true, notice };
 }
 
 /** The pinned data path, for commands that must not create one. */

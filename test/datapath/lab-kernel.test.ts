@@ -34,7 +34,7 @@ import { ObjectSpec, type Collection, type Link } from '../../src/bpf/index.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { Lab } from '../helpers/lab.js';
-import { DROP_REASONS, EVENTS } from '../../src/datapath/index.js';
+import { DROP_REASONS, EVENTS, probeXdpMetadata } from '../../src/datapath/index.js';
 import { container, gbps, iperf3, neighbourMac, tcpTransfer } from '../helpers/labtools.js';
 import { startXvtep, type XvtepHost } from '../helpers/xvtep-host.js';
 
@@ -251,6 +251,16 @@ describeKernel('lab: xvtep interoperates with the kernel vxlan', () => {
             const s1 = xv.stats(VNI);
             return { t, gro: s1.event[RX_GRO]! - s0.event[RX_GRO]!, rx: s1.rxPackets - s0.rxPackets, frames: rxPackets() - p0 };
           };
+          if (!(await probeXdpMetadata())) {
+            // a kernel that refuses XDP metadata: no hand-off, every segment redirected on its own
+            const only = await run();
+            expect(only.t.received).toEqual(only.t.sent);
+            expect(only.t.sent.bytes).toBe(8 << 20);
+            expect(only.gro).toBe(0);
+            expect(only.rx).toBeGreaterThan(5000);
+            expect(only.frames).toBeGreaterThanOrEqual(only.rx * 0.95);
+            return;
+          }
           const on = await run();
           expect(on.t.received).toEqual(on.t.sent);
           expect(on.t.sent.bytes).toBe(8 << 20);

@@ -9,10 +9,13 @@
 // unique among live processes, with a route that sends nothing outside the lab.
 // Lab hosts use `endpoints` (IPv4); the test process uses `rootEndpoints` (IPv6).
 //
-// Processes: etcd runs under `setpriv --pdeathsig KILL`, so it dies with the
-// process that started it even if that one is SIGKILLed; destroy() and an exit
-// hook kill it too. Data dirs live under /dev/shm (fsync is free there) and
-// are removed by destroy() and by the exit hook.
+// Processes: destroy() and an exit hook kill etcd. For a test worker that is
+// itself SIGKILLed (no hook runs; PR_SET_PDEATHSIG is not honoured on this
+// machine's kernel), each cluster has a watchdog shell, detached, that polls
+// the worker's pid once a second and then SIGKILLs the etcd pids listed in
+// <dir>/pids (checking /proc/<pid>/comm is etcd), deletes the root link and the
+// harness's own namespaces, and removes the data dir. Data dirs live under
+// /dev/shm (fsync is free there).
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +46,8 @@ export interface EtcdClusterOptions {
   /** Members, each in its own namespace <prefix>-etcd<i> (default 1). */
   members?: number;
   /**
-   * IPv4 address/prefix of each member on the bridge. Default: 192.0.2.254/24
+   * Address/prefix of each member on the bridge (IPv4, or IPv6 in 2001:db8::/32
+   * outside 2001:db8:e000::/36, which the root link uses). Default: 192.0.2.254/24
    * for one member; 192.0.2.251/24, .252, .253 for three.
    */
   addrs?: string[];
@@ -111,9 +115,11 @@ export class EtcdMember {
     readonly dataDir: string,
   ) {}
 
-  get peerUrl(): string { return `http://${this.addr}:2380`; }
+  /** The address as a URL host (IPv6 in brackets). */
+  get host(): string { return this.addr.includes(':') ? `[${this.addr}]` : this.addr; }
+  get peerUrl(): string { return `http://${this.host}:2380`; }
   /** What lab hosts connect to. */
-  get clientUrl(): string { return `${this.cluster.scheme}://${this.addr}:2379`; }
+  get clientUrl(): string { return `${this.cluster.scheme}://${this.host}:2379`; }
   /** What the test process (root namespace) connects to. */
   get rootClientUrl(): string {
     if (!this.addr6) throw new Error('etcd harness: started with rootAccess: false');
@@ -131,7 +137,7 @@ export class EtcdMember {
     if (this.running) throw new Error(`etcd ${this.name}: already running (pid ${this.process!.pid})`);
     const c = this.cluster;
     const listen = [this.clientUrl, ...(this.addr6 ? [this.rootClientUrl] : [])];
-    const args = ['netns', 'exec', this.ns, 'setpriv', '--pdeathsig', 'KILL', '--', 'etcd',
+    const args = ['netns', 'exec', this.ns, 'etcd',
       '--name', this.name, '--data-dir', this.dataDir,
       '--listen-client-urls', listen.join(','), '--advertise-client-urls', this.clientUrl,
       '--listen-peer-urls', this.peerUrl, '--initial-advertise-peer-urls', this.peerUrl,
@@ -150,6 +156,8 @@ export class EtcdMember {
     p.stdout!.on('data', keep);
     p.stderr!.on('data', keep);
     this.process = p;
+    c.writePids();
+    p.on('exit', () => c.writePids());
   }
 
   #exited(ms: number): Promise<boolean> {
@@ -195,7 +203,7 @@ export class EtcdMember {
     let last = '';
     while (Date.now() < end) {
       if (!this.running) throw new Error(`etcd ${this.name} exited (${this.process?.exitCode ?? this.process?.signalCode}): ${this.#log.trim().slice(-2000)}`);
-      const r = await this.cluster.etcdctl(['endpoint', 'health'], { member: this, endpoints: [this.clientUrl], allowFail: true, timeoutMs: 5000 });
+      const r = await this.cluster.etcdctl(['endpoint', 'health'], { member: this, endpoints: [this.clientUrl], allowFail: true, timeoutMs: 3000 });
       if (r.code === 0) return;
       last = (r.err || r.out).trim();
       await sleep(200);
@@ -216,6 +224,8 @@ export class EtcdCluster {
   readonly dir: string;
   #attached = 0;
   #destroyed = false;
+  /** Namespaces this harness created (the watchdog deletes them if the worker dies). */
+  readonly #namespaces: string[] = [];
 
   private constructor(readonly lab: Lab, opts: EtcdClusterOptions) {
     const n = opts.members ?? 1;
@@ -239,6 +249,7 @@ export class EtcdCluster {
       this.bridge = opts.bridge;
     } else {
       const ns = lab.host(`esw${s || ''}`, { ipv6: false });
+      this.#namespaces.push(ns);
       lab.exec(ns, 'ip', 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
       lab.exec(ns, 'ip', 'link', 'set', 'br0', 'up');
       this.bridge = { ns, name: 'br0' };
@@ -247,6 +258,7 @@ export class EtcdCluster {
     for (let i = 0; i < n; i++) {
       const name = `etcd${s || ''}${n === 1 ? '' : i + 1}`;
       const ns = lab.host(name);
+      this.#namespaces.push(ns);
       this.attach(ns, 'eth0', addrs[i]!);
       let addr6: string | undefined;
       if (rootAccess) {
@@ -266,10 +278,31 @@ export class EtcdCluster {
       sh('ip', ['link', 'set', this.rootIf, 'up']);
     }
 
+    this.#watchdog();
+
     if (opts.tls) {
       const ips = this.members.flatMap((m) => [m.addr, ...(m.addr6 ? [m.addr6] : [])]);
       this.tls = makeTls(this.dir, ips);
     }
+  }
+
+  /** The etcd pids now running, for the watchdog. */
+  writePids(): void {
+    if (this.#destroyed) return;
+    writeFileSync(join(this.dir, 'pids'), this.members.filter((m) => m.running).map((m) => m.process!.pid).join(' ') + '\n');
+  }
+
+  #watchdog(): void {
+    const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const script = [
+      `while kill -0 ${process.pid} 2>/dev/null && [ -d ${q(this.dir)} ]; do sleep 1; done`,
+      `[ -d ${q(this.dir)} ] || exit 0`,
+      `for p in $(cat ${q(join(this.dir, 'pids'))} 2>/dev/null); do [ "$(cat /proc/$p/comm 2>/dev/null)" = etcd ] && kill -9 $p; done`,
+      ...(this.rootIf ? [`ip link del ${q(this.rootIf)} 2>/dev/null`] : []),
+      ...this.#namespaces.map((ns) => `ip netns del ${q(ns)} 2>/dev/null`),
+      `rm -rf ${q(this.dir)}`,
+    ].join('\n');
+    spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
   }
 
   /** Creates the namespaces and links, starts every member, waits until the cluster is healthy. */
@@ -326,8 +359,9 @@ export class EtcdCluster {
       : ['--cacert', this.tls.caFile, '--cert', this.tls.clientCertFile, '--key', this.tls.clientKeyFile];
     const timeoutMs = opts.timeoutMs ?? 15_000;
     const full = ['netns', 'exec', m.ns, 'etcdctl', `--endpoints=${endpoints.join(',')}`, ...tlsArgs,
-      '--dial-timeout=2s', `--command-timeout=${Math.max(1, Math.floor(timeoutMs / 1000) - 1)}s`, ...args];
-    const r = await run('ip', full, timeoutMs);
+      '--dial-timeout=2s', `--command-timeout=${Math.max(1, Math.ceil(timeoutMs / 1000))}s`, ...args];
+    // etcdctl gives up by itself at the command timeout; the kill is only a backstop on a stalled machine
+    const r = await run('ip', full, timeoutMs + 5000);
     if (r.code !== 0 && !opts.allowFail) throw new Error(`etcdctl ${args.join(' ')} failed (${r.code}): ${(r.err || r.out).trim()}`);
     return r;
   }
@@ -353,10 +387,14 @@ export class EtcdCluster {
     await Promise.all(this.members.filter((m) => m.running).map((m) => m.waitHealthy(Math.max(1000, end - Date.now()))));
   }
 
-  /** Stops every member (SIGTERM, then SIGKILL), removes the root link and the data dirs. */
+  /**
+   * SIGKILLs every member (the data is thrown away: a clean SIGTERM of a whole
+   * cluster costs seconds while the leader tries to hand over), waits until
+   * they are gone, removes the root link and the data dirs.
+   */
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
-    await Promise.all(this.members.map((m) => m.stop(5000).catch(() => m.kill())));
+    await Promise.all(this.members.map((m) => m.kill().catch(() => undefined)));
     this.destroySync();
   }
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { describeKernel } from '../helpers/kernel.js';
+import { describeKernel, groHandOff, nativeUnderlayHooks } from '../helpers/kernel.js';
 import { ip } from '../helpers/lab.js';
 import { VtepLab, exited, waitFor } from '../manager/lab.js';
 import { startStream } from '../manager/stream.js';
@@ -147,7 +147,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     expect(s.endpoints.find((e) => e.name === 'epa')).toMatchObject({ state: 'reattached', ifindex: newIfindex });
     expect(Date.parse(s.endpoints.find((e) => e.name === 'epa')!.since!)).toBeGreaterThanOrEqual(tAdd - 1000);
     // No leaked or dead pins: one live link per attached interface.
-    expect(linkPins()).toEqual(['endpoint-epa-tcx-ingress', 'endpoint-epa2-tcx-ingress', 'underlay-ua-tcx-ingress', 'underlay-ua-xdp']);
+    expect(linkPins()).toEqual(['endpoint-epa-tcx-ingress', 'endpoint-epa2-tcx-ingress', ...nativeUnderlayHooks(await groHandOff(), 'underlay-ua-')]);
     expect(s.interfaces.every((i) => i.attached)).toBe(true);
     expect(s.interfaces.find((i) => i.iface === 'epa')!.ifindex).toBe(newIfindex);
     expect(L.ok('status')).toMatch(/^epa\s+42\s+\d+\s+re-attached at \S+$/m);
