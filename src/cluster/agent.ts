@@ -193,7 +193,15 @@ export class ClusterAgent {
       this.#etcdError = null;
       this.#published.clear();
       this.#writeStatus();
+      // Keys of ours under another lease: a previous run of this node (SIGKILLed,
+      // restarted within its TTL). The publish just moved them to our lease;
+      // its lease goes now instead of at its TTL.
+      const old = new Set([...this.#own.values()].map((o) => o.lease).filter((l) => l !== '0' && l !== this.#leaseId));
       await race(this.#publish(true));
+      for (const id of old) {
+        await race(this.#client.leaseClient.leaseRevoke({ ID: id })).catch(() => {});
+        this.#o.log(`cluster: took the records of lease ${BigInt(id).toString(16)} back (a previous run) and revoked it`);
+      }
 
       watcher = this.#client.watch().prefix(this.#c.prefix).startRevision(String(this.#revision + 1)).watcher();
       watcher.on('data', (res: IWatchResponse) => this.#onWatch(res));

@@ -2,10 +2,12 @@
 // handling (a retry policy and a per-host circuit breaker that stays open
 // 5 s after 3 failures) would delay the resync after an outage and hide
 // the outage itself; the agent keeps its own backoff, so calls here fail
-// fast (a deadline on every unary call, no retries) and say why.
+// fast (a deadline on every unary call) and say why. With several members
+// a failed call is retried once per other member (etcd3 shuffles hosts): one
+// member down must not look like an outage.
 import { readFileSync } from 'node:fs';
-import { noop } from 'cockatiel';
-import { Etcd3, type IOptions } from 'etcd3';
+import { handleWhen, noop, retry } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import type { ClusterConfig } from '../config/index.js';
 
 /** A unary call to etcd that takes longer than this counts as a failure. */
@@ -26,7 +28,12 @@ export function etcdClient(c: ClusterConfig): Etcd3 {
     hosts: e.endpoints.map((u) => u.replace(/\/$/, '')),
     dialTimeout: CALL_DEADLINE_MS,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
-    faultHandling: { host: () => noop, global: noop },
+    faultHandling: {
+      host: () => noop,
+      global: e.endpoints.length > 1 ? retry(handleWhen(isRecoverableError), { maxAttempts: e.endpoints.length - 1 }) : noop,
+      // The agent drops a watcher on 'disconnected' and lists again; this only bounds etcd3's own attempt meanwhile.
+      watchBackoff: constantBackoff(250),
+    },
   };
   if (tls) {
     // Without caFile the system's roots verify the server (Node's defaults).
@@ -36,4 +43,9 @@ export function etcdClient(c: ClusterConfig): Etcd3 {
     };
   }
   return new Etcd3(opts);
+}
+
+function constantBackoff(duration: number): { duration: number; next(): ReturnType<typeof constantBackoff> } {
+  const b = { duration, next: () => b };
+  return b;
 }
