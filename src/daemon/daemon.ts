@@ -50,8 +50,15 @@ let spare: ChildProcess | undefined;
 let keepSpare = false;
 function takeWorker(): ChildProcess {
   const child = spare && spare.exitCode === null && spare.signalCode === null && spare.connected ? spare : forkWorker();
-  spare = keepSpare ? forkWorker() : undefined;
-  spare?.on('error', () => {});
+  spare = undefined;
+  // The next one starts once this apply is done: its start-up would
+  // otherwise take CPU from the apply it is meant to speed up.
+  child.once('close', () => {
+    if (keepSpare && !spare) {
+      spare = forkWorker();
+      spare.on('error', () => {});
+    }
+  });
   return child;
 }
 function setSpareWorker(on: boolean): void {
