@@ -90,19 +90,20 @@ describeKernel('cluster: behaviour under failures', () => {
   it('etcd stopped under traffic: nothing lost, no entry removed, status says so, resync by diff on return', async () => {
     const before = SPECS.map((s) => snapshot(s.name));
     const resyncs0 = L.status('h2').counters.resyncs;
-    const s = await startStream(L.ct('c2'), L.ct('c3'), '198.51.100.3', 5003, 6000, 500, { idleSeconds: 5 });
+    // 40 s of stream: through the whole outage and the resync after it
+    const s = await startStream(L.ct('c2'), L.ct('c3'), '198.51.100.3', 5003, 20_000, 500, { idleSeconds: 5 });
     await sleep(500);
     await L.etcd.members[0]!.stop();
     await waitFor(() => SPECS.every((x) => !L.status(x.name).etcdUp), 10_000, () => 'status never said etcd is down');
     expect(L.status('h2').etcdError).toBeTruthy();
-    await sleep(2 * TTL * 1000); // longer than any lease: nothing may expire meanwhile
+    await sleep(30_000); // the issue's 30 s, five leases long: nothing may expire meanwhile
     expect(SPECS.map((x) => snapshot(x.name))).toEqual(before);
     L.etcd.members[0]!.start();
     await L.etcd.members[0]!.waitHealthy();
     await waitFor(() => SPECS.every((x) => L.status(x.name).etcdUp), 15_000, () => `not back: ${L.host('h2').out}`);
     expect(L.status('h2').counters.resyncs).toBeGreaterThan(resyncs0);
     const r = await s.done;
-    expect(r).toMatchObject({ missing: 0, duplicates: 0, received: 6000 });
+    expect(r).toMatchObject({ missing: 0, duplicates: 0, received: 20_000 });
     await sleep(1000);
     expect(SPECS.map((x) => snapshot(x.name))).toEqual(before);
   });
