@@ -11,6 +11,7 @@
         "src/link_ops.cc",
         "src/tc_ops.cc",
         "src/sys_ops.cc",
+        "src/probe_ops.cc",
         "src/objects/bpf_object.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

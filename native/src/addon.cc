@@ -15,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLinkOps(env, exports);
   InitTcOps(env, exports);
   InitSysOps(env, exports);
+  InitProbeOps(env, exports);
   return exports;
 }
 

@@ -12,3 +12,4 @@ export * from './netif.js';
 export * from './netns.js';
 export * from './object.js';
 export * from './program.js';
+export * from './probe.js';

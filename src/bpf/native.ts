@@ -58,6 +58,10 @@ export interface Native {
   tcDetach(ifindex: number, point: number, handle: number, priority: number): boolean;
   tcQuery(ifindex: number, point: number, handle: number, priority: number): number;
   progQuery(target: number, attachType: number): number[];
+  probeHelper(progType: number, expectedAttachType: number, helperId: number): number;
+  probeProgLoad(progType: number, progFlags: number, expectedAttachType: number): number;
+  probeAdjustRoomDecap(): number;
+  probeXdpAttach(ifindex: number): number;
   objPin(fd: number, path: string): void;
   objGet(path: string): number;
   progInfo(fd: number): NativeProgInfo;

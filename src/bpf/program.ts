@@ -9,6 +9,7 @@ import { native, type NativeTestRunArgs } from './native.js';
 import { ifindexOf } from './netif.js';
 import type { Netns } from './netns.js';
 import { openPinned, pinFd } from './bpffs.js';
+import { hasTcx } from './probe.js';
 
 export interface ProgramInfo {
   readonly id: number;
@@ -63,6 +64,10 @@ export class TcFilter {
   detach(): boolean {
     return call(`tc filter on ifindex ${this.ifindex}`, () =>
       native.tcDetach(this.ifindex, tcPoint(this.direction), this.handle, this.priority), 'detach');
+  }
+  /** The id of the program attached with this handle and priority, or 0 when there is none. */
+  static query(ifindex: number, direction: TcDirection, handle: number, priority: number): number {
+    return call(`tc filter ${handle}:${priority} on ifindex ${ifindex}`, () => native.tcQuery(ifindex, tcPoint(direction), handle, priority), 'query');
   }
 }
 
@@ -178,21 +183,16 @@ export class Program {
   }
 
   /**
-   * tcx where the kernel has it; netlink only when asked for ('netlink') or
-   * allowed ('auto') and tcx is refused as unknown. `kind` says which it is.
+   * tcx or netlink as asked; 'auto' is tcx where the kernel has it (probed:
+   * hasTcx), else netlink. `kind` says which it is.
    */
-  attachTc(iface: string | number, direction: TcDirection, opts: { mode?: 'tcx' | 'netlink' | 'auto' } = {}):
+  attachTc(iface: string | number, direction: TcDirection, opts: { mode?: 'tcx' | 'netlink' | 'auto'; handle?: number; priority?: number } = {}):
     { kind: 'tcx'; link: Link } | { kind: 'netlink'; filter: TcFilter } {
     const mode = opts.mode ?? 'tcx';
-    if (mode === 'netlink') return { kind: 'netlink', filter: this.attachTcNetlink(iface, direction) };
-    try {
-      return { kind: 'tcx', link: this.attachTcx(iface, direction) };
-    } catch (e) {
-      if (mode === 'auto' && e instanceof BpfError && e.errno === constants.errno.EINVAL) {
-        return { kind: 'netlink', filter: this.attachTcNetlink(iface, direction) };
-      }
-      throw e;
+    if (mode === 'netlink' || (mode === 'auto' && !hasTcx())) {
+      return { kind: 'netlink', filter: this.attachTcNetlink(iface, direction, opts) };
     }
+    return { kind: 'tcx', link: this.attachTcx(iface, direction) };
   }
 
   #args(o: TestRunOptions): NativeTestRunArgs {

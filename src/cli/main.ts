@@ -22,6 +22,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['stats', async () => (await import('./commands/stats.js')).registerStats],
   ['config', async () => (await import('./commands/config.js')).registerConfig],
   ['cluster', async () => (await import('./commands/cluster.js')).registerCluster],
+  ['doctor', async () => (await import('./commands/doctor.js')).registerDoctor],
 ];
 
 /** The program with every command, or only `command` when it is one of them. */

@@ -31,6 +31,8 @@ export async function resolveTarget(o: TargetOptions): Promise<{ pinDir: string;
   return { pinDir: o.pinDir !== undefined ? checkPinDir(o.pinDir) : DEFAULT_PIN_DIR };
 }
 
+export const TC_MODE_HELP = 'TC hooks: auto (tcx where the kernel has it, else netlink), tcx or netlink clsact filters; over underlay.tcMode';
+
 export const ASSUME_HELP = 'endpoint veth peers live in namespaces xvtep cannot enter (containers) and have GRO or XDP on: attach without checking';
 
 export function printJson(v: unknown): void {

@@ -15,6 +15,7 @@ export type {
   UnderlayConfig,
   VniConfig,
   XdpMode,
+  TcMode,
 } from './types.js';
 export { CONFIG_DEFAULTS } from './types.js';
 export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } from './errors.js';

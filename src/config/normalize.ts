@@ -73,6 +73,7 @@ export function normalizeConfig(raw: RawConfig): Config {
       srcPortMin: u.srcPortMin,
       srcPortMax: u.srcPortMax,
       xdpMode: u.xdpMode,
+      tcMode: u.tcMode,
       ttl: u.ttl,
       tos: u.tos,
       df: u.df,

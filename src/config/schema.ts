@@ -78,6 +78,7 @@ const underlayShape = z
     srcPortMin: port.default(D.underlay.srcPortMin),
     srcPortMax: port.default(D.underlay.srcPortMax),
     xdpMode: oneOf(['native', 'skb']).default(D.underlay.xdpMode),
+    tcMode: oneOf(['auto', 'tcx', 'netlink']).default(D.underlay.tcMode),
     ttl: intIn(1, 255, 'TTL').default(D.underlay.ttl),
     tos: tos.default(D.underlay.tos),
     df: oneOf(['unset', 'set', 'inherit']).default(D.underlay.df),

@@ -6,6 +6,8 @@ import type { IpFamily, ListenAddress } from './addresses.js';
 export type { IpFamily, ListenAddress };
 
 export type XdpMode = 'native' | 'skb';
+/** How TC programs attach: auto prefers tcx (linux 6.6) where the kernel has it, else netlink clsact filters. */
+export type TcMode = 'auto' | 'tcx' | 'netlink';
 /** IPv4 DF bit of the outer header: `inherit` copies it from the inner IPv4 header (kernel vxlan `df`). */
 export type DfMode = 'unset' | 'set' | 'inherit';
 
@@ -24,6 +26,8 @@ export interface UnderlayConfig {
   readonly srcPortMax: number;
   /** XDP attach mode on `interface`. Default `native`. */
   readonly xdpMode: XdpMode;
+  /** TC hooks: tcx links or netlink filters. Default `auto`. */
+  readonly tcMode: TcMode;
   /** Outer TTL / hop limit, 1..255. Default 64. */
   readonly ttl: number;
   /** Outer TOS / traffic class 0..255, or `inherit` from the inner IP header. Default 0. */
@@ -134,6 +138,7 @@ export const CONFIG_DEFAULTS = {
     srcPortMin: 32768,
     srcPortMax: 60999,
     xdpMode: 'native',
+    tcMode: 'auto',
     ttl: 64,
     tos: 0,
     df: 'unset',

@@ -16,6 +16,7 @@ import { readState, recordResult } from '../reconcile/state.js';
 import { alive } from './alive.js';
 import { errMessage } from '../reconcile/text.js';
 import { withPinDir } from '../reconcile/pindir.js';
+import { withTcMode } from '../reconcile/tcmode.js';
 import { bringUp } from './bringup.js';
 import { sweepIntervalMs } from '../reconcile/ageing.js';
 import type { WatchedEndpoint } from './endpoints.js';
@@ -36,6 +37,8 @@ export interface ApplyRequest {
   /** The daemon asking: another live daemon on the pin dir is refused, this one is not. */
   daemonPid: number;
   assumePeerNapi?: boolean;
+  /** --tc-mode, over the file's underlay.tcMode. */
+  tcMode?: string;
 }
 
 export interface Summary {
@@ -93,7 +96,7 @@ function withCluster(file: Config): { cfg: Config; conflicts: string[] } {
 async function apply(r: ApplyRequest): Promise<ApplyReply> {
   let cfg: Config;
   try {
-    cfg = withPinDir(await loadForApply(r.configPath), r.pinDir);
+    cfg = withTcMode(withPinDir(await loadForApply(r.configPath), r.pinDir), r.tcMode);
     if (r.expectPinDir !== undefined && cfg.state.pinDir !== r.expectPinDir) {
       throw new ConfigError(r.configPath, [{ path: 'state.pinDir', message: `cannot change while running (${r.expectPinDir} -> ${cfg.state.pinDir}); restart xvtep run` }]);
     }

@@ -28,6 +28,7 @@ export interface DaemonOptions {
   pinDir?: string;
   detachOnExit: boolean;
   assumePeerNapi?: boolean;
+  tcMode?: string;
   log?: Log;
 }
 
@@ -108,7 +109,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let earlyHup = false;
   const onEarlyHup = () => (earlyHup = true);
   process.on('SIGHUP', onEarlyHup);
-  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi });
+  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode });
   if (!first.ok) throw failure(first);
   for (const w of first.warnings) log(`warning: ${w}`);
   for (const n of first.notes) log(n);
@@ -184,7 +185,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     return run;
   };
   const reloadOnce = async (trigger: string): Promise<boolean> => {
-    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi });
+    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode });
     if (!r.ok) {
       log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
       return false;

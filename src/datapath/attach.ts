@@ -10,20 +10,78 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { BpfError, Link, ifindexOf, type XdpLink, type XdpMode } from '../bpf/index.js';
+import { BpfError, type TcFilter, hasAdjustRoomDecap, hasTcx, hasXdpAdjustMeta, ifindexOf, type Program, type XdpLink, type XdpMode } from '../bpf/index.js';
 import type { Datapath } from './datapath.js';
 import { ProgName } from './layout.js';
-import { NO_XDP_METADATA_NOTE, xdpMetadataProbed } from './probe.js';
+import { NO_XDP_METADATA_NOTE } from './probe.js';
 
 export type UnderlayMode = 'native' | 'skb' | 'tc';
 export type EndpointXdp = 'none' | 'xdp' | 'frags';
+
+/** How TC programs attach: tcx links (linux 6.6) or netlink clsact filters; auto probes for tcx. */
+export type TcMode = 'auto' | 'tcx' | 'netlink';
+export type TcKind = 'tcx' | 'netlink';
+/** 'tc-ingress' is a netlink filter, 'tcx-ingress' a tcx link. */
+export type HookName = 'xdp' | 'tcx-ingress' | 'tc-ingress';
+
+/**
+ * How TC hooks attach. Netlink filters are found again by (handle,
+ * priority) on the interface's clsact ingress and the program id there;
+ * the priority is per instance so two instances never touch each other's.
+ */
+export interface TcChoice {
+  mode: TcMode;
+  priority: number;
+}
+/** The cls_bpf handle of every xvtep filter ("xv"). */
+export const TC_HANDLE = 0x7876;
+export const DEFAULT_TC: TcChoice = { mode: 'auto', priority: 0xc000 };
+
+/** The kind `mode` resolves to on this kernel; tcx asked for where there is none fails here, before anything is attached. */
+export function tcKindOf(mode: TcMode): TcKind {
+  if (mode === 'netlink') return 'netlink';
+  if (hasTcx()) return 'tcx';
+  if (mode === 'tcx') {
+    throw new BpfError('attach', constants.errno.EOPNOTSUPP, 'tcMode tcx', 'this kernel has no tcx (linux 6.6); use tcMode auto or netlink (or --tc-mode)');
+  }
+  return 'netlink';
+}
+
+/**
+ * What keeps one hook attached. A bpf_link (xdp, tcx) detaches when its last
+ * fd closes unless pinned. A netlink filter stays until removed; pinning
+ * pins its program under the hook's name, which marks the filter as xvtep's.
+ */
+export interface Hook {
+  pin(path: string): void;
+  close(): void;
+  detach(): void;
+}
+
+export class NetlinkHook implements Hook {
+  constructor(readonly filter: TcFilter, readonly prog: Program) {}
+  pin(path: string): void {
+    this.prog.pin(path);
+  }
+  /** The filter stays: close() only lets go of this object. */
+  close(): void {}
+  detach(): void {
+    this.filter.detach();
+  }
+}
+
+/** The TC ingress hook of `prog` on ifindex, as `tc` says. */
+export function attachTcIngress(prog: Program, ifindex: number, tc: TcChoice): [HookName, Hook] {
+  if (tcKindOf(tc.mode) === 'tcx') return ['tcx-ingress', prog.attachTcx(ifindex, 'ingress')];
+  return ['tc-ingress', new NetlinkHook(prog.attachTcNetlink(ifindex, 'ingress', { handle: TC_HANDLE, priority: tc.priority }), prog)];
+}
 
 export interface Attachment {
   iface: string;
   ifindex: number;
   role: 'underlay' | 'endpoint';
-  /** What is attached, by hook: 'xdp' and/or 'tcx-ingress'. */
-  links: Map<'xdp' | 'tcx-ingress', Link>;
+  /** What is attached, by hook: 'xdp' and/or 'tcx-ingress' or 'tc-ingress'. */
+  links: Map<HookName, Hook>;
   /** What attach changed or found, for the operator's log. */
   notes: string[];
 }
@@ -70,6 +128,33 @@ function netnsByNsid(nsid: number): string | undefined {
   const r = run('ip', ['-j', 'netns', 'list']);
   if (!r.ok || !r.out.trim()) return undefined;
   return (JSON.parse(r.out) as Array<{ name: string; id?: number }>).find((n) => n.id === nsid)?.name;
+}
+
+/**
+ * Read-only look at an interface for `xvtep doctor`: its kind and MTU, and
+ * for a veth its peer's ethtool features (read in the peer's named netns).
+ * peer: null when not a veth; 'unreachable' when the peer is in a namespace
+ * xvtep cannot enter.
+ */
+export function inspectInterface(iface: string): {
+  kind: string | null; mtu: number; up: boolean; driver: string | null;
+  peer: null | 'unreachable' | { ifname: string; mtu: number; netns?: string; features: Map<string, boolean> };
+} {
+  const r = run('ip', ['-j', '-d', 'link', 'show', 'dev', iface]);
+  if (!r.ok) throw new BpfError('inspect', constants.errno.ENODEV, `interface ${iface}`, r.err || 'ip link show failed');
+  const l = (JSON.parse(r.out) as Array<IpLink & { mtu: number; flags: string[] }>)[0]!;
+  const drv = /^driver: (.*)$/m.exec(run('ethtool', ['-i', iface]).out)?.[1] ?? null;
+  const base = { kind: l.linkinfo?.info_kind ?? null, mtu: l.mtu, up: l.flags.includes('UP'), driver: drv };
+  if (base.kind !== 'veth') return { ...base, peer: null };
+  const ns = l.link_netnsid === undefined ? undefined : netnsByNsid(l.link_netnsid);
+  if (l.link_index === undefined || (l.link_netnsid !== undefined && ns === undefined)) return { ...base, peer: 'unreachable' };
+  const all = run('ip', [...(ns ? ['-n', ns] : []), '-j', 'link', 'show']);
+  const peer = (JSON.parse(all.out || '[]') as Array<IpLink & { mtu: number }>).find((x) => x.ifindex === l.link_index);
+  if (!peer) return { ...base, peer: 'unreachable' };
+  const k = ns ? run('ip', ['netns', 'exec', ns, 'ethtool', '-k', peer.ifname]) : run('ethtool', ['-k', peer.ifname]);
+  const features = new Map<string, boolean>();
+  for (const m of k.out.matchAll(/^([a-z0-9-]+): (on|off)/gm)) features.set(m[1]!, m[2] === 'on');
+  return { ...base, peer: { ifname: peer.ifname, mtu: peer.mtu, ...(ns ? { netns: ns } : {}), features } };
 }
 
 /**
@@ -136,16 +221,20 @@ function vethUnderlayNote(iface: string, mode: UnderlayMode): string | undefined
  * mode the tcx program goes on too, as the second half of the GRO hand-off
  * (Datapath.setRxGro), switched on once both are in place.
  */
-export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, family: 4 | 6): Attachment {
+export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, family: 4 | 6, tc: TcChoice = DEFAULT_TC): Attachment {
   const ifindex = ifindexOf(iface);
   const notes: string[] = [];
   const fwd = ensureForwarding(iface, family);
   if (fwd) notes.push(fwd);
   const veth = vethUnderlayNote(iface, mode);
   if (veth) notes.push(veth);
-  const links = new Map<'xdp' | 'tcx-ingress', Link>();
+  const links = new Map<HookName, Hook>();
   if (mode === 'tc') {
-    links.set('tcx-ingress', dp.program(ProgName.tcUnderlay).attachTcx(ifindex, 'ingress'));
+    if (!hasAdjustRoomDecap()) {
+      throw new BpfError('attach', constants.errno.EOPNOTSUPP, `underlay ${iface}`,
+        'tc mode decapsulates with bpf_skb_adjust_room\'s DECAP_L3 flags, which this kernel lacks (linux 6.3); use xdpMode native or skb');
+    }
+    links.set(...attachTcIngress(dp.program(ProgName.tcUnderlay), ifindex, tc));
     notes.push(`underlay ${iface}: tc mode (skb path), slower than XDP`);
   } else {
     const xdpMode: XdpMode = mode === 'native' ? 'driver' : 'skb';
@@ -156,16 +245,17 @@ export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, 
   try {
     // generic XDP runs after GRO: nothing to hand off to
     let handOff = false;
-    // unprobed (a caller that never loaded): attach the hand-off anyway; a
-    // program built without it redirects, and the idle tcx half costs nothing
-    if (mode === 'native' && xdpMetadataProbed() === false) {
+    if (mode === 'native' && !hasXdpAdjustMeta()) {
       notes.push(`underlay ${iface}: ${NO_XDP_METADATA_NOTE}`);
+    } else if (mode === 'native' && !hasAdjustRoomDecap()) {
+      notes.push(`underlay ${iface}: this kernel lacks bpf_skb_adjust_room's DECAP_L3 flags (linux 6.3), so the GRO hand-off is off: ` +
+        'TCP to endpoints is redirected segment by segment');
     } else if (mode === 'native') {
       const gro = ensureUnderlayGro(iface);
       if (gro.note) notes.push(gro.on ? gro.note : `${gro.note}: TCP to endpoints is redirected segment by segment`);
       handOff = gro.on;
     }
-    if (handOff) links.set('tcx-ingress', dp.program(ProgName.tcUnderlay).attachTcx(ifindex, 'ingress'));
+    if (handOff) links.set(...attachTcIngress(dp.program(ProgName.tcUnderlay), ifindex, tc));
     dp.setRxGro(handOff ? ifindex : 0);
     if (!dp.setUplink(ifindex)) {
       notes.push(`underlay ${iface}: the pinned data path predates xv_uplink, so the XDP encap fast path ` +
@@ -183,13 +273,13 @@ export function attachUnderlay(dp: Datapath, iface: string, mode: UnderlayMode, 
  * full path), XDP only when asked — on a veth any XDP program clears TSO on
  * the peer, which costs bulk TCP about 4x (measured 12 vs 3 Gbit/s).
  */
-export function attachEndpoint(dp: Datapath, iface: string, opts: { xdp?: EndpointXdp; assumePeerNapi?: boolean } = {}): Attachment {
+export function attachEndpoint(dp: Datapath, iface: string, opts: { xdp?: EndpointXdp; assumePeerNapi?: boolean; tc?: TcChoice } = {}): Attachment {
   const ifindex = ifindexOf(iface);
   const notes: string[] = [];
   const napi = ensureVethPeerNapi(iface, opts);
   if (napi) notes.push(napi);
-  const links = new Map<'xdp' | 'tcx-ingress', Link>();
-  links.set('tcx-ingress', dp.program(ProgName.tcEndpoint).attachTcx(ifindex, 'ingress'));
+  const links = new Map<HookName, Hook>();
+  links.set(...attachTcIngress(dp.program(ProgName.tcEndpoint), ifindex, opts.tc ?? DEFAULT_TC));
   const xdp = opts.xdp ?? 'none';
   if (xdp !== 'none') {
     try {
@@ -203,6 +293,6 @@ export function attachEndpoint(dp: Datapath, iface: string, opts: { xdp?: Endpoi
 }
 
 /** Where a pinned link lives: pinDir/links/<role>-<iface>-<hook>. */
-export function linkPinName(a: Pick<Attachment, 'role' | 'iface'>, hook: 'xdp' | 'tcx-ingress'): string {
+export function linkPinName(a: Pick<Attachment, 'role' | 'iface'>, hook: HookName): string {
   return `${a.role}-${a.iface}-${hook}`;
 }

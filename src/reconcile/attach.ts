@@ -1,16 +1,26 @@
-// Program attachments, each a bpf_link pinned under <pinDir>/links (named by
-// datapath's linkPinName: <role>-<iface>-<hook>) so traffic keeps flowing
-// with no xvtep process alive. Attaching is datapath's attach.ts; which
-// interfaces get what, adoption of live links and their removal are here.
+// Program attachments, each pinned under <pinDir>/links (named by datapath's
+// linkPinName: <role>-<iface>-<hook>) so traffic keeps flowing with no xvtep
+// process alive. XDP and tcx hooks are bpf_links, pinned. A netlink TC
+// filter (kernels without tcx) is no link: it lives on the interface's
+// clsact until removed, and its pin is the program under the hook's name
+// (<role>-<iface>-tc-ingress). The filter is xvtep's when the interface of
+// that name has, at (TC_HANDLE, this instance's priority), that program's
+// id: adopting it is that query, nothing reloaded or re-attached.
+// Attaching is datapath's attach.ts; which interfaces get what, adoption of
+// live hooks and their removal are here.
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfError, Link, ifindexOf, ifnameOf, xdpModeOf } from '../bpf/index.js';
-import { attachEndpoint, attachUnderlay, linkPinName, type Attachment } from '../datapath/attach.js';
+import { BpfError, Link, Program, TcFilter, ifindexOf, ifnameOf, unpinPath, xdpModeOf } from '../bpf/index.js';
+import {
+  TC_HANDLE, attachEndpoint, attachUnderlay, linkPinName, tcKindOf,
+  type Attachment, type HookName, type TcChoice, type TcKind, type TcMode,
+} from '../datapath/attach.js';
 import type { Datapath } from '../datapath/datapath.js';
 import type { Journal } from './apply.js';
 
 export type Role = 'underlay' | 'endpoint';
-export type HookName = 'xdp' | 'tcx-ingress';
+export type { HookName };
 
 export interface HookStatus {
   role: Role;
@@ -25,9 +35,39 @@ export interface HookStatus {
   attached: boolean;
   /** XDP hooks: the mode the kernel reports in use on the interface. */
   xdpMode?: string | null;
+  /** TC hooks: a tcx link or a netlink clsact filter. */
+  tcKind?: TcKind;
 }
 
-const PIN_RE = /^(underlay|endpoint)-(.+)-(xdp|tcx-ingress)$/;
+const PIN_RE = /^(underlay|endpoint)-(.+)-(xdp|tcx-ingress|tc-ingress)$/;
+const TC_HOOKS = ['tcx-ingress', 'tc-ingress'] as const;
+
+/**
+ * This instance's netlink filter priority: from its pin directory, so two
+ * instances on one machine (one pin dir each) never replace or remove each
+ * other's filters, and a restarted one finds its own again. 0xc000..0xffff.
+ */
+export function tcPriority(pinDir: string): number {
+  return 0xc000 | (createHash('sha256').update(pinDir).digest().readUInt16BE(0) & 0x3fff);
+}
+
+/** The ifindex of a netlink filter pinned at `pin` (its program's id is live there), else 0. */
+function liveFilter(pin: string, iface: string, priority: number): { ifindex: number; progId: number | null } {
+  let progId: number | null = null;
+  try {
+    const prog = Program.open(pin);
+    try {
+      progId = prog.id;
+    } finally {
+      prog.close();
+    }
+    const ifindex = ifindexOf(iface);
+    return { ifindex: TcFilter.query(ifindex, 'ingress', TC_HANDLE, priority) === progId ? ifindex : 0, progId };
+  } catch {
+    // the interface is gone (its filters with it), or the pin is unreadable
+    return { ifindex: 0, progId };
+  }
+}
 const xdpModeName = { native: 'driver', skb: 'skb' } as const;
 
 export class Attachments {
@@ -40,8 +80,12 @@ export class Attachments {
    * cannot enter (containers); the operator vouches that those peers have GRO
    * or XDP on, which XDP redirects into a veth need.
    */
-  constructor(pinDir: string, private readonly dp?: Datapath, private readonly opts: { assumePeerNapi?: boolean } = {}) {
+  readonly tc: TcChoice;
+
+  /** tcMode: how new TC hooks attach (default auto); live ones of either kind are adopted. */
+  constructor(pinDir: string, private readonly dp?: Datapath, private readonly opts: { assumePeerNapi?: boolean; tcMode?: TcMode } = {}) {
     this.dir = join(pinDir, 'links');
+    this.tc = { mode: opts.tcMode ?? 'auto', priority: tcPriority(pinDir) };
   }
 
   list(): HookStatus[] {
@@ -52,6 +96,11 @@ export class Attachments {
       if (!m) continue;
       const pin = join(this.dir, name);
       let linkId: number | null = null, progId: number | null = null, ifindex = 0;
+      if (m[3] === 'tc-ingress') {
+        ({ ifindex, progId } = liveFilter(pin, m[2]!, this.tc.priority));
+        out.push({ role: m[1] as Role, iface: m[2]!, hook: 'tc-ingress', ifindex, pin, linkId, progId, attached: ifindex !== 0, tcKind: 'netlink' });
+        continue;
+      }
       try {
         const link = Link.open(pin);
         try {
@@ -67,6 +116,7 @@ export class Attachments {
       }
       const st: HookStatus = { role: m[1] as Role, iface: m[2]!, hook: m[3] as HookName, ifindex, pin, linkId, progId, attached: ifindex !== 0 };
       if (st.hook === 'xdp') st.xdpMode = st.attached ? (xdpModeOf(ifindex) ?? null) : null;
+      else st.tcKind = 'tcx';
       out.push(st);
     }
     return out;
@@ -74,6 +124,8 @@ export class Attachments {
 
   #live(pin: string): number {
     if (!existsSync(pin)) return 0;
+    const m = PIN_RE.exec(pin.slice(this.dir.length + 1));
+    if (m?.[3] === 'tc-ingress') return liveFilter(pin, m[2]!, this.tc.priority).ifindex;
     const link = Link.open(pin);
     try {
       return link.info().ifindex;
@@ -84,6 +136,8 @@ export class Attachments {
 
   #pinAll(a: Attachment, journal?: Journal): void {
     this.notes.push(...a.notes);
+    const auto = 'TC hooks attach as netlink clsact filters: this kernel has no tcx (linux 6.6)';
+    if (this.tc.mode === 'auto' && a.links.has('tc-ingress') && !this.notes.includes(auto)) this.notes.push(auto);
     try {
       for (const [hook, link] of a.links) {
         const pin = join(this.dir, linkPinName(a, hook));
@@ -99,6 +153,14 @@ export class Attachments {
   /** Detaches (even if another process holds an fd) and removes the pin. */
   #drop(pin: string): void {
     if (!existsSync(pin)) return;
+    const m = PIN_RE.exec(pin.slice(this.dir.length + 1));
+    if (m?.[3] === 'tc-ingress') {
+      // only the filter with our handle, priority and program id: never another's
+      const { ifindex } = liveFilter(pin, m[2]!, this.tc.priority);
+      if (ifindex !== 0) new TcFilter(ifindex, 'ingress', TC_HANDLE, this.tc.priority, 0).detach();
+      unpinPath(pin);
+      return;
+    }
     const link = Link.open(pin);
     try {
       try {
@@ -118,6 +180,10 @@ export class Attachments {
     return this.dp;
   }
 
+  #tcPins(role: Role, iface: string): string[] {
+    return TC_HOOKS.map((h) => join(this.dir, linkPinName({ role, iface }, h)));
+  }
+
   /** Adopts a live underlay link in the right mode, else attaches; drops underlay links on other interfaces. */
   /** `known`: a list() taken earlier in the same operation, to spare another walk over every pin. */
   ensureUnderlay(iface: string, mode: 'native' | 'skb', family: 4 | 6, journal?: Journal, known: HookStatus[] = this.list()): void {
@@ -128,24 +194,48 @@ export class Attachments {
     const seen = known.find((h) => h.pin === pin && h.attached && h.ifindex === ifindex);
     const inUse = ifindex === 0 ? undefined : seen ? seen.xdpMode : xdpModeOf(ifindex);
     if (ifindex !== 0 && inUse !== xdpModeName[mode]) this.#drop(pin); // an XDP link cannot change mode
-    if (this.#live(pin) === 0) this.#pinAll(attachUnderlay(this.#dp(), iface, mode, family), journal);
-    // native mode's tcx half of the GRO hand-off, left over from before a switch to skb mode
-    if (mode !== 'native') this.#drop(join(this.dir, linkPinName({ role: 'underlay', iface }, 'tcx-ingress')));
+    if (this.#live(pin) === 0) {
+      // the TC half of a previous attach (either kind) goes with the XDP link it belonged to
+      for (const p of this.#tcPins('underlay', iface)) this.#drop(p);
+      this.#pinAll(attachUnderlay(this.#dp(), iface, mode, family, this.tc), journal);
+    }
+    // native mode's TC half of the GRO hand-off, left over from before a switch to skb mode
+    if (mode !== 'native') for (const p of this.#tcPins('underlay', iface)) this.#drop(p);
     for (const h of known) if (h.role === 'underlay' && h.iface !== iface) this.#drop(h.pin);
   }
 
   ensureEndpoint(iface: string, journal?: Journal): void {
-    const pin = join(this.dir, linkPinName({ role: 'endpoint', iface }, 'tcx-ingress'));
-    const live = this.#live(pin);
-    // adopted: no reattach, no reload. A live link on another ifindex belongs
-    // to an interface that was renamed away; #pinAll replaces it.
-    if (live !== 0 && live === ifindexOf(iface)) return;
-    this.#pinAll(attachEndpoint(this.#dp(), iface, { assumePeerNapi: this.opts.assumePeerNapi }), journal);
+    const ifindex = ifindexOf(iface);
+    const pins = this.#tcPins('endpoint', iface);
+    // adopted: no reattach, no reload, whichever kind it is. A live hook on
+    // another ifindex belongs to an interface that was renamed away; it is replaced.
+    if (pins.some((p) => this.#live(p) === ifindex)) return;
+    for (const p of pins) this.#drop(p);
+    this.#pinAll(attachEndpoint(this.#dp(), iface, { assumePeerNapi: this.opts.assumePeerNapi, tc: this.tc }), journal);
   }
 
-  /** The ifindex iface's endpoint tcx link is live on; 0 when none is pinned or it is defunct. */
+  /** The ifindex iface's endpoint TC hook is live on; 0 when none is pinned or it is defunct. */
   endpointIfindex(iface: string): number {
-    return this.#live(join(this.dir, linkPinName({ role: 'endpoint', iface }, 'tcx-ingress')));
+    for (const p of this.#tcPins('endpoint', iface)) {
+      const i = this.#live(p);
+      if (i !== 0) return i;
+    }
+    return 0;
+  }
+
+  /**
+   * Live TC hooks of the other kind than an explicit tcMode asks for: kept
+   * (switching would cut traffic), and said so.
+   */
+  kindNotes(known: HookStatus[] = this.list()): string[] {
+    if (this.tc.mode === 'auto') return [];
+    return known.filter((h) => h.attached && h.tcKind && h.tcKind !== this.tc.mode)
+      .map((h) => `${h.role} ${h.iface}: kept its live ${h.tcKind} hook although tcMode is ${this.tc.mode} (detach + attach to switch)`);
+  }
+
+  /** The kind new TC hooks get here (auto resolved by probing). */
+  tcKind(): TcKind {
+    return tcKindOf(this.tc.mode);
   }
 
   endpoints(): HookStatus[] {

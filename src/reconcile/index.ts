@@ -13,3 +13,4 @@ export * from './model.js';
 export * from './pindir.js';
 export * from './state.js';
 export * from './store.js';
+export * from './tcmode.js';

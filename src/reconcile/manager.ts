@@ -4,8 +4,7 @@ import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
 import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
 import { manageNeighbours } from '../datapath/nexthops.js';
-import { probeXdpMetadata } from '../datapath/index.js';
-import type { Config } from '../config/index.js';
+import type { Config, TcMode } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
 import { Attachments } from './attach.js';
 import { desiredFromConfig, hostResolver, type MissingEndpoint, type Resolver } from './desired.js';
@@ -31,18 +30,7 @@ export function sizesOf(cfg: Config): DatapathSizes {
 /** Adopts what is pinned under pinDir, or loads and pins a fresh data path. */
 export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promise<Opened> {
   const notice = preparePinDir(pinDir);
-  if (Datapath.isPinned(pinDir)) {
-    const dp = Datapath.open(pinDir);
-    // attachUnderlay() asks the probe's cached answer whether the GRO hand-off
-    // can work (load() below probes by itself)
-    try {
-      await probeXdpMetadata();
-    } catch (e) {
-      dp.close();
-      throw e;
-    }
-    return { dp, created: false, notice };
-  }
+  if (Datapath.isPinned(pinDir)) return { dp: Datapath.open(pinDir), created: false, notice };
   const dp = await Datapath.load({ sizes });
   try {
     dp.pin(pinDir);
@@ -93,6 +81,8 @@ export function checkCapacity(dp: Datapath, cfg: Config, desired: Tables): strin
 
 export interface ConvergeOptions {
   underlay?: { iface: string; mode: 'native' | 'skb'; family: 4 | 6 };
+  /** How new TC hooks attach (default auto). */
+  tcMode?: TcMode;
   /** Receives what attaching changed on the host. */
   notes?: string[];
   /** See Attachments: veth endpoint peers the operator vouches for. */
@@ -104,7 +94,7 @@ export interface ConvergeOptions {
 export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Tables, opts: ConvergeOptions = {}): Diff {
   const diff = diffTables(desired, live);
   if (opts.dryRun) return diff;
-  const att = new Attachments(pinDir, dp, { assumePeerNapi: opts.assumePeerNapi });
+  const att = new Attachments(pinDir, dp, { assumePeerNapi: opts.assumePeerNapi, tcMode: opts.tcMode });
   // One walk over the pinned links per apply, not one per endpoint: a reload
   // with 1000 endpoints and nothing to attach must stay cheap.
   const hooks = att.list();
@@ -133,7 +123,7 @@ export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Ta
       }
     },
   });
-  opts.notes?.push(...att.notes);
+  opts.notes?.push(...att.notes, ...att.kindNotes(hooks));
   return diff;
 }
 
@@ -182,7 +172,7 @@ export function reconcileConfig(dp: Datapath, cfg: Config, opts: ReconcileOption
   const family = desired.settings!.localAddress.includes(':') ? 6 : 4;
   tm('capacity');
   const diff = converge(dp, cfg.state.pinDir, desired, live, {
-    dryRun: opts.dryRun, notes, assumePeerNapi: opts.assumePeerNapi, underlay: { iface: cfg.underlay.interface, mode: cfg.underlay.xdpMode, family },
+    dryRun: opts.dryRun, notes, assumePeerNapi: opts.assumePeerNapi, tcMode: cfg.underlay.tcMode, underlay: { iface: cfg.underlay.interface, mode: cfg.underlay.xdpMode, family },
   });
   tm('converge');
   return { diff, changes: changeCount(diff), warnings, notes, missing };

@@ -179,7 +179,7 @@ describe('invalid configurations', () => {
     expect(formatConfigIssues(errors, 'many.yaml').split('\n')).toEqual([
       'many.yaml:4:8: underlay.ttl: TTL 0 is out of range 1..255',
       'many.yaml:5:15: underlay.srcPortMin: srcPortMin 61000 is greater than srcPortMax 60999',
-      'many.yaml:6:3: underlay.colour: unknown key; expected one of: interface, address, port, srcPortMin, srcPortMax, xdpMode, ttl, tos, df, udpChecksumV6, mtu',
+      'many.yaml:6:3: underlay.colour: unknown key; expected one of: interface, address, port, srcPortMin, srcPortMax, xdpMode, tcMode, ttl, tos, df, udpChecksumV6, mtu',
       'many.yaml:9:24: vnis[0].endpoints[1]: eth0 is the underlay interface; it cannot also be an endpoint',
       'many.yaml:10:24: vnis[0].peers[1]: 2001:db8::2 is IPv6 but underlay.address 192.0.2.1 is IPv4; a VTEP has one underlay family',
       'many.yaml:12:16: vnis[0].fdb[0].mac: "zz" is not a MAC address (expected six hex pairs such as 02:00:00:00:00:01)',

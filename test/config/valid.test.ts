@@ -66,6 +66,7 @@ const EXPECTED_EXAMPLE: Config = {
     srcPortMin: 32768,
     srcPortMax: 60999,
     xdpMode: 'native',
+    tcMode: 'auto',
     ttl: 64,
     tos: 0,
     df: 'unset',

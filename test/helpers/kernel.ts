@@ -23,17 +23,3 @@ export function describeKernel(name: string, fn: () => void): void {
   describe.skip(name, fn);
 }
 
-/**
- * Whether this kernel gets the GRO hand-off (XDP metadata): where it refuses
- * bpf_xdp_adjust_meta, a native-mode underlay has only its XDP hook, no tcx
- * half. Call from a beforeAll of a kernel test.
- */
-export async function groHandOff(): Promise<boolean> {
-  const { probeXdpMetadata } = await import('../../src/datapath/index.js');
-  return probeXdpMetadata();
-}
-
-/** The underlay's hooks in native mode, as `${prefix}${hook}` sorted. */
-export function nativeUnderlayHooks(handOff: boolean, prefix = ''): string[] {
-  return (handOff ? ['tcx-ingress', 'xdp'] : ['xdp']).map((h) => prefix + h);
-}

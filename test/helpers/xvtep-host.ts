@@ -16,10 +16,11 @@
 // build/bpf/xvtep.bpf.o of this checkout).
 import { ifindexOf } from '../../src/bpf/index.js';
 import {
-  Datapath, attachEndpoint, attachUnderlay, familyOf, vniInfoOf,
+  DEFAULT_TC, Datapath, NetlinkHook, attachEndpoint, attachUnderlay, familyOf, vniInfoOf,
   type Attachment, type EndpointXdp, type FdbRecord, type StatsValue, type UnderlayMode, type VniSettings, type VtepSettings,
 } from '../../src/datapath/index.js';
 import type { Lab } from './lab.js';
+import { forcedTcMode } from './tcmode.js';
 
 export type FdbSpec = { mac: string; remote: string } | { mac: string; endpoint: string };
 
@@ -142,13 +143,14 @@ export async function startXvtep(spec: XvtepHostSpec): Promise<XvtepHost> {
         const peers = new Set(spec.vnis.flatMap((v) => [...(v.peers ?? []), ...(v.flood ?? [])]));
         for (const p of peers) lab.exec(ns, 'ip', 'neigh', 'replace', p, 'dev', spec.underlay, 'managed');
       }
-      attachments.push(attachUnderlay(dp, spec.underlay, spec.underlayMode ?? 'native', family === 6 ? 6 : 4));
+      const tc = { ...DEFAULT_TC, mode: forcedTcMode ?? DEFAULT_TC.mode };
+      attachments.push(attachUnderlay(dp, spec.underlay, spec.underlayMode ?? 'native', family === 6 ? 6 : 4, tc));
       for (const v of spec.vnis) {
-        for (const name of v.endpoints) attachments.push(attachEndpoint(dp, name, { xdp: spec.endpointXdp ?? 'none' }));
+        for (const name of v.endpoints) attachments.push(attachEndpoint(dp, name, { xdp: spec.endpointXdp ?? 'none', tc }));
       }
     });
   } catch (e) {
-    for (const a of attachments) for (const l of a.links.values()) l.close();
+    release(lab, ns, attachments);
     dp.close();
     throw e;
   }
@@ -175,11 +177,30 @@ export async function startXvtep(spec: XvtepHostSpec): Promise<XvtepHost> {
       dp.configure(settings);
     },
     close() {
-      for (const a of attachments.splice(0)) for (const l of a.links.values()) l.close();
+      release(lab, ns, attachments.splice(0));
       dp.close();
     },
   };
   return host;
+}
+
+/**
+ * Detaches what closing does not: links go with their last fd, a netlink
+ * filter stays on the interface until removed (in its namespace).
+ */
+function release(lab: Lab, ns: string, attachments: Attachment[]): void {
+  for (const a of attachments) {
+    for (const l of a.links.values()) {
+      if (l instanceof NetlinkHook) {
+        try {
+          lab.in(ns, () => l.detach());
+        } catch {
+          // the interface (or the namespace) is gone, and the filter with it
+        }
+      }
+      l.close();
+    }
+  }
 }
 
 /** The MAC of an interface, read inside its namespace. */

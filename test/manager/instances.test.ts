@@ -4,16 +4,17 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Lab } from '../helpers/lab.js';
 import { TempBpffs } from '../helpers/bpffs.js';
-import { describeKernel, groHandOff, nativeUnderlayHooks } from '../helpers/kernel.js';
+import { describeKernel } from '../helpers/kernel.js';
 import { spawnSync } from 'node:child_process';
 import { BIN } from './lab.js';
+import { nativeUnderlayHooks, tcHook, withTcModeArgs } from '../helpers/tcmode.js';
 
 describeKernel('two xvtep instances, and an IPv6 underlay', () => {
   let lab: Lab;
   let fs: TempBpffs;
   let a: string, b: string, c: string, d: string;
   const cli = (ns: string, ...args: string[]) => {
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BIN, ...withTcModeArgs(args)], { encoding: 'utf8', timeout: 60_000 });
     if (r.status !== 0) throw new Error(`xvtep ${args.join(' ')} in ${ns}: exit ${r.status}: ${r.stderr}`);
     return r.stdout;
   };
@@ -39,7 +40,7 @@ describeKernel('two xvtep instances, and an IPv6 underlay', () => {
     fs?.destroy();
   });
 
-  it('host a and host b each run xvtep from their own pin dir and reach each other', async () => {
+  it('host a and host b each run xvtep from their own pin dir and reach each other', () => {
     cli(a, 'attach', '--underlay', 'ua', '--address', '192.0.2.1', '--vni', '42', '--endpoint', 'epa', '--peer', '192.0.2.2', '--pin-dir', fs.path('a'));
     cli(b, 'attach', '--underlay', 'ub', '--address', '192.0.2.2', '--vni', '42', '--endpoint', 'epb', '--peer', '192.0.2.1', '--pin-dir', fs.path('b'));
     expect(lab.ping(c, '198.51.100.2', 3)).toBe(true);
@@ -49,9 +50,8 @@ describeKernel('two xvtep instances, and an IPv6 underlay', () => {
     expect(sa.underlay.iface).toBe('ua');
     expect(sb.underlay.iface).toBe('ub');
     const hooks = (s: St) => s.interfaces.map((i) => `${i.iface} ${i.hook}`).sort();
-    const handOff = await groHandOff();
-    expect(hooks(sa)).toEqual(['epa tcx-ingress', ...nativeUnderlayHooks(handOff, 'ua ')]);
-    expect(hooks(sb)).toEqual(['epb tcx-ingress', ...nativeUnderlayHooks(handOff, 'ub ')]);
+    expect(hooks(sa)).toEqual([`epa ${tcHook}`, ...nativeUnderlayHooks.map((h) => `ua ${h}`)]);
+    expect(hooks(sb)).toEqual([`epb ${tcHook}`, ...nativeUnderlayHooks.map((h) => `ub ${h}`)]);
     // each learned the other side's container MAC, from its own traffic
     const learned = (ns: string, dir: string) => (JSON.parse(cli(ns, 'fdb', 'show', '-j', '--pin-dir', fs.path(dir))) as Array<{ type: string; dst?: string }>)
       .filter((r) => r.type === 'learned' && r.dst);

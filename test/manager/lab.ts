@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Lab } from '../helpers/lab.js';
 import { TempBpffs } from '../helpers/bpffs.js';
 import { root } from '../helpers/fixtures.js';
+import { withTcModeArgs } from '../helpers/tcmode.js';
 
 export const BIN = join(root, 'bin', 'xvtep');
 
@@ -62,7 +63,7 @@ export class VtepLab {
   }
 
   cli(args: string[], ns = this.a): CliResult {
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BIN, ...withTcModeArgs(args)], { encoding: 'utf8', timeout: 60_000 });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -75,7 +76,7 @@ export class VtepLab {
 
   /** ok() without blocking the event loop, so paced work and samplers keep running meanwhile. */
   okAsync(...args: string[]): Promise<string> {
-    const proc = spawn('ip', ['netns', 'exec', this.a, process.execPath, BIN, ...args, '--pin-dir', this.pinDir], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const proc = spawn('ip', ['netns', 'exec', this.a, process.execPath, BIN, ...withTcModeArgs(args), '--pin-dir', this.pinDir], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     let out = '', err = '';
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -108,7 +109,7 @@ export class VtepLab {
 
   /** Starts `xvtep run` in host a; resolves once it is ready (config applied, metrics served, signals handled). */
   async daemon(configPath: string, extraArgs: string[] = []): Promise<{ proc: ChildProcess; log: () => string }> {
-    const proc = spawn('ip', ['netns', 'exec', this.a, process.execPath, BIN, 'run', '-c', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('ip', ['netns', 'exec', this.a, process.execPath, BIN, ...withTcModeArgs(['run', '-c', configPath, ...extraArgs])], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.daemons.add(proc);
     proc.on('exit', () => this.daemons.delete(proc));
     let out = '';

@@ -43,7 +43,13 @@ export function census(pinDir: string): Census {
   const ours = new Set(programs);
   const links = bpftool<Array<{ id: number; prog_id?: number }>>('link', 'show')
     .filter((l) => l.prog_id !== undefined && ours.has(l.prog_id)).map((l) => l.id).sort((a, b) => a - b);
-  const pinnedLinks = pins.filter((p) => p.startsWith('links/')).map((p) => idOf('link', p)).sort((a, b) => a - b);
+  // a netlink TC filter's pin (<role>-<iface>-tc-ingress) is its program, which must be one of ours
+  const filterPins = pins.filter((p) => p.startsWith('links/') && p.endsWith('-tc-ingress'));
+  for (const p of filterPins) {
+    const id = bpftool<{ id: number }>('prog', 'show', 'pinned', join(pinDir, p)).id;
+    if (!ours.has(id)) throw new Error(`${p} pins program ${id}, not one of this lab's`);
+  }
+  const pinnedLinks = pins.filter((p) => p.startsWith('links/') && !filterPins.includes(p)).map((p) => idOf('link', p)).sort((a, b) => a - b);
   const state = statePath(pinDir);
   const instance = basename(state).replace(/\.json$/, '');
   const stateFiles = readdirSync(dirname(state)).filter((f) => f.startsWith(`${instance}.`)).sort();

@@ -20,12 +20,13 @@ import type { FdbDest } from '../../src/datapath/tables.js';
 import { fdbDel, fdbSet, peerAdd, peerDel } from '../../src/reconcile/edits.js';
 import { openPinned } from '../../src/reconcile/manager.js';
 import { readState } from '../../src/reconcile/state.js';
-import { describeKernel, groHandOff, nativeUnderlayHooks } from '../helpers/kernel.js';
+import { describeKernel } from '../helpers/kernel.js';
 import { VtepLab, exited, waitFor } from '../manager/lab.js';
 import {
   CounterWatch, StreamPair, census, censusCounts, directionRow, leaks, rng, sleep, type DirectionRow,
 } from './continuity-lab.js';
 import { recordSummary, reliabilityProfile } from './summary.js';
+import { handOffKernel } from '../helpers/tcmode.js';
 
 const PROFILE = reliabilityProfile();
 const P = PROFILE === 'full'
@@ -336,8 +337,8 @@ describeKernel('loss and continuity under hot updates, reloads and daemon SIGKIL
     const progIds = (s: Status) => [...new Set(s.interfaces.map((i) => i.progId))].sort();
     const r = rng(SEED + 1);
     const first = await status();
-    // xv_xdp_underlay, xv_tc_underlay (its GRO hand-off, where the kernel has XDP metadata) and xv_tc_endpoint
-    expect(progIds(first)).toHaveLength((await groHandOff()) ? 3 : 2);
+    // xv_xdp_underlay, xv_tc_endpoint, and xv_tc_underlay where the kernel runs the GRO hand-off
+    expect(progIds(first)).toHaveLength(handOffKernel ? 3 : 2);
     const startedOn = current;
 
     await underStreams('SIGKILL restarts', 5301, async (row) => {

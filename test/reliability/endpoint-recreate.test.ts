@@ -8,11 +8,12 @@ import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { describeKernel, groHandOff, nativeUnderlayHooks } from '../helpers/kernel.js';
+import { describeKernel } from '../helpers/kernel.js';
 import { ip } from '../helpers/lab.js';
 import { VtepLab, exited, waitFor } from '../manager/lab.js';
 import { startStream } from '../manager/stream.js';
 import { recordSummary } from './summary.js';
+import { nativeUnderlayHooks, tcHook } from '../helpers/tcmode.js';
 
 const CA_MAC = '02:00:00:00:0c:01';
 
@@ -106,7 +107,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     expect(m.floodLocals).toEqual([ep2]);
     expect(m.ports).toEqual([ep2]);
     expect(m.localDests).not.toContain(oldIfindex);
-    expect(linkPins()).not.toContain('endpoint-epa-tcx-ingress');
+    expect(linkPins()).not.toContain(`endpoint-epa-${tcHook}`);
     const missing = epa()!;
     expect(missing).toMatchObject({ state: 'missing', ifindex: null });
     expect(Date.parse(missing.since!)).toBeGreaterThanOrEqual(tDel - 1000);
@@ -147,7 +148,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     expect(s.endpoints.find((e) => e.name === 'epa')).toMatchObject({ state: 'reattached', ifindex: newIfindex });
     expect(Date.parse(s.endpoints.find((e) => e.name === 'epa')!.since!)).toBeGreaterThanOrEqual(tAdd - 1000);
     // No leaked or dead pins: one live link per attached interface.
-    expect(linkPins()).toEqual(['endpoint-epa-tcx-ingress', 'endpoint-epa2-tcx-ingress', ...nativeUnderlayHooks(await groHandOff(), 'underlay-ua-')]);
+    expect(linkPins()).toEqual([`endpoint-epa-${tcHook}`, `endpoint-epa2-${tcHook}`, ...nativeUnderlayHooks.map((h) => `underlay-ua-${h}`)]);
     expect(s.interfaces.every((i) => i.attached)).toBe(true);
     expect(s.interfaces.find((i) => i.iface === 'epa')!.ifindex).toBe(newIfindex);
     expect(L.ok('status')).toMatch(/^epa\s+42\s+\d+\s+re-attached at \S+$/m);
@@ -181,7 +182,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     expect(detectMs).toBeLessThan(DETECT_BOUND_MS);
     expect(reattachMs).toBeLessThan(REATTACH_BOUND_MS);
     expect(resumeMs).toBeLessThan(REATTACH_BOUND_MS);
-    expect(existsSync(join(L.pinDir, 'links', 'endpoint-epa-tcx-ingress'))).toBe(true);
+    expect(existsSync(join(L.pinDir, 'links', `endpoint-epa-${tcHook}`))).toBe(true);
   });
 
   it('an endpoint missing when a reload or the daemon starts is waited for, and attached when it appears', async () => {
@@ -213,7 +214,7 @@ describeKernel('endpoint interface deleted and re-created under xvtep run', () =
     const ifindex = Number(appeared.exec(d.log())![1]);
     expect(status().endpoints.find((e) => e.name === 'epa3')).toMatchObject({ vni: 45, state: 'attached', ifindex });
     expect(maps().ep).toContain(ifindex);
-    expect(linkPins()).toContain('endpoint-epa3-tcx-ingress');
+    expect(linkPins()).toContain(`endpoint-epa3-${tcHook}`);
     expect(metricValue(scrape(), 'xvtep_endpoints_missing')).toBe(0);
   });
 

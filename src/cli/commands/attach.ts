@@ -4,7 +4,8 @@ import { ConfigError, configFromFlags, type Config } from '../../config/index.js
 import { loadForApply } from '../../reconcile/load.js';
 import { bringUp } from '../../daemon/bringup.js';
 import { UsageError } from '../errors.js';
-import { ASSUME_HELP, note, withPinDir, withTarget } from '../target.js';
+import { withTcMode } from '../../reconcile/tcmode.js';
+import { ASSUME_HELP, TC_MODE_HELP, note, withPinDir, withTarget } from '../target.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -44,10 +45,14 @@ export async function configOf(o: QuickOptions): Promise<{ cfg: Config; path: st
 
 export function registerAttach(program: Command): void {
   const cmd = program.command('attach').description('load, attach and fill the maps from the config, pin everything, exit (traffic flows with no process)');
-  quickFormOptions(withTarget(cmd, { json: false })).option('--assume-peer-napi', ASSUME_HELP).action(async (o: QuickOptions & { assumePeerNapi?: boolean }) => {
-    const { cfg, path } = await configOf(o);
-    const { dp, result, created } = await bringUp(cfg, path, 'attach', note, { assumePeerNapi: !!o.assumePeerNapi });
-    dp.close();
-    note(`${created ? 'attached' : 'updated'} ${cfg.state.pinDir}: ${cfg.vnis.length} VNI(s), ${result.changes} map change(s)`);
-  });
+  quickFormOptions(withTarget(cmd, { json: false }))
+    .option('--assume-peer-napi', ASSUME_HELP)
+    .option('--tc-mode <mode>', TC_MODE_HELP)
+    .action(async (o: QuickOptions & { assumePeerNapi?: boolean; tcMode?: string }) => {
+      const { cfg: fromFile, path } = await configOf(o);
+      const cfg = withTcMode(fromFile, o.tcMode);
+      const { dp, result, created } = await bringUp(cfg, path, 'attach', note, { assumePeerNapi: !!o.assumePeerNapi });
+      dp.close();
+      note(`${created ? 'attached' : 'updated'} ${cfg.state.pinDir}: ${cfg.vnis.length} VNI(s), ${result.changes} map change(s)`);
+    });
 }

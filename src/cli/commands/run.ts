@@ -2,14 +2,17 @@
 import type { Command } from 'commander';
 import { runDaemon } from '../../daemon/daemon.js';
 import { UsageError } from '../errors.js';
-import { ASSUME_HELP, withTarget } from '../target.js';
+import { checkTcMode } from '../../reconcile/tcmode.js';
+import { ASSUME_HELP, TC_MODE_HELP, withTarget } from '../target.js';
 
 export function registerRun(program: Command): void {
   withTarget(program.command('run').description('attach (or adopt what is pinned), serve metrics, reload on SIGHUP and file changes, age learned entries'), { json: false })
     .option('--detach-on-exit', 'remove the data path on SIGTERM/SIGINT (default: leave it running)')
     .option('--assume-peer-napi', ASSUME_HELP)
-    .action(async (o: { config?: string; pinDir?: string; detachOnExit?: boolean; assumePeerNapi?: boolean }) => {
+    .option('--tc-mode <mode>', TC_MODE_HELP)
+    .action(async (o: { config?: string; pinDir?: string; detachOnExit?: boolean; assumePeerNapi?: boolean; tcMode?: string }) => {
       if (!o.config) throw new UsageError('run needs -c FILE (it watches the file for changes)');
-      await runDaemon({ configPath: o.config, pinDir: o.pinDir, detachOnExit: !!o.detachOnExit, assumePeerNapi: !!o.assumePeerNapi });
+      if (o.tcMode !== undefined) checkTcMode(o.tcMode);
+      await runDaemon({ configPath: o.config, pinDir: o.pinDir, detachOnExit: !!o.detachOnExit, assumePeerNapi: !!o.assumePeerNapi, tcMode: o.tcMode });
     });
 }

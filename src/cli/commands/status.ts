@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { ifnameOf } from '../../bpf/index.js';
 import { LAYOUT_VERSION } from '../../datapath/layout.js';
-import { Attachments } from '../../reconcile/attach.js';
+import { TC_HANDLE } from '../../datapath/attach.js';
+import { Attachments, tcPriority } from '../../reconcile/attach.js';
 import { loadedCapacity, openPinned } from '../../reconcile/manager.js';
 import { hostResolver } from '../../reconcile/desired.js';
 import { readState } from '../../reconcile/state.js';
@@ -28,7 +29,7 @@ type EndpointStatus = { name: string; vni: number; ifindex: number | null; state
  * plus any xv_ep row it does not cover (attach without a daemon, CLI edits).
  */
 function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; vni: number }>, hooks: ReturnType<Attachments['list']>): EndpointStatus[] {
-  const tcx = new Map(hooks.filter((h) => h.role === 'endpoint' && h.hook === 'tcx-ingress' && h.attached).map((h) => [h.iface, h.ifindex]));
+  const tcx = new Map(hooks.filter((h) => h.role === 'endpoint' && h.hook !== 'xdp' && h.attached).map((h) => [h.iface, h.ifindex]));
   const inMaps = new Map(rows.map((r) => [r.ifindex, r.vni]));
   const derive = (name: string, ifindex: number | null): EndpointStatus['state'] =>
     ifindex === null ? 'missing' : tcx.get(name) === ifindex && inMaps.has(ifindex) ? 'attached' : 'not attached';
@@ -52,6 +53,12 @@ function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; v
     out.push({ name: iface ?? `ifindex ${r.ifindex}`, vni: r.vni, ifindex: iface === null ? null : r.ifindex, state: iface === null ? 'missing' : derive(iface, r.ifindex), since: null });
   }
   return out.sort((a, b) => a.vni - b.vni || a.name.localeCompare(b.name));
+}
+
+/** Which kind of TC hook is in use (tcx links, netlink filters, or both while switching). */
+function tcSummary(hooks: ReturnType<Attachments['list']>, priority: number) {
+  const kinds = [...new Set(hooks.filter((h) => h.tcKind && h.attached).map((h) => h.tcKind!))].sort();
+  return { kinds, netlink: kinds.includes('netlink') ? { handle: TC_HANDLE, priority } : null };
 }
 
 export async function collectStatus(pinDir: string) {
@@ -79,7 +86,8 @@ export async function collectStatus(pinDir: string) {
     return {
       pinDir, layoutVersion: LAYOUT_VERSION,
       underlay: settings ? { iface: name(settings.underlayIfindex), ifindex: settings.underlayIfindex, address: settings.localAddress, port: settings.port, mtu: settings.underlayMtu } : null,
-      interfaces: hooks.map((h) => ({ iface: h.iface, ifindex: h.ifindex, role: h.role, hook: h.hook, progId: h.progId, linkId: h.linkId, attached: h.attached, xdpMode: h.xdpMode ?? null })),
+      interfaces: hooks.map((h) => ({ iface: h.iface, ifindex: h.ifindex, role: h.role, hook: h.hook, progId: h.progId, linkId: h.linkId, attached: h.attached, xdpMode: h.xdpMode ?? null, tcKind: h.tcKind ?? null })),
+      tc: tcSummary(hooks, tcPriority(pinDir)),
       endpoints: endpointStatus(pinDir, eps, hooks),
       vnis, maps,
       config: { path: state.configPath, generation: state.generation, reloads: state.reloads, reloadFailures: state.reloadFailures, lastReload: state.lastReload },
@@ -101,6 +109,7 @@ export function registerStatus(program: Command): void {
       out += `underlay:  ${s.underlay ? `${s.underlay.iface} ${s.underlay.address} udp ${s.underlay.port} mtu ${s.underlay.mtu}` : 'not configured'}\n`;
       out += `config:    ${s.config.path ?? '(quick form / none)'}, generation ${s.config.generation}, ${s.config.reloads} apply(s), ${s.config.reloadFailures} failed\n`;
       out += `last:      ${lr ? `${lr.ok ? 'ok' : 'FAILED'} (${lr.trigger}, ${lr.at}${lr.ok ? `, ${lr.changes} change(s)` : `: ${lr.error}`})` : 'none'}\n`;
+      out += `tc hooks:  ${s.tc.kinds.length ? s.tc.kinds.map((k) => (k === 'tcx' ? 'tcx links' : `netlink clsact filters (handle 0x${TC_HANDLE.toString(16)}, priority 0x${s.tc.netlink!.priority.toString(16)})`)).join(' + ') : 'none'}\n`;
       out += `daemon:    ${s.daemon.pid ? `running, pid ${s.daemon.pid}` : 'not running (the data path runs from its pins)'}\n\n`;
       out += table([['IFACE', 'IFINDEX', 'ROLE', 'HOOK', 'PROG', 'LINK', 'XDP MODE', 'STATE'],
         ...s.interfaces.map((i) => [i.iface, String(i.ifindex), i.role, i.hook, String(i.progId ?? '-'), String(i.linkId ?? '-'), i.xdpMode ?? '-', i.attached ? 'attached' : 'DEFUNCT'])]);
