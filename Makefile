@@ -85,8 +85,13 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	scripts/demo.sh
 
-lint:
+# Types, the layer rules of src/ (.dependency-cruiser.cjs: no upward import,
+# no cycle, other folders only through their index.ts) and eslint
+# (eslint.config.js) on src/, test/, bench/ and scripts/.
+lint: node_modules/.package-lock.json
 	npx --no-install tsc --noEmit -p tsconfig.json
+	npx --no-install depcruise src --config .dependency-cruiser.cjs
+	npx --no-install eslint src test bench scripts
 
 clean:
 	rm -rf build dist native/build

@@ -53,7 +53,9 @@ try {
   for (const c of closers.reverse()) {
     try {
       c();
-    } catch {}
+    } catch {
+      // cleanup: the rest must still run
+    }
   }
   env.lab.destroy();
 }

@@ -267,7 +267,7 @@ if (JSON_OUT) {
 const perCase = ROUNDS * (10_000 + FRAMES + (FRAMES >> 1));
 const expectRx = 2 * perCase, expectTx = 3 * perCase;
 let bad = false;
-dps.forEach(({ dp, tag }, i) => {
+dps.forEach(({ tag }, i) => {
   const rx = st[i].rxPackets - statsBefore[i].rxPackets, tx = st[i].txPackets - statsBefore[i].txPackets;
   console.log(`checked${tag}: ${rx} decapsulated (expected ${expectRx}), ${tx} encapsulated (expected ${expectTx}), drops ${st[i].drop.reduce((a, b) => a + b, 0)}`);
   bad ||= rx !== expectRx || tx !== expectTx;

@@ -8,10 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { ObjectSpec, u32 } from '../dist/bpf/index.js';
 import { T, BUILD, buildLab, kernelMode, bareMode, ceilingMode, sinkOn, sleep } from './lib/topo.mjs';
-import { setupXvtep } from './lib/xvtep.mjs';
+import { setupXvtep, variant } from './lib/xvtep.mjs';
 import { DROP_REASONS, EVENTS } from '../dist/datapath/layout.js';
 import { innerFrame, vxlanFrame, OFF } from './lib/packets.mjs';
-import { summary, pairedRatio, rotate } from './lib/stats.mjs';
+import { summary, rotate } from './lib/stats.mjs';
 import { writeReport } from './lib/report.mjs';
 import { generators } from './lib/gen.mjs';
 import { nsInProgram } from './lib/progstats.mjs';
@@ -25,10 +25,10 @@ const outDir = (opt('out') ?? new URL('./results', import.meta.url).pathname).re
 const want = (s) => !only || only.includes(s);
 
 const C = quick
-  ? { ppsN: 1_000_000, ppsReps: 2, costN: 10_000_000, costReps: 1, tcpSecs: 2, tcpReps: 1, tcpStreams: [1], pingCount: 1000, pingReps: 1,
+  ? { ppsN: 1_000_000, ppsReps: 2, costN: 10_000_000, costReps: 1, tcN: 100_000, tcpSecs: 2, tcpReps: 1, tcpStreams: [1], pingCount: 1000, pingReps: 1,
       fdbSizes: [10, 100_000], scaleFlows: 16384, scaleReps: 1, cpTrials: 3, fdbBulk: 100_000,
       mgr: { vnis: 100, fdb: 100_000, scrapeVnis: 4096, scrapes: 20, addTrials: 3, idleWaitMs: 1000 } }
-  : { ppsN: 3_000_000, ppsReps: 5, costN: 10_000_000, costReps: 3, tcpSecs: 4, tcpReps: 2, tcpStreams: [1, 4], pingCount: 5000, pingReps: 2,
+  : { ppsN: 3_000_000, ppsReps: 5, costN: 10_000_000, costReps: 3, tcN: 300_000, tcpSecs: 4, tcpReps: 2, tcpStreams: [1, 4], pingCount: 5000, pingReps: 2,
       fdbSizes: [10, 1000, 100_000, 1_000_000], scaleFlows: 16384, scaleReps: 3, cpTrials: 5, fdbBulk: 100_000,
       mgr: { vnis: 1000, fdb: 100_000, scrapeVnis: 4096, scrapes: 30, addTrials: 5, idleWaitMs: 2000 } };
 const FDB_MAX = 1_100_000;
@@ -37,7 +37,7 @@ const log = (...a) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1).pa
 
 const R = {
   date: new Date().toISOString(), quick, host: { kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model },
-  config: C, xvtepVia: null, xvtepCounters: {}, pps: {}, cost: {}, costInProgram: {}, tcp: {}, latency: {}, control: {}, scaling: [], errors: [],
+  config: C, xvtepVia: null, configs: {}, notes: [], xvtepCounters: {}, pps: {}, tcCost: {}, cost: {}, costInProgram: {}, tcp: {}, latency: {}, control: {}, scaling: [], errors: [],
 };
 
 // ---------------------------------------------------------------- frames
@@ -77,7 +77,7 @@ async function ppsTrial(dir, flows, n, frame) {
   const d = DIRS[dir];
   const prog = await genProgram(flows, d.byteOff, flows > 1 ? d.portOff : 0);
   const before = d.sink.packets();
-  const xs0 = current === xv ? xvCounters() : undefined;
+  const xs0 = current?.xvtep ? xvCounters() : undefined;
   const { wall } = await liveRun(prog, frame ?? d.frame, d.ns, d.ifindex, n);
   await sleep(20);
   const got = d.sink.packets() - before;
@@ -105,6 +105,17 @@ try {
   R.errors.push({ scenario: 'xvtep setup', error: String(e?.message ?? e) });
   log(`xvtep setup failed, xvtep columns pending: ${e?.message ?? e}`);
 }
+// The modes rows are named by: each one configuration of the VTEP host.
+const named = (m) => ((R.configs[m.name] = m.configuration ?? m.name), m);
+named(Object.assign(kernel, { configuration: 'kernel: vxlan0 + br0 (ip link / bridge fdb), e0 in the bridge' }));
+named(Object.assign(bare, { configuration: 'bare underlay: plain IP routing, no overlay' }));
+const xvAuto = xv && named(Object.assign(variant(xv, 'xvtep', { endpointXdp: 'auto' }), { xvtep: true }));
+const xvOn = xv && named(Object.assign(variant(xv, 'xvtep-xdp', { endpointXdp: 'on' }), { xvtep: true }));
+const ceilXdp = named(variant(ceiling, 'ceiling', { decap: 'xdp', encap: 'xdp' }, 'XDP ceiling: ceil_decap (XDP) on u0, ceil_encap (XDP, pushes 50 bytes) on e0'));
+const ceilTc = named(variant(ceiling, 'ceiling-tc', { decap: 'xdp', encap: 'tc' }, 'TC ceiling: ceil_tc_encap (tcx, pushes 50 bytes, redirects) on e0, ceil_decap on u0'));
+const ceilTcp = variant(ceiling, 'ceiling', { decap: 'gro', encap: 'tc' });
+R.configs['ceiling (TCP)'] = 'TCP ceiling: ceil_decap_gro + ceil_tc_gro on u0, ceil_tc_encap (tcx) on e0';
+R.notes.push(...ceiling.notes);
 
 function xvCounters() {
   const out = {};
@@ -132,10 +143,9 @@ try {
   if (want('pps')) {
     sinkS.attach();
     sinkG.attach();
-    xv?.profile({ endpointXdp: true });
-    ceiling.profile({ endpointXdp: true });
-    const modes = [kernel, xv, ceiling].filter(Boolean);
     for (const dir of ['decap', 'encap']) {
+      // endpointXdp changes nothing on decap (the underlay's XDP does it)
+      const modes = (dir === 'decap' ? [kernel, xvAuto, ceilXdp] : [kernel, xvAuto, xvOn, ceilXdp, ceilTc]).filter(Boolean);
       for (const flows of [1, 64]) {
         const id = `${dir}-${flows}`;
         await guarded(`pps ${id}`, async () => {
@@ -163,7 +173,8 @@ try {
     await guarded('cost', async () => {
       sinkS.attach();
       sinkG.attach();
-      if (xv) await use(xv.profile({ endpointXdp: true }));
+      if (xv) await use(xvOn);
+      else await use(ceilXdp);
       const floorSpec = ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, 'floor');
       floorSpec.setConstant('floor_ifindex', u32, env.ifx.e0);
       const floor = await floorSpec.load();
@@ -202,14 +213,52 @@ try {
     });
   }
 
+  // ------------------------------------------------------------ 2b: TC encap, in the program
+  // xvtep's tcx encap (the default on a veth) against the TC ceiling, as the
+  // kernel's run-time stats count the time inside each program, under the
+  // same small-frame load: UDP from the container (s0) to the remote VTEP's
+  // MAC, counted by the XDP sink on g0. The sender is a user-space loop (the
+  // live-frames generator needs BPF_F_TEST_XDP_LIVE_FRAMES, which some
+  // kernels refuse): its rate is the sender's, the ns are the programs'.
+  if (want('tccost')) {
+    await guarded('tccost', async () => {
+      sinkG.attach();
+      // endpointXdp: on beside them: on a veth the XDP program sees the same skbs (no allocation saved)
+      // learning: false beside them: how much of the tcx path's time is learning the sender's MAC
+      const xvNoLearn = xv && named(Object.assign(variant(xv, 'xvtep-nolearn', { endpointXdp: 'auto', learning: false }), { xvtep: true }));
+      const modes = [[xvAuto, () => xv.program('xv_tc_endpoint')], [ceilTc, () => ceiling.coll.program('ceil_tc_encap')],
+        [xvOn, () => xv.program('xv_xdp_endpoint')], [xvNoLearn, () => xv.program('xv_tc_endpoint')]].filter(([m]) => m);
+      for (const flows of [1, 64]) {
+        const id = `encap-${flows}`;
+        const res = Object.fromEntries(modes.map(([m]) => [m.name, { ns: [], pps: [] }]));
+        for (let r = 0; r < C.costReps + 1; r++) {
+          for (const [m, prog] of rotate(modes, r)) {
+            await use(m);
+            const before = sinkG.packets();
+            let wall = 0, sent = 0;
+            const ns = await nsInProgram(prog(), async () => {
+              const t = process.hrtime.bigint();
+              sent = udpBlast(T.remote.ip, flows, C.tcN);
+              wall = Number(process.hrtime.bigint() - t) / 1e9;
+            });
+            if (r === 0) continue; // warm-up
+            res[m.name].ns.push(ns);
+            res[m.name].pps.push((sinkG.packets() - before) / wall / 1e6);
+            (res[m.name].sent ??= []).push(sent);
+          }
+        }
+        R.tcCost[id] = res;
+        log(`tccost ${id}: ` + modes.map(([m]) => `${m.name} ${summary(res[m.name].ns).median?.toFixed(1)} ns in the program`).join(', '));
+      }
+    });
+  }
+
   // ------------------------------------------------------------ 3: TCP
   if (want('tcp')) {
     sinkS.detach();
     sinkG.detach();
-    xv?.profile({ endpointXdp: false });
-    ceiling.profile({ endpointXdp: false });
-    const modes = [kernel, xv, ceiling, bare].filter(Boolean);
-    for (const m of modes) {
+    const modes = [kernel, xvAuto, ceilTcp, bare].filter(Boolean);
+    for (const m of [...modes, xvOn].filter(Boolean)) {
       await use(m);
       const ok = lab.tryExec(env.gen, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '-q', m === bare ? T.sink.bareIp : T.sink.ip).ok;
       if (!ok) R.errors.push({ scenario: `tcp ${m.name}`, error: 'no connectivity gen -> sink (ping)' });
@@ -218,6 +267,8 @@ try {
       for (const dir of ['decap', 'encap']) {
         const id = `${dir}-${streams}`;
         await guarded(`tcp ${id}`, async () => {
+          // bulk TCP from the container with endpoint XDP on: what it costs (TSO off on the peer)
+          const modes = [kernel, xvAuto, ...(dir === 'encap' ? [xvOn] : []), ceilTcp, bare].filter(Boolean);
           const res = Object.fromEntries(modes.map((m) => [m.name, []]));
           for (let r = 0; r < C.tcpReps; r++) {
             for (const m of rotate(modes, r)) {
@@ -242,8 +293,7 @@ try {
     await guarded('latency', async () => {
       sinkS.detach();
       sinkG.detach();
-      xv?.profile({ endpointXdp: false });
-      const modes = [kernel, xv, bare].filter(Boolean);
+      const modes = [kernel, xvAuto, bare].filter(Boolean);
       for (const m of modes) R.latency[m.name] = [];
       for (let r = 0; r < C.pingReps; r++) {
         for (const m of rotate(modes, r)) {
@@ -264,7 +314,7 @@ try {
     await guarded('control', async () => {
       sinkS.attach();
       sinkG.attach();
-      await use(xv.profile({ endpointXdp: true }));
+      await use(xvOn);
       // bulk apply
       const macs = Array.from({ length: C.fdbBulk }, (_, i) => macOf(0xc0, i));
       const secs = [];
@@ -284,6 +334,7 @@ try {
         for (let r = 0; r < C.cpTrials; r++) {
           xv.fdbDelete(X);
           const run = liveRun(prog, frame, env.sink, env.ifx.s0, 2_000_000);
+          run.catch(() => {}); // awaited below; a refusal must not crash the run before then
           await sleep(150);
           const base = sinkG.packets();
           await sleep(50);
@@ -337,7 +388,7 @@ try {
     await guarded('scaling', async () => {
       sinkS.attach();
       sinkG.attach();
-      await use(xv.profile({ endpointXdp: true }));
+      await use(xvOn);
       let filled = 0;
       for (const size of C.fdbSizes) {
         const add = Math.max(0, size - 2 - filled); // 2 = the lab's own static entries
@@ -361,15 +412,20 @@ try {
 } finally {
   try {
     current?.down();
-  } catch {}
+  } catch {
+    // cleanup: the rest must still run
+  }
   for (const c of closers.reverse()) {
     try {
       c();
-    } catch {}
+    } catch {
+      // cleanup: the rest must still run
+    }
   }
   lab.destroy();
 }
 
+if (xv) R.notes.push(...xv.notes.map((n) => `xvtep attach said: ${n.replace(/\n/g, '; ')}`));
 R.seconds = (Date.now() - t0) / 1000;
 mkdirSync(outDir, { recursive: true });
 const stamp = R.date.replace(/[:]/g, '-').replace(/\..*/, '');
@@ -382,6 +438,17 @@ log(`wrote ${outDir}/${stamp}.{json,md,svg}`);
 function macOf(tag, i) {
   const b = [0x02, tag, (i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255];
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** n small UDP datagrams from the sink namespace to addr, over `flows` source ports (a bounded Python loop). */
+function udpBlast(addr, flows, n) {
+  const py = 'import socket,sys\nn,f,a=int(sys.argv[1]),int(sys.argv[2]),sys.argv[3]\n' +
+    'ss=[socket.socket(socket.AF_INET,socket.SOCK_DGRAM) for _ in range(f)]\n' +
+    '[s.bind(("0.0.0.0",40000+i)) for i,s in enumerate(ss)]\n[s.setblocking(False) for s in ss]\nd=b"x"*18\nk=0\n' +
+    'for i in range(n):\n  try: ss[i%f].sendto(d,(a,9)); k+=1\n  except OSError: pass\nprint(k)\n';
+  const r = spawnSync('ip', ['netns', 'exec', env.sink, 'timeout', '60', 'python3', '-c', py, String(n), String(flows), addr], { encoding: 'utf8', timeout: 65_000 });
+  if (r.status !== 0) throw new Error(`udp sender exited ${r.status ?? r.signal}: ${r.stderr}`);
+  return Number(r.stdout.trim());
 }
 
 async function iperf(addr, streams, reverse) {

@@ -18,9 +18,9 @@
 // `ethtool -k g0` with and without XDP on u0. Numbers are from a shared
 // machine: compare modes, not absolutes.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { ObjectSpec } from '../dist/bpf/index.js';
+import { Link, ObjectSpec } from '../dist/bpf/index.js';
 import { T, BUILD, buildLab, kernelMode, ceilingMode, sleep } from './lib/topo.mjs';
 import { setupXvtep } from './lib/xvtep.mjs';
 import { summary } from './lib/stats.mjs';
@@ -54,12 +54,23 @@ try {
   const xvTc = {
     name: 'xvtep-tc-underlay',
     up() {
-      tcLinks = lab.in(env.vtep, () => [xv.dp.program('xv_tc_underlay').attachTcx('u0', 'ingress'), xv.dp.program('xv_tc_endpoint').attachTcx('e0', 'ingress')]);
+      // attached as a user would, then the underlay's XDP taken off by hand:
+      // the config has no tc underlay mode (xv_tc_endpoint is already on e0)
+      xv.profile({ endpointXdp: 'auto' }).up();
+      xv.dp.setRxGro(0);
+      for (const hook of ['xdp', 'tcx-ingress']) {
+        if (!existsSync(xv.linkPin(`underlay-u0-${hook}`))) continue; // no hand-off half on kernels without XDP metadata
+        const l = Link.open(xv.linkPin(`underlay-u0-${hook}`));
+        l.detach();
+        l.close();
+      }
+      tcLinks = lab.in(env.vtep, () => [xv.dp.program('xv_tc_underlay').attachTcx('u0', 'ingress')]);
       xv.dp.bumpGeneration();
     },
     down() {
       for (const l of tcLinks) l.close();
       tcLinks = [];
+      xv.down();
     },
   };
   // xvtep and the ceiling as they were before the GRO hand-off: every

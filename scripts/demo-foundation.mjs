@@ -3,7 +3,7 @@ import * as bpf from '../dist/bpf/index.js';
 
 const A = `xvtdemo${process.pid}-a`, B = `xvtdemo${process.pid}-b`;
 const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-const cleanup = () => { for (const ns of [A, B]) try { sh('ip', 'netns', 'del', ns); } catch {} };
+const cleanup = () => { for (const ns of [A, B]) try { sh('ip', 'netns', 'del', ns); } catch { /* already gone */ } };
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 

@@ -2,9 +2,10 @@
 // Decap: check the outer headers are IPv4/UDP to the VXLAN port, strip the
 // 50 outer bytes, redirect. Encap: push a fixed 50-byte outer header,
 // redirect. No map lookups, no learning, no statistics.
-// ceil_tc_encap is the encap ceiling for bulk TCP: XDP on the endpoint veth
-// would clear its peer's TSO (as for xvtep, whose TCP encap is
-// xv_tc_endpoint on tcx), so it encapsulates whole GSO skbs on tcx ingress.
+// ceil_tc_encap is the TC encap ceiling: for bulk TCP (XDP on the endpoint
+// veth would clear its peer's TSO, so it encapsulates whole GSO skbs on tcx
+// ingress) and for small frames, beside xvtep's xv_tc_endpoint (the default
+// on veths): push the 50 outer bytes, redirect to the underlay.
 // ceil_decap_gro + ceil_tc_gro are the TCP decap ceiling: xvtep's GRO
 // hand-off (bpf/lib/gro.h) without lookups.
 #include <linux/bpf.h>
@@ -21,6 +22,8 @@
 const volatile __u32 ceil_decap_ifindex = 0; /* decap: redirect target */
 const volatile __u32 ceil_encap_ifindex = 0; /* encap: redirect target */
 const volatile __u16 ceil_port = 4789;   /* VXLAN UDP port, host order */
+/* 0 where the kernel refuses bpf_xdp_adjust_meta to XDP (as xvtep's xv_xdp_meta) */
+const volatile __u8 ceil_xdp_meta = 1;
 /* encap: the outer header to push (8-aligned for copy_outer) */
 const volatile __u8 ceil_outer[OUTER] __attribute__((aligned(8))) = {};
 
@@ -87,6 +90,11 @@ int ceil_decap_gro(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (data_end - data < OUTER + 512 || (void *)(iiph + 1) > data_end ||
 	    ieth->h_proto != bpf_htons(ETH_P_IP) || iiph->protocol != IPPROTO_TCP) {
+		if (bpf_xdp_adjust_head(ctx, OUTER))
+			return XDP_DROP;
+		return bpf_redirect(ceil_decap_ifindex, 0);
+	}
+	if (!ceil_xdp_meta) { /* as xvtep where the kernel refuses the helper: redirect */
 		if (bpf_xdp_adjust_head(ctx, OUTER))
 			return XDP_DROP;
 		return bpf_redirect(ceil_decap_ifindex, 0);

@@ -265,6 +265,7 @@ export async function measureManager({ env, genProgram, liveRun, sinkG, sinkS, s
         for (let r = 0; r < sizes.addTrials; r++) {
           mdp.fdb.delete(T.vni, X);
           const run = liveRun(prog, frame, env.sink, env.ifx.s0, 3_000_000);
+          run.catch(() => {}); // awaited below; a refusal must not crash the run before then
           let genDone = false;
           run.then(() => (genDone = true), () => (genDone = true));
           await sleep(150);
@@ -316,7 +317,7 @@ export async function measureManager({ env, genProgram, liveRun, sinkG, sinkS, s
       M.scrape = r.scrape;
       log(`control manager: scrape ${r.scrape?.vnis} VNIs median ${r.scrape?.medianMs} ms, daemon RSS idle ${r.daemon.rssIdleMB} MB, after reload ${r.daemon.rssAfterScrapeAndReloadMB} MB`);
     });
-    try { detachAll(pinDir); } catch {}
+    try { detachAll(pinDir); } catch { /* nothing attached */ }
   } finally {
     unmount();
     rmSync(stateDir, { recursive: true, force: true });

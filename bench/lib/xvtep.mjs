@@ -1,106 +1,142 @@
-// Setting up xvtep on the VTEP host: the one place the benchmarks touch the
-// data path API (src/datapath, compiled to dist/). Everything the harness
-// needs from xvtep goes through the object setupXvtep() returns, so when the
-// manager lands only this file changes.
+// xvtep on the VTEP host, set up the way a user does it: a config file and
+// `xvtep attach -c FILE` (bin/xvtep, run in the VTEP namespace), `xvtep
+// detach` to take it down. The harness then opens the pinned instance
+// (Datapath.open, read-only use: its programs for BPF_PROG_TEST_RUN, its
+// counters) and, for the control-plane and FDB-scaling scenarios only, writes
+// FDB entries and VNIs through it, as `xvtep fdb add` does.
 //
-// profile.endpointXdp: attach xv_xdp_endpoint on the endpoint veth (small
-// frames from an XDP generator). Off for TCP: XDP on a veth clears its
-// peer's TSO (see bpf/endpoint.h), so bulk TCP goes through xv_tc_endpoint.
+// profile({ endpointXdp }) picks the config's endpointXdp for the next up():
+// 'auto' (the default: on the endpoint veth e0 that means tcx alone), 'on',
+// 'off', 'frags'. variant() makes a named mode of one profile, so a report
+// row names the configuration it measured.
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ifindexOf } from '../../dist/bpf/index.js';
 import { Datapath } from '../../dist/datapath/datapath.js';
-import * as tables from '../../dist/datapath/tables.js';
+import { mountBpffs, XVTEP } from './manager.mjs';
 import { T } from './topo.mjs';
 
-const SLOT = 1;
+const SLOT = 1; // the manager gives the file's first VNI stats slot 1
+
+/** The configuration a row measured, in the words of the config file. */
+export const configName = (endpointXdp) => `xvtep attach, endpointXdp: ${endpointXdp}${endpointXdp === 'auto' ? ' (tcx on the veth e0)' : ''}`;
 
 export async function setupXvtep(env, { fdbMax = 65536, vnis = 4096 } = {}) {
-  const { lab, vtep, ifx } = env;
-  const dp = await Datapath.load({ sizes: { fdb: fdbMax, vnis } });
-  const settings = { learning: true, allowUnknownPeers: false, proxyArp: false, proxyNd: false, statsSlot: SLOT };
-  const info = tables.vniInfoOf(settings);
-  // Devmap updates resolve ifindexes in the calling thread's netns: the
-  // whole setup runs inside the VTEP host's.
-  lab.in(vtep, () => {
-    dp.configure({
-      underlayIfindex: ifx.u0, port: T.port, localAddress: T.uly.ip, underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0,
-      ttl: 64, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, fdbRefreshMs: 1000,
-      epChecksumComplete: false, nhCacheMs: 0,
-    });
-    dp.zeroStats(SLOT);
-    dp.vnis.set(T.vni, settings);
-    dp.peers.add(T.vni, T.gen.ip, info);
-    dp.endpoints.set(ifx.e0, T.vni, info);
-    dp.devs.set(ifx.e0, ifx.e0);
-    dp.setUplink(ifx.u0); // what attachUnderlay() does: the encap fast path's devmap
-    dp.fdb.set({ vni: T.vni, mac: T.sink.mac, dest: { kind: 'local', ifindex: ifx.e0 }, static: true, updatedNs: 0 });
-    dp.fdb.set({ vni: T.vni, mac: T.remote.mac, dest: { kind: 'remote', remote: T.gen.ip }, static: true, updatedNs: 0 });
-    dp.setFloodPorts(T.vni, [ifx.e0]);
-    dp.flood.set({ vni: T.vni, remotes: [T.gen.ip], locals: [ifx.e0] });
-    dp.bumpGeneration();
+  const { lab, vtep } = env;
+  const bpffs = `/run/${lab.prefix}-bpffs`;
+  const unmount = mountBpffs(bpffs);
+  const pinDir = join(bpffs, 'xvtep');
+  const cfgPath = join(tmpdir(), `${lab.prefix}-xvtep.json`);
+  const config = ({ endpointXdp, learning = true }) => ({
+    underlay: { interface: T.uly.if, address: T.uly.ip, port: T.port, mtu: 1500 },
+    vnis: [{
+      vni: T.vni, endpoints: [T.ep.if], peers: [T.gen.ip], endpointXdp, learning,
+      fdb: [{ mac: T.sink.mac, endpoint: T.ep.if }, { mac: T.remote.mac, remote: T.gen.ip }],
+    }],
+    metrics: { enabled: false },
+    state: { pinDir },
+    capacity: { fdb: fdbMax, vnis },
   });
+  const cli = (...args) => {
+    const r = spawnSync('ip', ['netns', 'exec', vtep, process.execPath, XVTEP, ...args], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`xvtep ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || '').trim()}`);
+    return r;
+  };
 
-  let links = [];
-  let profile = { endpointXdp: true };
-  return {
+  let dp;
+  let profile = { endpointXdp: 'auto' };
+  let attachedAs = null;
+  const xv = {
     name: 'xvtep',
-    dp,
-    via: 'src/datapath (Datapath.load + tables)',
-    /** Sets the attach profile used by the next up(). */
+    via: 'a config file and `xvtep attach -c FILE` / `xvtep detach` (bin/xvtep), each mode attached afresh',
+    /** The attach command last run: the product's own words for the configuration. */
+    notes: [],
+    get dp() {
+      if (!dp) throw new Error('xvtep is not attached');
+      return dp;
+    },
+    /** Sets the config used by the next up(); endpointXdp true/false mean on/auto for older callers. */
     profile(p) {
-      profile = { ...profile, ...p };
+      const x = p.endpointXdp === true ? 'on' : p.endpointXdp === false ? 'auto' : p.endpointXdp;
+      // learning is per call (default on), so one variant's setting never leaks into the next
+      profile = { endpointXdp: x ?? profile.endpointXdp, learning: p.learning ?? true };
       return this;
     },
+    get configuration() {
+      return configName(profile.endpointXdp);
+    },
     up() {
-      links = lab.in(vtep, () => {
-        // as attachUnderlay() in native mode: XDP plus the tcx half of the GRO hand-off
-        const l = [dp.program('xv_xdp_underlay').attachXdp('u0', { mode: 'driver' }), dp.program('xv_tc_underlay').attachTcx('u0', 'ingress')];
-        dp.setRxGro(ifx.u0);
-        l.push(dp.program('xv_tc_endpoint').attachTcx('e0', 'ingress'));
-        if (profile.endpointXdp) l.push(dp.program('xv_xdp_endpoint').attachXdp('e0', { mode: 'driver' }));
-        return l;
-      });
-      dp.bumpGeneration();
+      writeFileSync(cfgPath, JSON.stringify(config(profile), null, 1));
+      const r = cli('attach', '-c', cfgPath);
+      // what attach says about this host (not its closing summary line), once
+      for (const line of (r.stderr || '').split('\n').map((l) => l.trim()).filter((l) => l && !/^xvtep: (attached|updated) /.test(l))) {
+        if (!xv.notes.includes(line)) xv.notes.push(line);
+      }
+      attachedAs = profile.endpointXdp;
+      dp = lab.in(vtep, () => Datapath.open(pinDir));
+      dp.zeroStats(SLOT);
     },
     down() {
-      dp.setRxGro(0);
-      for (const l of links) l.close();
-      links = [];
+      dp?.close();
+      dp = undefined;
+      if (attachedAs !== null) cli('detach', '--pin-dir', pinDir);
+      attachedAs = null;
     },
-    program: (name) => dp.program(name),
+    program: (name) => xv.dp.program(name),
+    /** Where attach pinned its links (tcp-profile swaps the underlay hook by hand). */
+    linkPin: (name) => join(pinDir, 'links', name),
     /** Static FDB entries towards the remote VTEP, in one batch; returns seconds. */
     fdbAddMany(macs) {
       const recs = macs.map((mac) => ({ vni: T.vni, mac, dest: { kind: 'remote', remote: T.gen.ip }, static: true, updatedNs: 0 }));
       const t0 = process.hrtime.bigint();
-      dp.fdb.setMany(recs);
+      xv.dp.fdb.setMany(recs);
       return Number(process.hrtime.bigint() - t0) / 1e9;
     },
     fdbAdd(mac) {
-      dp.fdb.set({ vni: T.vni, mac, dest: { kind: 'remote', remote: T.gen.ip }, static: true, updatedNs: 0 });
+      xv.dp.fdb.set({ vni: T.vni, mac, dest: { kind: 'remote', remote: T.gen.ip }, static: true, updatedNs: 0 });
     },
     fdbDeleteMany(macs) {
-      dp.fdb.deleteMany(macs.map((mac) => ({ vni: T.vni, mac })));
-      dp.bumpGeneration();
+      xv.dp.fdb.deleteMany(macs.map((mac) => ({ vni: T.vni, mac })));
+      xv.dp.bumpGeneration();
     },
     fdbDelete(mac) {
-      const had = dp.fdb.delete(T.vni, mac);
-      dp.bumpGeneration();
+      const had = xv.dp.fdb.delete(T.vni, mac);
+      xv.dp.bumpGeneration();
       return had;
     },
-    fdbCount: () => dp.fdb.map.count(),
+    fdbCount: () => xv.dp.fdb.map.count(),
     /** n more VNIs (each with its own stats slot), for the scrape scenario. */
     addVnis(n) {
-      for (let i = 1; i <= n; i++) {
-        if (T.vni + i === T.vni) continue;
-        dp.vnis.set(T.vni + i, { ...settings, statsSlot: Math.min(SLOT + i, vnis) });
+      const settings = { learning: true, allowUnknownPeers: false, proxyArp: false, proxyNd: false };
+      for (let i = 1; i <= n; i++) xv.dp.vnis.set(T.vni + i, { ...settings, statsSlot: Math.min(SLOT + i, vnis) });
+    },
+    vniCount: () => xv.dp.vnis.map.count(),
+    readAllStats: () => xv.dp.readAllStats(),
+    stats: () => xv.dp.readStats(SLOT),
+    close() {
+      try {
+        this.down();
+      } finally {
+        rmSync(cfgPath, { force: true });
+        unmount();
       }
     },
-    vniCount: () => dp.vnis.map.count(),
-    readAllStats: () => dp.readAllStats(),
-    stats: () => dp.readStats(SLOT),
-    close() {
-      this.down();
-      dp.close();
+  };
+  return xv;
+}
+
+/** A named mode of one profile of `mode` (xvtep or the ceiling): up() sets the profile first. */
+export function variant(mode, name, p, configuration) {
+  return {
+    name,
+    configuration: configuration ?? (mode.name === 'xvtep' ? configName(p.endpointXdp) + (p.learning === false ? ', learning: false' : '') : name),
+    up() {
+      mode.profile(p);
+      mode.up();
     },
+    down: () => mode.down(),
   };
 }
 

@@ -7,7 +7,6 @@ import { call } from './errors.js';
 import { FdHandle } from './handle.js';
 import { native } from './native.js';
 import { openPinned, pinFd, unpinPath } from './bpffs.js';
-import type { Program } from './program.js';
 
 export interface LinkInfo {
   readonly id: number;
@@ -17,6 +16,12 @@ export interface LinkInfo {
   readonly ifindex: number;
   /** For tcx links: 46 ingress or 47 egress. */
   readonly attachType: number;
+}
+
+/** What update() needs of a program (a Program): its fd. Structural, so this
+ * file does not import program.ts, which imports it. */
+export interface ProgramFd {
+  readonly fd: number;
 }
 
 export class Link {
@@ -57,7 +62,7 @@ export class Link {
    * Swaps the program atomically: packets see the old one or the new one,
    * never neither. With `expected`, only if that program is still attached.
    */
-  update(prog: Program, expected?: Program): void {
+  update(prog: ProgramFd, expected?: ProgramFd): void {
     call(this.label, () => native.linkUpdate(this.fd, prog.fd, expected ? expected.fd : -1), 'update');
   }
 
@@ -75,6 +80,13 @@ export class Link {
 }
 
 export type XdpMode = 'driver' | 'skb';
+
+/** A program attached to an interface's XDP hook through a bpf_link. */
+export class XdpLink extends Link {
+  constructor(fd: number, label: string, readonly ifindex: number, readonly mode: XdpMode) {
+    super(fd, label);
+  }
+}
 
 /** Which mode an interface's XDP program really runs in, or undefined if none. */
 export function xdpModeOf(ifindex: number): XdpMode | 'hw' | 'multi' | undefined {

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { AttachType, TestRunFlag, XdpFlag } from './constants.js';
 import { BpfError, call, wrapNative } from './errors.js';
 import { FdHandle } from './handle.js';
-import { Link, xdpModeOf, type XdpMode } from './link.js';
+import { Link, XdpLink, xdpModeOf, type XdpMode } from './link.js';
 import { native, type NativeTestRunArgs } from './native.js';
 import { ifindexOf } from './netif.js';
 import type { Netns } from './netns.js';
@@ -44,13 +44,6 @@ export interface TestRunResult {
 }
 
 export type TcDirection = 'ingress' | 'egress';
-
-/** A program attached to an interface's XDP hook through a bpf_link. */
-export class XdpLink extends Link {
-  constructor(fd: number, label: string, readonly ifindex: number, readonly mode: XdpMode) {
-    super(fd, label);
-  }
-}
 
 /** A cls_bpf filter on a clsact qdisc (netlink): not a link, it stays until removed. */
 export class TcFilter {

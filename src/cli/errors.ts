@@ -1,8 +1,8 @@
 // Exit codes and one-line error messages, iproute2/bpftool style:
 // 0 ok, 1 usage or config error, 2 kernel or system error.
 import { BpfError } from '../bpf/index.js';
-import { ConfigError } from '../config/errors.js';
-import { ManagerError } from '../reconcile/errors.js';
+import { ConfigError } from '../config/index.js';
+import { ManagerError } from '../reconcile/index.js';
 
 export const EXIT_OK = 0, EXIT_USAGE = 1, EXIT_SYSTEM = 2;
 

@@ -3,7 +3,7 @@
 // file so one config can serve several lab hosts.
 import type { Command } from 'commander';
 import type { Config } from '../config/index.js';
-import { DEFAULT_PIN_DIR, checkPinDir, withPinDir } from '../reconcile/pindir.js';
+import { DEFAULT_PIN_DIR, checkPinDir, withPinDir } from '../reconcile/index.js';
 
 export { withPinDir };
 
@@ -24,7 +24,7 @@ export function withTarget(cmd: Command, opts: { json?: boolean } = {}): Command
 export async function resolveTarget(o: TargetOptions): Promise<{ pinDir: string; config?: Config }> {
   if (o.config) {
     // Only with -c: the config module (zod, yaml) is most of a CLI's start-up.
-    const { loadConfigFile } = await import('../config/load.js');
+    const { loadConfigFile } = await import('../config/parser.js');
     const config = withPinDir(await loadConfigFile(o.config), o.pinDir);
     return { pinDir: config.state.pinDir, config };
   }

@@ -1,11 +1,15 @@
 // Public surface of the config module. It turns text into a validated,
-// immutable Config and knows nothing of BPF maps or the kernel.
+// immutable Config and knows nothing of BPF maps or the kernel. Two doors:
+// this one (types, defaults, errors, limits, address checks) loads no
+// parser; ./parser.ts has the parser itself (zod, yaml), which is most of a
+// CLI command's start-up, so only what reads config text imports it.
 export type {
   CapacityConfig,
   ClusterConfig,
   EtcdConfig,
   Config,
   DfMode,
+  EndpointXdpSetting,
   FdbEntry,
   IpFamily,
   ListenAddress,
@@ -17,12 +21,8 @@ export type {
   XdpMode,
   TcMode,
 } from './types.js';
-export { CONFIG_DEFAULTS } from './types.js';
+export { CONFIG_DEFAULTS, ENDPOINT_XDP } from './types.js';
 export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } from './errors.js';
-export { loadConfigFile, readConfigText, parseConfig, unwrapConfig, validateConfig, type ConfigResult, type ParseOptions } from './load.js';
-export { configFromFlags, quickFormDocument, type QuickFlags } from './flags.js';
-export { detectFormat, type SourceFormat } from './document.js';
-export type { ConfigInput } from './schema.js';
 export { CAPACITY_MAX, VNI_MAX } from './limits.js';
 export { interfaceNameProblem, neighborMacProblem, normalizeMac, overlayAddressProblem, parseIp, underlayAddressProblem } from './addresses.js';
 export { describeValue } from './describe.js';

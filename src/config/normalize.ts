@@ -49,6 +49,7 @@ function vni(v: RawVni): VniConfig {
     // Static neighbors exist to be answered; without them there is nothing to proxy.
     proxyArp: v.proxyArp ?? v.neighbors.length > 0,
     ageingSeconds: v.ageingSeconds,
+    endpointXdp: v.endpointXdp,
   };
 }
 

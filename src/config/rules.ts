@@ -6,9 +6,41 @@ import type { z } from 'zod';
 import { interfaceNameProblem, normalizeMac, parseIp, ZERO_MAC, type IpAddress } from './addresses.js';
 import { formatPath, type PathSegment } from './errors.js';
 import { MTU_MIN_V6, VNI_MAX } from './limits.js';
-import type { RawConfig, RawEtcd, RawFdbEntry, RawUnderlay, RawVni } from './schema.js';
 
 type Ctx = z.RefinementCtx;
+
+// What the rules read of a parse. schema.ts's Raw* types have these fields
+// and more (its superRefine calls check that they fit); they are declared
+// here because schema.ts builds its schemas from these rules.
+interface RawUnderlay {
+  readonly interface: string;
+  readonly address?: string;
+  readonly srcPortMin: number;
+  readonly srcPortMax: number;
+  readonly mtu?: number;
+}
+interface RawFdbEntry {
+  readonly mac: string;
+  readonly remote?: string;
+  readonly endpoint?: string;
+}
+interface RawVni {
+  readonly vni: number;
+  readonly endpoints: readonly string[];
+  readonly peers: readonly string[];
+  readonly fdb: readonly RawFdbEntry[];
+  readonly neighbors: readonly { readonly ip: string; readonly mac: string }[];
+}
+interface RawEtcd {
+  readonly endpoints: readonly string[];
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+interface RawConfig {
+  readonly underlay: RawUnderlay;
+  readonly vnis: readonly RawVni[];
+}
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isNumber = (v: unknown): v is number => typeof v === 'number';

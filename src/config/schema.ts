@@ -19,7 +19,7 @@ import { describeExpected, describeValue } from './describe.js';
 import { CAPACITY_MAX, MTU_MIN, VNI_MAX } from './limits.js';
 import { registerLeaf, strictLeavesAccept, ZodLongList } from './long-list.js';
 import { configRules, etcdRules, fdbEntryProblem, fdbEntryRules, underlayRules, vniRules } from './rules.js';
-import { CONFIG_DEFAULTS as D } from './types.js';
+import { CONFIG_DEFAULTS as D, ENDPOINT_XDP } from './types.js';
 
 /** A scalar of type T (per `is`) that also passes `problem`; T is what a valid parse yields. */
 function leaf<T>(
@@ -118,6 +118,7 @@ const vniShape = z
     allowUnknownPeers: flag().default(D.vni.allowUnknownPeers),
     proxyArp: flag().optional(),
     ageingSeconds: intIn(0, 0xffffffff).default(D.vni.ageingSeconds),
+    endpointXdp: oneOf(ENDPOINT_XDP).default(D.vni.endpointXdp),
   })
   .strict();
 const vniSchema = vniShape.superRefine(vniRules);

@@ -8,6 +8,15 @@ export type { IpFamily, ListenAddress };
 export type XdpMode = 'native' | 'skb';
 /** How TC programs attach: auto prefers tcx (linux 6.6) where the kernel has it, else netlink clsact filters. */
 export type TcMode = 'auto' | 'tcx' | 'netlink';
+/**
+ * XDP on a VNI's endpoint interfaces, beside the tcx program every endpoint
+ * gets: `on` attaches xv_xdp_endpoint (small frames encapsulated in XDP),
+ * `frags` its multi-buffer variant (endpoint MTU above a page), `off` tcx
+ * only, `auto` decides per interface by its kind: XDP on everything but a
+ * veth, whose peer loses TSO once any XDP program sits on the veth.
+ */
+export const ENDPOINT_XDP = ['off', 'on', 'frags', 'auto'] as const;
+export type EndpointXdpSetting = (typeof ENDPOINT_XDP)[number];
 /** IPv4 DF bit of the outer header: `inherit` copies it from the inner IPv4 header (kernel vxlan `df`). */
 export type DfMode = 'unset' | 'set' | 'inherit';
 
@@ -71,6 +80,8 @@ export interface VniConfig {
   readonly proxyArp: boolean;
   /** Lifetime of learned FDB entries in seconds; 0: never expire. Default 300 (kernel vxlan `ageing`). */
   readonly ageingSeconds: number;
+  /** XDP on this VNI's endpoints (see ENDPOINT_XDP). Default `auto`. */
+  readonly endpointXdp: EndpointXdpSetting;
 }
 
 export interface MetricsConfig {
@@ -144,7 +155,7 @@ export const CONFIG_DEFAULTS = {
     df: 'unset',
     udpChecksumV6: true,
   },
-  vni: { learning: true, allowUnknownPeers: false, ageingSeconds: 300 },
+  vni: { learning: true, allowUnknownPeers: false, ageingSeconds: 300, endpointXdp: 'auto' },
   metrics: { enabled: true, listen: '127.0.0.1:9469', maxVniSeries: 4096 },
   state: { pinDir: '/sys/fs/bpf/xvtep' },
   capacity: { vnis: 4096, endpoints: 4096, peers: 16384, fdb: 65536, neighbors: 16384 },

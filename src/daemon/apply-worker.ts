@@ -9,21 +9,14 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Config } from '../config/index.js';
-import { ManagerError } from '../reconcile/errors.js';
-import { openPinned, reconcileConfig } from '../reconcile/manager.js';
-import { loadForApply } from '../reconcile/load.js';
-import { readState, recordResult } from '../reconcile/state.js';
+import { ManagerError, openPinned, reconcileConfig, loadForApply, readState, recordResult, errMessage, withPinDir, sweepIntervalMs } from '../reconcile/index.js';
 import { alive } from './alive.js';
-import { errMessage } from '../reconcile/text.js';
-import { withPinDir } from '../reconcile/pindir.js';
-import { withTcMode } from '../reconcile/tcmode.js';
+import { withTcMode } from '../reconcile/index.js';
 import { bringUp } from './bringup.js';
-import { sweepIntervalMs } from '../reconcile/ageing.js';
 import type { WatchedEndpoint } from './endpoints.js';
 import { mergeCluster, readClusterView, type LocalNode } from '../cluster/index.js';
-import { LAYOUT_VERSION } from '../datapath/layout.js';
-import { hostResolver } from '../reconcile/desired.js';
-import { ZERO_MAC } from '../reconcile/model.js';
+import { LAYOUT_VERSION } from '../datapath/index.js';
+import { hostResolver, ZERO_MAC } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
 
 export interface ApplyRequest {
@@ -129,7 +122,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   }
   try {
     const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
-    recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath);
+    recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath, res.endpointXdp);
     return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(file), conflicts };
   } catch (e) {
     recordResult(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });

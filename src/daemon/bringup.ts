@@ -1,10 +1,8 @@
 // attach and run share this: adopt or create the pinned data path, converge
 // it to the config, record the result in the manager state.
 import type { Config } from '../config/index.js';
-import type { Datapath } from '../datapath/datapath.js';
-import { detachAll, openOrCreate, reconcileConfig, sizesOf, type ReconcileResult } from '../reconcile/manager.js';
-import { recordResult } from '../reconcile/state.js';
-import { errMessage } from '../reconcile/text.js';
+import type { Datapath } from '../datapath/index.js';
+import { detachAll, openOrCreate, reconcileConfig, sizesOf, type ReconcileResult, recordResult, errMessage } from '../reconcile/index.js';
 
 export type Log = (msg: string) => void;
 
@@ -14,7 +12,7 @@ export async function bringUp(cfg: Config, configPath: string | null, trigger: s
   if (notice) log(notice);
   try {
     const result = reconcileConfig(dp, cfg, opts);
-    recordResult(pinDir, { ok: true, trigger, changes: result.changes }, configPath);
+    recordResult(pinDir, { ok: true, trigger, changes: result.changes }, configPath, result.endpointXdp);
     report(result, log);
     return { dp, result, created };
   } catch (e) {

@@ -14,10 +14,8 @@
 // when a listener's socket overflows, and `ip` may die: a scan of every name
 // every ENDPOINT_SCAN_MS bounds the detection time in those cases. Name to
 // ifindex is one ioctl, so even 4096 endpoints cost ~20 ms per scan.
-import type { Datapath } from '../datapath/datapath.js';
-import { Attachments } from '../reconcile/attach.js';
-import { hostResolver } from '../reconcile/desired.js';
-import { readEndpointStates, writeEndpointStates, type EndpointState } from '../reconcile/state.js';
+import type { Datapath } from '../datapath/index.js';
+import { Attachments, hostResolver, readEndpointStates, writeEndpointStates, type EndpointState } from '../reconcile/index.js';
 import { alive } from './alive.js';
 import type { Log } from './bringup.js';
 import { ipMonitor, type IpMonitor } from './ipmonitor.js';

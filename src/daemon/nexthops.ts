@@ -9,9 +9,8 @@
 // destination's next hop is looked up again (one `ip -batch`) and the new
 // ones are made managed; a check every NEXTHOP_CHECK_MS covers lost
 // notifications.
-import type { Datapath } from '../datapath/datapath.js';
-import { manageNeighbours } from '../datapath/nexthops.js';
-import { errMessage } from '../reconcile/text.js';
+import { type Datapath, manageNeighbours } from '../datapath/index.js';
+import { errMessage } from '../reconcile/index.js';
 import type { Log } from './bringup.js';
 import { ipMonitor, type IpMonitor } from './ipmonitor.js';
 

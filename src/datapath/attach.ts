@@ -8,7 +8,7 @@
 // interface only, and said so; a veth peer whose GRO cannot be verified is
 // refused with the command that fixes it.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { BpfError, type TcFilter, hasAdjustRoomDecap, hasTcx, hasXdpAdjustMeta, ifindexOf, type Program, type XdpLink, type XdpMode } from '../bpf/index.js';
 import type { Datapath } from './datapath.js';
@@ -88,7 +88,8 @@ export interface Attachment {
 
 /** Runs `ip` (or another tool) in the calling thread's netns (spawn inherits it). */
 function run(cmd: string, args: string[]): { ok: boolean; out: string; err: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+  // maxBuffer: a detailed dump of 1,000 bridges is ~2 MB of JSON, past spawnSync's 1 MB default
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000, maxBuffer: 256 << 20 });
   return { ok: r.status === 0, out: r.stdout ?? '', err: (r.stderr ?? '').trim() };
 }
 
@@ -121,6 +122,24 @@ function linkInfo(iface: string, netns?: string): IpLink {
   const r = run('ip', [...(netns ? ['-n', netns] : []), '-j', '-d', 'link', 'show', 'dev', iface]);
   if (!r.ok) throw new BpfError('inspect', constants.errno.ENODEV, `interface ${iface}`, r.err || 'ip link show failed');
   return (JSON.parse(r.out) as IpLink[])[0]!;
+}
+
+/**
+ * What an endpoint interface is, for endpointXdp: auto, from sysfs (two
+ * stat calls, so a reload with 1,000 endpoints pays nothing; a detailed
+ * netlink dump of 1,000 bridges is ~2 MB and ~1 s here):
+ *  - 'tap': a tun/tap device (it has tun_flags), a VM's NIC;
+ *  - 'hardware': a device with a parent device (PCI, virtio, SR-IOV: a NIC);
+ *  - 'virtual': anything else (veth, bridge, vlan, macvlan, ...).
+ * sysfs is the calling process's netns's (ip netns exec mounts it so).
+ */
+export type EndpointKind = 'tap' | 'hardware' | 'virtual';
+
+export function endpointKind(iface: string): EndpointKind {
+  const dir = `/sys/class/net/${iface}`;
+  if (existsSync(`${dir}/tun_flags`)) return 'tap';
+  if (existsSync(`${dir}/device`)) return 'hardware';
+  return 'virtual';
 }
 
 /** Named netns (ip netns add) by the nsid this netns knows it as. */
@@ -283,13 +302,28 @@ export function attachEndpoint(dp: Datapath, iface: string, opts: { xdp?: Endpoi
   const xdp = opts.xdp ?? 'none';
   if (xdp !== 'none') {
     try {
-      links.set('xdp', dp.program(xdp === 'frags' ? ProgName.xdpEndpointFrags : ProgName.xdpEndpoint).attachXdp(ifindex, { mode: 'driver' }));
+      links.set('xdp', dp.program(endpointXdpProgram(xdp)).attachXdp(ifindex, { mode: 'driver' }));
     } catch (e) {
       for (const l of links.values()) l.close();
       throw e;
     }
   }
   return { iface, ifindex, role: 'endpoint', links, notes };
+}
+
+/**
+ * XDP alone on an endpoint whose tcx program is already in place (a setting
+ * changed, or an adopted endpoint lacks it): the xdp link only.
+ */
+export function attachEndpointXdp(dp: Datapath, iface: string, xdp: Exclude<EndpointXdp, 'none'>): Attachment {
+  const ifindex = ifindexOf(iface);
+  const links = new Map<HookName, Hook>();
+  links.set('xdp', dp.program(endpointXdpProgram(xdp)).attachXdp(ifindex, { mode: 'driver' }));
+  return { iface, ifindex, role: 'endpoint', links, notes: [] };
+}
+
+export function endpointXdpProgram(xdp: Exclude<EndpointXdp, 'none'>): string {
+  return xdp === 'frags' ? ProgName.xdpEndpointFrags : ProgName.xdpEndpoint;
 }
 
 /** Where a pinned link lives: pinDir/links/<role>-<iface>-<hook>. */

@@ -3,5 +3,6 @@ export * from './attach.js';
 export * from './datapath.js';
 export * from './fdb-counter.js';
 export * from './layout.js';
+export * from './nexthops.js';
 export * from './probe.js';
 export * from './tables.js';

@@ -4,10 +4,8 @@
 // scrapes (a restarted manager therefore continues where the maps are).
 // Written by hand rather than through prom-client objects: 4096 VNIs x a
 // dozen series through label hashing would not fit a 50 ms scrape.
-import type { Datapath } from '../datapath/datapath.js';
-import { DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT, LAYOUT_VERSION } from '../datapath/layout.js';
-import type { EndpointStates, ManagerState } from '../reconcile/state.js';
-import { SLOT_SPAN } from '../datapath/tables.js';
+import { type Datapath, DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT, LAYOUT_VERSION, SLOT_SPAN } from '../datapath/index.js';
+import type { EndpointStates, ManagerState } from '../reconcile/index.js';
 import { CHUNK_BYTES, ChunkPool } from './chunks.js';
 import { DROP0, EVENT0, RX_BYTES, RX_PACKETS, STAT_FIELDS, TX_BYTES, TX_PACKETS, countEntries, readStatsSums } from './read.js';
 

@@ -4,8 +4,7 @@
 // scrape budget. Nothing is kept between
 // scrapes: every value is read again from the maps.
 import type { BpfMap } from '../bpf/index.js';
-import type { Datapath } from '../datapath/datapath.js';
-import { DROP_SLOTS, EVENT_SLOTS } from '../datapath/layout.js';
+import { type Datapath, DROP_SLOTS, EVENT_SLOTS } from '../datapath/index.js';
 
 /** u64 counters of struct xv_stats, in order: rx_packets, rx_bytes, tx_packets, tx_bytes, drop[16], event[16]. */
 export const STAT_FIELDS = 4 + DROP_SLOTS + EVENT_SLOTS;

@@ -3,8 +3,8 @@
 // 0.0.4 only: OpenMetrics would rename our *_total counters.
 import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Datapath } from '../datapath/datapath.js';
-import { readEndpointStates, readState } from '../reconcile/state.js';
+import type { Datapath } from '../datapath/index.js';
+import { readEndpointStates, readState } from '../reconcile/index.js';
 import { ChunkPool } from './chunks.js';
 import { renderXvtepMetrics } from './collector.js';
 

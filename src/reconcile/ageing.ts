@@ -2,8 +2,7 @@
 // stamps updated_ns; Datapath.ageLearned deletes). The per-VNI lifetime comes
 // from the config; VNIs added live with `xvtep vni add` get the kernel vxlan
 // default.
-import type { Config } from '../config/index.js';
-import { CONFIG_DEFAULTS } from '../config/types.js';
+import { type Config, CONFIG_DEFAULTS } from '../config/index.js';
 
 export const DEFAULT_AGEING_S: number = CONFIG_DEFAULTS.vni.ageingSeconds;
 

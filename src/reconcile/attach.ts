@@ -13,10 +13,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, Link, Program, TcFilter, ifindexOf, ifnameOf, unpinPath, xdpModeOf } from '../bpf/index.js';
 import {
-  TC_HANDLE, attachEndpoint, attachUnderlay, linkPinName, tcKindOf,
-  type Attachment, type HookName, type TcChoice, type TcKind, type TcMode,
-} from '../datapath/attach.js';
-import type { Datapath } from '../datapath/datapath.js';
+  TC_HANDLE, attachEndpoint, attachEndpointXdp, attachUnderlay, endpointXdpProgram, linkPinName, tcKindOf,
+  type Attachment, type Datapath, type EndpointKind, type EndpointXdp, type HookName, type TcChoice, type TcKind, type TcMode,
+} from '../datapath/index.js';
+import type { EndpointXdpSetting } from '../config/index.js';
 import type { Journal } from './apply.js';
 
 export type Role = 'underlay' | 'endpoint';
@@ -204,14 +204,77 @@ export class Attachments {
     for (const h of known) if (h.role === 'underlay' && h.iface !== iface) this.#drop(h.pin);
   }
 
-  ensureEndpoint(iface: string, journal?: Journal): void {
+  /**
+   * The endpoint's tcx program, plus XDP as `xdp` says (`none`: any XDP link
+   * goes). Adopted when already live on this ifindex with the right program:
+   * no reattach, no reload. A live link on another ifindex belongs to an
+   * interface that was renamed away or re-created; #pinAll replaces it.
+   * `optional`: an XDP attach the kernel refuses (a driver without native
+   * XDP) leaves the endpoint on tcx alone, with a note (endpointXdp: auto).
+   */
+  ensureEndpoint(iface: string, journal?: Journal, xdp: EndpointXdp = 'none', optional = false): void {
     const ifindex = ifindexOf(iface);
-    const pins = this.#tcPins('endpoint', iface);
-    // adopted: no reattach, no reload, whichever kind it is. A live hook on
-    // another ifindex belongs to an interface that was renamed away; it is replaced.
-    if (pins.some((p) => this.#live(p) === ifindex)) return;
-    for (const p of pins) this.#drop(p);
-    this.#pinAll(attachEndpoint(this.#dp(), iface, { assumePeerNapi: this.opts.assumePeerNapi, tc: this.tc }), journal);
+    const tcPins = this.#tcPins('endpoint', iface);
+    const xdpPin = join(this.dir, linkPinName({ role: 'endpoint', iface }, 'xdp'));
+    // the TC hook adopted whichever kind it is (tcx link or netlink filter)
+    if (!tcPins.some((p) => this.#live(p) === ifindex)) {
+      for (const p of tcPins) this.#drop(p);
+      this.#drop(xdpPin);
+      const opts = { assumePeerNapi: this.opts.assumePeerNapi, tc: this.tc };
+      try {
+        this.#pinAll(attachEndpoint(this.#dp(), iface, { ...opts, xdp }), journal);
+      } catch (e) {
+        if (xdp === 'none' || !(e instanceof BpfError)) throw e;
+        if (!optional) throw xdpFailed(iface, xdp, e);
+        this.notes.push(xdpRefused(iface, e));
+        this.#pinAll(attachEndpoint(this.#dp(), iface, opts), journal);
+      }
+      return;
+    }
+    const had = this.endpointXdpOf(iface, ifindex);
+    if (had === xdp) return;
+    // a rollback puts the previous program back (after it detached the new one, recorded later)
+    if (had === 'xdp' || had === 'frags') journal?.record(`restore XDP on endpoint ${iface}`, () => this.ensureEndpoint(iface, undefined, had));
+    this.#drop(xdpPin);
+    this.notes.push(`endpoint ${iface}: XDP ${xdpWords[had]} -> ${xdpWords[xdp]} (endpointXdp)`);
+    if (xdp === 'none') return;
+    try {
+      this.#pinAll(attachEndpointXdp(this.#dp(), iface, xdp), journal);
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
+      if (!optional) throw xdpFailed(iface, xdp, e);
+      this.notes.push(xdpRefused(iface, e));
+    }
+  }
+
+  /**
+   * Which endpoint XDP program is live on iface at ifindex: by the pinned
+   * link's program id. `other`: a program this data path did not load (a
+   * previous layout); `known` spares reading the pin again.
+   */
+  endpointXdpOf(iface: string, ifindex: number, known?: HookStatus[]): EndpointXdp | 'other' {
+    const pin = join(this.dir, linkPinName({ role: 'endpoint', iface }, 'xdp'));
+    let progId: number | null;
+    const seen = known?.find((h) => h.pin === pin);
+    if (seen) {
+      if (!seen.attached || seen.ifindex !== ifindex) return 'none';
+      progId = seen.progId;
+    } else if (known === undefined && existsSync(pin)) {
+      const link = Link.open(pin);
+      try {
+        const info = link.info();
+        if (info.ifindex !== ifindex) return 'none';
+        progId = info.progId;
+      } finally {
+        link.close();
+      }
+    } else {
+      return 'none';
+    }
+    const dp = this.#dp();
+    if (progId === dp.program(endpointXdpProgram('xdp')).id) return 'xdp';
+    if (progId === dp.program(endpointXdpProgram('frags')).id) return 'frags';
+    return 'other';
   }
 
   /** The ifindex iface's endpoint TC hook is live on; 0 when none is pinned or it is defunct. */
@@ -251,6 +314,36 @@ export class Attachments {
     // XDP first: until its tcx half is gone too, frames it hands to GRO still reach their endpoint
     for (const h of [...all.filter((x) => x.hook === 'xdp'), ...all.filter((x) => x.hook !== 'xdp')]) this.#drop(h.pin);
     return all.length;
+  }
+}
+
+/** An asked-for endpoint XDP attach the kernel refused: named by endpoint and setting, errno kept. */
+function xdpFailed(iface: string, xdp: EndpointXdp, e: BpfError): BpfError {
+  const hint = e.notSupported ? 'the driver has no native XDP: set endpointXdp to auto or off for its VNI' : e.hint;
+  return new BpfError('attach XDP', e.errno, `endpoint ${iface} (endpointXdp: ${xdp === 'frags' ? 'frags' : 'on'})`, hint, { cause: e });
+}
+
+function xdpRefused(iface: string, e: BpfError): string {
+  return `endpoint ${iface}: the kernel refused XDP (${e.code}${e.notSupported ? ', no native XDP in its driver' : ''}); endpointXdp is auto, so it runs on tcx alone`;
+}
+
+/**
+ * What an endpointXdp setting attaches on an interface of `kind` (see
+ * endpointKind). auto: XDP where it costs nothing and the driver has it
+ * natively: a tap (a VM's NIC) and a hardware NIC (one whose driver refuses
+ * native XDP stays on tcx, said in a note). Not on a veth: any XDP program
+ * there clears TSO on its peer, and a container's bulk TCP then leaves in
+ * MTU-sized skbs. Not on other virtual kinds (bridge, vlan, macvlan, ...):
+ * no native XDP there, nothing to gain and nothing to try.
+ */
+const xdpWords = { none: 'off', xdp: 'on', frags: 'frags', other: 'another program' } as const;
+
+export function endpointXdpFor(setting: EndpointXdpSetting, kind: EndpointKind): EndpointXdp {
+  switch (setting) {
+    case 'on': return 'xdp';
+    case 'frags': return 'frags';
+    case 'off': return 'none';
+    case 'auto': return kind === 'virtual' ? 'none' : 'xdp';
   }
 }
 

@@ -4,9 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { BpfError, ifindexOf } from '../bpf/index.js';
-import { BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6 } from '../datapath/layout.js';
+import { BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6, type FdbDest } from '../datapath/index.js';
 import type { Config, ConfigIssue } from '../config/index.js';
-import type { FdbDest } from '../datapath/tables.js';
 import { ManagerError, system, usage } from './errors.js';
 import { ZERO_MAC, addrKey, emptyTables, fdbKey, type Settings, type Tables } from './model.js';
 
@@ -170,6 +169,7 @@ export function desiredFromConfig(cfg: Config, live: Tables, statsSlots: number,
     });
     for (const ifindex of eps.values()) {
       t.endpoints.set(ifindex, { ifindex, vni: v.vni });
+      t.endpointXdp.set(ifindex, v.endpointXdp);
       t.devs.add(ifindex);
     }
     for (const address of v.peers) t.peers.set(addrKey(v.vni, address), { vni: v.vni, address });

@@ -8,9 +8,7 @@
 // VNIs, peers and flood destinations added here and not in the file are
 // removed by the next reload (`xvtep config diff` shows them first).
 import { UpdateFlag, ifnameOf, parseIP } from '../bpf/index.js';
-import { manageNeighbours } from '../datapath/nexthops.js';
-import type { Datapath } from '../datapath/datapath.js';
-import { type FdbDest } from '../datapath/tables.js';
+import { manageNeighbours, type Datapath, type FdbDest } from '../datapath/index.js';
 import { checkFloodList, SlotAllocator } from './desired.js';
 import { system, usage } from './errors.js';
 import { converge } from './manager.js';
@@ -22,7 +20,7 @@ function clone(t: Tables): Tables {
   return {
     settings: t.settings, vnis: new Map(t.vnis), endpoints: new Map(t.endpoints), devs: new Set(t.devs), peers: new Map(t.peers),
     neighbors: new Map(t.neighbors), fdb: new Map(t.fdb), flood: new Map([...t.flood].map(([k, f]) => [k, { ...f, remotes: [...f.remotes], locals: [...f.locals] }])),
-    floodPorts: new Map([...t.floodPorts].map(([k, p]) => [k, [...p]])), staleCopies: new Set(t.staleCopies),
+    floodPorts: new Map([...t.floodPorts].map(([k, p]) => [k, [...p]])), staleCopies: new Set(t.staleCopies), endpointXdp: new Map(t.endpointXdp),
   };
 }
 

@@ -2,11 +2,10 @@
 // path, converge it to a config (or to an edited copy of itself), detach.
 import { existsSync } from 'node:fs';
 import { assertPinDirAccess, ifnameOf, isBpffs } from '../bpf/index.js';
-import { Datapath, type DatapathSizes } from '../datapath/datapath.js';
-import { manageNeighbours } from '../datapath/nexthops.js';
+import { Datapath, type DatapathSizes, endpointKind, manageNeighbours } from '../datapath/index.js';
 import type { Config, TcMode } from '../config/index.js';
 import { applyDiff, type Journal } from './apply.js';
-import { Attachments } from './attach.js';
+import { Attachments, endpointXdpFor } from './attach.js';
 import { desiredFromConfig, hostResolver, type MissingEndpoint, type Resolver } from './desired.js';
 import { changeCount, diffTables, type Diff } from './diff.js';
 import { system, usage } from './errors.js';
@@ -107,19 +106,28 @@ export function converge(dp: Datapath, pinDir: string, desired: Tables, live: Ta
       if (opts.underlay) att.ensureUnderlay(opts.underlay.iface, opts.underlay.mode, opts.underlay.family, j, hooks);
       const fresh = newFloodRemotes(desired, live);
       if (fresh.length) opts.notes?.push(...manageNeighbours(fresh).notes);
-      const attached = new Set(endpoints.filter((h) => h.attached).map((h) => h.ifindex));
+      const attachedAs = new Map(endpoints.filter((h) => h.attached && h.hook === 'tcx-ingress').map((h) => [h.ifindex, h.iface]));
       for (const ifindex of desired.endpoints.keys()) {
-        if (attached.has(ifindex)) continue;
-        const iface = ifnameOf(ifindex);
-        att.ensureEndpoint(iface, j);
+        const setting = desired.endpointXdp.get(ifindex);
+        const adopted = attachedAs.get(ifindex);
+        // CLI edits start from the live state: what is attached stays as it is.
+        if (adopted !== undefined && setting === undefined) continue;
+        const iface = adopted ?? ifnameOf(ifindex);
+        const xdp = endpointXdpFor(setting ?? 'auto', setting === 'auto' || setting === undefined ? endpointKind(iface) : 'virtual');
+        if (adopted !== undefined && att.endpointXdpOf(iface, ifindex, hooks) === xdp) continue;
+        att.ensureEndpoint(iface, j, xdp, setting !== 'on' && setting !== 'frags');
         ensured.add(iface);
       }
     },
     beforeRemovals(j: Journal) {
       for (const h of endpoints) {
         if ((h.attached && desired.endpoints.has(h.ifindex)) || ensured.has(h.iface)) continue;
+        // a defunct XDP pin beside a live tcx one: the next XDP attach replaces it
+        if (endpoints.some((x) => x.iface === h.iface && x.attached && desired.endpoints.has(x.ifindex))) continue;
+        ensured.add(h.iface); // its other hook's pin: removed with this one
+        const had = h.attached ? att.endpointXdpOf(h.iface, h.ifindex, hooks) : 'none';
         att.removeEndpoint(h.iface);
-        if (h.attached) j.record(`reattach endpoint ${h.iface}`, () => att.ensureEndpoint(h.iface));
+        if (h.attached) j.record(`reattach endpoint ${h.iface}`, () => att.ensureEndpoint(h.iface, undefined, had === 'other' ? 'none' : had));
       }
     },
   });
@@ -144,6 +152,8 @@ export interface ReconcileResult {
   notes: string[];
   /** Endpoints left out because their interface does not exist (only with tolerateMissingEndpoints). */
   missing: MissingEndpoint[];
+  /** Each endpoint's endpointXdp setting in the file, by interface name. */
+  endpointXdp: Record<string, string>;
 }
 
 export interface ReconcileOptions {
@@ -175,7 +185,8 @@ export function reconcileConfig(dp: Datapath, cfg: Config, opts: ReconcileOption
     dryRun: opts.dryRun, notes, assumePeerNapi: opts.assumePeerNapi, tcMode: cfg.underlay.tcMode, underlay: { iface: cfg.underlay.interface, mode: cfg.underlay.xdpMode, family },
   });
   tm('converge');
-  return { diff, changes: changeCount(diff), warnings, notes, missing };
+  const endpointXdp = Object.fromEntries(cfg.vnis.flatMap((v) => v.endpoints.map((e) => [e, v.endpointXdp])));
+  return { diff, changes: changeCount(diff), warnings, notes, missing, endpointXdp };
 }
 
 /**

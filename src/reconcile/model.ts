@@ -2,8 +2,8 @@
 // hold, when read back), in domain words. Both the desired state (from a
 // config file or a live edit) and the live state (read from the kernel) are
 // `Tables`, so one diff serves reloads, `config diff` and CLI edits.
-import type { FdbRecord, FloodList, NeighborRecord, PeerRecord, VniSettings } from '../datapath/tables.js';
-import type { VtepSettings } from '../datapath/datapath.js';
+import type { FdbRecord, FloodList, NeighborRecord, PeerRecord, VniSettings, VtepSettings } from '../datapath/index.js';
+import type { EndpointXdpSetting } from '../config/index.js';
 
 export type { FdbRecord, FloodList, NeighborRecord, PeerRecord, VniSettings };
 export type Settings = VtepSettings;
@@ -33,6 +33,13 @@ export interface Tables {
    * a diff against the VNI alone would never see it.
    */
   staleCopies: Set<number>;
+  /**
+   * Desired only: the endpointXdp setting of each endpoint (by ifindex). Not
+   * in any map: the attachments carry it (an endpoint-<iface>-xdp pin or
+   * none). An endpoint missing here keeps what is live, or gets `auto` when
+   * it is attached now (CLI edits, which start from the live state).
+   */
+  endpointXdp: Map<number, EndpointXdpSetting>;
 }
 
 export const fdbKey = (vni: number, mac: string): string => `${vni}|${mac}`;
@@ -41,7 +48,7 @@ export const addrKey = (vni: number, address: string): string => `${vni}|${addre
 export function emptyTables(): Tables {
   return {
     settings: undefined, vnis: new Map(), endpoints: new Map(), devs: new Set(), peers: new Map(),
-    neighbors: new Map(), fdb: new Map(), flood: new Map(), floodPorts: new Map(), staleCopies: new Set(),
+    neighbors: new Map(), fdb: new Map(), flood: new Map(), floodPorts: new Map(), staleCopies: new Set(), endpointXdp: new Map(),
   };
 }
 

@@ -5,8 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { isBpffs } from '../bpf/index.js';
-import type { Config } from '../config/index.js';
-import { CONFIG_DEFAULTS } from '../config/types.js';
+import { type Config, CONFIG_DEFAULTS } from '../config/index.js';
 import { system, usage } from './errors.js';
 
 export const DEFAULT_PIN_DIR: string = CONFIG_DEFAULTS.state.pinDir;

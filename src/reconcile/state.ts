@@ -26,6 +26,8 @@ export interface ManagerState {
   lastReload: ReloadResult | null;
   /** pid of the running daemon, if any. */
   daemonPid: number | null;
+  /** endpointXdp of each endpoint of the last applied file, by interface name (for status). */
+  endpointXdp?: Record<string, string>;
 }
 
 export const STATE_DIR = process.env.XVTEP_STATE_DIR ?? '/run/xvtep';
@@ -63,13 +65,14 @@ export function updateState(pinDir: string, fn: (s: ManagerState) => void): Mana
   return s;
 }
 
-export function recordResult(pinDir: string, r: Omit<ReloadResult, 'at'>, configPath?: string | null): ManagerState {
+export function recordResult(pinDir: string, r: Omit<ReloadResult, 'at'>, configPath?: string | null, endpointXdp?: Record<string, string>): ManagerState {
   return updateState(pinDir, (s) => {
     s.reloads++;
     if (r.ok) s.generation++;
     else s.reloadFailures++;
     s.lastReload = { at: new Date().toISOString(), ...r };
     if (configPath !== undefined && r.ok) s.configPath = configPath;
+    if (endpointXdp !== undefined && r.ok) s.endpointXdp = endpointXdp;
   });
 }
 

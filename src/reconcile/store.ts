@@ -2,8 +2,7 @@
 // control-plane map back from the kernel into `Tables`, and the batch writes
 // apply.ts needs. When the datapath API moves, only this file follows.
 import { BpfError } from '../bpf/index.js';
-import type { Datapath } from '../datapath/datapath.js';
-import { vniInfoOf } from '../datapath/tables.js';
+import { type Datapath, vniInfoOf } from '../datapath/index.js';
 import { addrKey, emptyTables, fdbKey, type EndpointEntry, type FdbRecord, type FloodList, type NeighborRecord, type PeerRecord, type Settings, type Tables, type VniSettings } from './model.js';
 
 /** Reads every control-plane map (batch walks, nothing cached). */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
-import { BIN, VtepLab, waitFor } from '../manager/lab.js';
+import { BIN, VtepLab, waitFor } from '../helpers/vtep-lab.js';
 
 interface Check { check: string; status: 'ok' | 'warn' | 'fail'; message: string; fix?: string }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { root } from '../helpers/fixtures.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab } from '../manager/lab.js';
+import { VtepLab } from '../helpers/vtep-lab.js';
 
 const INSTALL_TIMEOUT = 600_000;
 

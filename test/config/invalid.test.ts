@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatConfigIssues, parseConfig, type ConfigIssue } from '../../src/config/index.js';
+import { formatConfigIssues, type ConfigIssue } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/parser.js';
 
 /** A valid IPv4 underlay header, so each case below breaks one thing. */
 const U4 = 'underlay: { interface: eth0, address: 192.0.2.1 }\n';
@@ -100,6 +101,8 @@ const CASES: readonly Case[] = [
   { name: 'MTU too small', text: 'underlay: { interface: eth0, mtu: 100 }\nvnis: [{ vni: 1, endpoints: [v1] }]\n', path: 'underlay.mtu', message: 'MTU 100 is out of range 118..65535' },
   { name: 'MTU below the IPv6 minimum', text: `underlay: { interface: eth0, address: "2001:db8::1", mtu: 1000 }\nvnis: [{ vni: 1, endpoints: [v1] }]\n`, path: 'underlay.mtu', message: 'below 1280' },
   { name: 'negative ageing', text: V('{ vni: 1, endpoints: [v1], ageingSeconds: -1 }'), path: 'vnis[0].ageingSeconds', message: '-1 is out of range 0..4294967295' },
+  { name: 'unknown endpointXdp', text: V('{ vni: 1, endpoints: [v1], endpointXdp: native }'), path: 'vnis[0].endpointXdp', message: 'expected one of off, on, frags, auto, got "native"', line: 3 },
+  { name: 'endpointXdp as a boolean', text: V('{ vni: 1, endpoints: [v1], endpointXdp: true }'), path: 'vnis[0].endpointXdp', message: 'expected one of off, on, frags, auto, got true' },
   { name: 'YAML 1.1 boolean', text: V('{ vni: 1, endpoints: [v1], learning: yes }'), path: 'vnis[0].learning', message: 'expected true or false, got "yes"' },
   { name: 'list where a mapping belongs', text: 'underlay: [eth0]\nvnis: [{ vni: 1, endpoints: [v1] }]\n', path: 'underlay', message: 'expected a mapping, got a list' },
   { name: 'string where a list belongs', text: V('{ vni: 1, endpoints: veth0 }'), path: 'vnis[0].endpoints', message: 'expected a list, got "veth0"' },

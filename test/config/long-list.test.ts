@@ -2,7 +2,8 @@
 // entry it accepts is one zod passes unchanged, every valid entry takes it,
 // and a large file with one bad entry reports exactly zod's issue.
 import { describe, expect, it } from 'vitest';
-import { formatConfigIssues, parseConfig, validateConfig } from '../../src/config/index.js';
+import { formatConfigIssues } from '../../src/config/index.js';
+import { parseConfig, validateConfig } from '../../src/config/parser.js';
 import { fdbEntryAccepts, fdbEntrySchema } from '../../src/config/schema.js';
 
 const VALID: unknown[] = [

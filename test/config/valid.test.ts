@@ -2,16 +2,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CONFIG_DEFAULTS,
-  ConfigError,
-  configFromFlags,
-  formatConfigIssues,
-  loadConfigFile,
-  parseConfig,
-  validateConfig,
-  type Config,
-} from '../../src/config/index.js';
+import { CONFIG_DEFAULTS, ConfigError, formatConfigIssues, type Config } from '../../src/config/index.js';
+import { configFromFlags, loadConfigFile, parseConfig, validateConfig } from '../../src/config/parser.js';
 import { parseIp, parseListen } from '../../src/config/addresses.js';
 
 const EXAMPLE_YAML = `
@@ -84,6 +76,7 @@ const EXPECTED_EXAMPLE: Config = {
       allowUnknownPeers: false,
       proxyArp: true,
       ageingSeconds: 300,
+      endpointXdp: 'auto',
     },
   ],
   metrics: { enabled: true, listen: { host: '127.0.0.1', port: 9469 }, maxVniSeries: 4096 },
@@ -101,6 +94,12 @@ describe('valid configurations', () => {
     expect(ok(EXAMPLE_JSON, 'test.json')).toEqual(EXPECTED_EXAMPLE);
   });
 
+  it('takes every endpointXdp setting as written', () => {
+    for (const x of ['off', 'on', 'frags', 'auto'] as const) {
+      expect(ok(`underlay: { interface: eth0 }\nvnis:\n  - { vni: 1, endpoints: [veth0], endpointXdp: ${x} }\n`).vnis[0]!.endpointXdp).toBe(x);
+    }
+  });
+
   it('accepts a minimal file', () => {
     const config = ok('underlay: { interface: eth0 }\nvnis:\n  - { vni: 1, endpoints: [veth0] }\n');
     expect(config.underlay).toMatchObject({ interface: 'eth0', address: null, family: null, port: 4789, mtu: null });
@@ -115,6 +114,7 @@ describe('valid configurations', () => {
         allowUnknownPeers: false,
         proxyArp: false,
         ageingSeconds: 300,
+        endpointXdp: 'auto',
       },
     ]);
     expect(config.metrics.listen).toEqual({ host: '127.0.0.1', port: 9469 });

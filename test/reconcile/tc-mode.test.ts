@@ -12,7 +12,7 @@ import { hasTcx } from '../../src/bpf/index.js';
 import { TC_HANDLE } from '../../src/datapath/index.js';
 import { tcPriority } from '../../src/reconcile/index.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { BIN, VtepLab } from '../manager/lab.js';
+import { BIN, VtepLab } from '../helpers/vtep-lab.js';
 
 interface Status {
   interfaces: Array<{ iface: string; hook: string; progId: number; attached: boolean; tcKind: string | null }>;

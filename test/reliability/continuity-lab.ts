@@ -6,8 +6,8 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { statePath } from '../../src/reconcile/state.js';
 import type { Datapath } from '../../src/datapath/datapath.js';
-import type { VtepLab } from '../manager/lab.js';
-import { startStream, type Stream, type StreamResult } from '../manager/stream.js';
+import type { VtepLab } from '../helpers/vtep-lab.js';
+import { startStream, type Stream, type StreamResult } from '../helpers/stream.js';
 
 function bpftool<T>(...args: string[]): T {
   const r = spawnSync('bpftool', ['-j', ...args], { encoding: 'utf8', timeout: 30_000 });

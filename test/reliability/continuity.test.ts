@@ -21,7 +21,7 @@ import { fdbDel, fdbSet, peerAdd, peerDel } from '../../src/reconcile/edits.js';
 import { openPinned } from '../../src/reconcile/manager.js';
 import { readState } from '../../src/reconcile/state.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab, exited, waitFor } from '../manager/lab.js';
+import { VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
 import {
   CounterWatch, StreamPair, census, censusCounts, directionRow, leaks, rng, sleep, type DirectionRow,
 } from './continuity-lab.js';
@@ -149,7 +149,7 @@ describeKernel('loss and continuity under hot updates, reloads and daemon SIGKIL
     const slot = dp.vnis.get(42)!.statsSlot;
     const watch = new CounterWatch(dp, slot);
     let streams: StreamPair | undefined;
-    let outlasted = false;
+    let outlasted: boolean;
     try {
       streams = await StreamPair.start(L, port, PPS, STREAM_SECONDS);
       await sleep(500); // both flows established before the first change

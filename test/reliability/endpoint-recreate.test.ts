@@ -10,8 +10,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { ip } from '../helpers/lab.js';
-import { VtepLab, exited, waitFor } from '../manager/lab.js';
-import { startStream } from '../manager/stream.js';
+import { VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
+import { startStream } from '../helpers/stream.js';
 import { recordSummary } from './summary.js';
 import { nativeUnderlayHooks, tcHook } from '../helpers/tcmode.js';
 

@@ -15,9 +15,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { readState } from '../../src/reconcile/state.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { BIN, VtepLab, waitFor, type CliResult } from '../manager/lab.js';
-import { snapshotMaps } from '../manager/snapshot.js';
-import { metricValue } from '../manager/metrics.js';
+import { BIN, VtepLab, waitFor, type CliResult } from '../helpers/vtep-lab.js';
+import { snapshotMaps } from '../helpers/snapshot.js';
+import { metricValue } from '../helpers/prom.js';
 import { allCases, baseDoc, CAPACITY, sample, type CliCase, type Ctx, type FileCase, type HostileCase } from './hostile-cases.js';
 import { recordSummary, reliabilityProfile } from './summary.js';
 
@@ -232,7 +232,7 @@ describeKernel('hostile configs and commands change nothing', () => {
       vni: 43, mac: `02:1e:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}:00:01`,
       dest: { kind: 'remote' as const, remote: '192.0.2.3' }, static: false, updatedNs: Number(process.hrtime.bigint()),
     }));
-    let filler: ReturnType<typeof learned> = [];
+    let filler: ReturnType<typeof learned>;
     try {
       filler = learned(CAPACITY.fdb - dp.fdb.list().length - 5);
       dp.fdb.setMany(filler);

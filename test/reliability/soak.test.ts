@@ -14,8 +14,8 @@ import { Datapath } from '../../src/datapath/datapath.js';
 import { fdbDel, fdbSet, neighDel, neighSet, peerAdd, peerDel } from '../../src/reconcile/edits.js';
 import type { StatsValue } from '../../src/datapath/index.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab, waitFor } from '../manager/lab.js';
-import { startStream } from '../manager/stream.js';
+import { VtepLab, waitFor } from '../helpers/vtep-lab.js';
+import { startStream } from '../helpers/stream.js';
 import { Rng } from './fuzzlib.js';
 import { recordSummary, reliabilityProfile } from './summary.js';
 

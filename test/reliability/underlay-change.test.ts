@@ -21,8 +21,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { sh } from '../helpers/lab.js';
-import { VtepLab, waitFor } from '../manager/lab.js';
-import { startStream, type StreamResult } from '../manager/stream.js';
+import { VtepLab, waitFor } from '../helpers/vtep-lab.js';
+import { startStream, type StreamResult } from '../helpers/stream.js';
 import { recordSummary } from './summary.js';
 
 const PPS = 1000;

@@ -1,10 +1,11 @@
 // xvtep attach: load, attach, fill the maps, pin everything, exit.
 import type { Command } from 'commander';
-import { ConfigError, configFromFlags, type Config } from '../../config/index.js';
-import { loadForApply } from '../../reconcile/load.js';
-import { bringUp } from '../../daemon/bringup.js';
+import { ConfigError, type Config } from '../../config/index.js';
+import { configFromFlags } from '../../config/parser.js';
+import { loadForApply } from '../../reconcile/index.js';
+import { bringUp } from '../../daemon/index.js';
 import { UsageError } from '../errors.js';
-import { withTcMode } from '../../reconcile/tcmode.js';
+import { withTcMode } from '../../reconcile/index.js';
 import { ASSUME_HELP, TC_MODE_HELP, note, withPinDir, withTarget } from '../target.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];

@@ -1,10 +1,8 @@
 // xvtep config check|diff.
 import type { Command } from 'commander';
-import { ConfigError, parseConfig, readConfigText } from '../../config/index.js';
-import { diffLines } from '../../reconcile/describe.js';
-import { dataPathIssues } from '../../reconcile/desired.js';
-import { changeCount } from '../../reconcile/diff.js';
-import { openPinned, reconcileConfig } from '../../reconcile/manager.js';
+import { ConfigError } from '../../config/index.js';
+import { parseConfig, readConfigText } from '../../config/parser.js';
+import { diffLines, dataPathIssues, changeCount, openPinned, reconcileConfig } from '../../reconcile/index.js';
 import { printJson, withPinDir } from '../target.js';
 
 export function registerConfig(program: Command): void {

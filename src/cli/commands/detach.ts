@@ -1,8 +1,7 @@
 // xvtep detach: every program off, every pin and the state file gone.
 import type { Command } from 'commander';
-import { detachAll } from '../../reconcile/manager.js';
-import { readState } from '../../reconcile/state.js';
-import { alive } from '../../daemon/alive.js';
+import { detachAll, readState } from '../../reconcile/index.js';
+import { alive } from '../../daemon/index.js';
 import { note, resolveTarget, withTarget } from '../target.js';
 
 export function registerDetach(program: Command): void {

@@ -10,7 +10,7 @@ import { Datapath, inspectInterface, type TcKind } from '../../datapath/index.js
 import { BpfError, isBpffs, probeFeatures, probeNativeXdp, ifindexOf } from '../../bpf/index.js';
 import type { Config } from '../../config/index.js';
 import { Attachments, readState } from '../../reconcile/index.js';
-import { alive } from '../../daemon/alive.js';
+import { alive } from '../../daemon/index.js';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
 export interface Check {

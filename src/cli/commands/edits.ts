@@ -2,11 +2,8 @@
 import type { Command } from 'commander';
 import { ifindexOf, ifnameOf } from '../../bpf/index.js';
 import { interfaceNameProblem } from '../../config/index.js';
-import type { Datapath } from '../../datapath/datapath.js';
-import { fdbAppend, fdbDel, fdbFlush, fdbSet, neighDel, neighSet, peerAdd, peerDel, vniAdd, vniDel, type FlushWhich } from '../../reconcile/edits.js';
-import { openPinned } from '../../reconcile/manager.js';
-import { system } from '../../reconcile/errors.js';
-import { ZERO_MAC } from '../../reconcile/model.js';
+import type { Datapath } from '../../datapath/index.js';
+import { fdbAppend, fdbDel, fdbFlush, fdbSet, neighDel, neighSet, peerAdd, peerDel, vniAdd, vniDel, type FlushWhich, openPinned, system, ZERO_MAC } from '../../reconcile/index.js';
 import { ipArg, macArg, one, onOffArg, parseKeywords, vniArg } from '../args.js';
 import { UsageError } from '../errors.js';
 import { ASSUME_HELP, note, printJson, resolveTarget, table, withTarget } from '../target.js';

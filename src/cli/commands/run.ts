@@ -1,8 +1,8 @@
 // xvtep run: the daemon.
 import type { Command } from 'commander';
-import { runDaemon } from '../../daemon/daemon.js';
+import { runDaemon } from '../../daemon/index.js';
 import { UsageError } from '../errors.js';
-import { checkTcMode } from '../../reconcile/tcmode.js';
+import { checkTcMode } from '../../reconcile/index.js';
 import { ASSUME_HELP, TC_MODE_HELP, withTarget } from '../target.js';
 
 export function registerRun(program: Command): void {

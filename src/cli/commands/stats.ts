@@ -1,8 +1,8 @@
 // xvtep stats: per-VNI counters and drops by reason.
 import type { Command } from 'commander';
-import { DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT } from '../../datapath/layout.js';
-import { openPinned } from '../../reconcile/manager.js';
-import { DROP0, EVENT0, RX_BYTES, RX_PACKETS, STAT_FIELDS, TX_BYTES, TX_PACKETS, readStatsRows } from '../../metrics/read.js';
+import { DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT } from '../../datapath/index.js';
+import { openPinned } from '../../reconcile/index.js';
+import { DROP0, EVENT0, RX_BYTES, RX_PACKETS, STAT_FIELDS, TX_BYTES, TX_PACKETS, readStatsRows } from '../../metrics/index.js';
 import { vniArg } from '../args.js';
 import { UsageError } from '../errors.js';
 import { printJson, resolveTarget, table, withTarget } from '../target.js';

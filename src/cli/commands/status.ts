@@ -1,15 +1,10 @@
 // xvtep status: interfaces and their hooks, VNIs, map fill, config generation.
 import type { Command } from 'commander';
 import { ifnameOf } from '../../bpf/index.js';
-import { LAYOUT_VERSION } from '../../datapath/layout.js';
-import { TC_HANDLE } from '../../datapath/attach.js';
-import { Attachments, tcPriority } from '../../reconcile/attach.js';
-import { loadedCapacity, openPinned } from '../../reconcile/manager.js';
-import { hostResolver } from '../../reconcile/desired.js';
-import { readState } from '../../reconcile/state.js';
-import { alive } from '../../daemon/alive.js';
-import { liveEndpointStates } from '../../daemon/endpoints.js';
-import { countEntries } from '../../metrics/read.js';
+import { LAYOUT_VERSION, TC_HANDLE } from '../../datapath/index.js';
+import { Attachments, loadedCapacity, openPinned, hostResolver, readState, tcPriority } from '../../reconcile/index.js';
+import { alive, liveEndpointStates } from '../../daemon/index.js';
+import { countEntries } from '../../metrics/index.js';
 import { printJson, resolveTarget, table, withTarget } from '../target.js';
 
 
@@ -21,14 +16,24 @@ const name = (ifindex: number) => {
   }
 };
 
-type EndpointStatus = { name: string; vni: number; ifindex: number | null; state: 'attached' | 'reattached' | 'missing' | 'not attached'; since: string | null };
+type EndpointStatus = {
+  name: string; vni: number; ifindex: number | null; state: 'attached' | 'reattached' | 'missing' | 'not attached'; since: string | null;
+  /** The endpointXdp setting of the last applied file (null: not from a file, e.g. CLI edits). */
+  xdpSetting: string | null;
+  /** What is attached: on (xv_xdp_endpoint), frags (xv_xdp_ep_frags), off (tcx alone), other (a program of another load). */
+  xdp: 'on' | 'frags' | 'off' | 'other';
+};
 
 /**
  * Each endpoint as the kernel has it now: the running daemon's list (names
  * from the file, including missing ones, with when they went or came back),
  * plus any xv_ep row it does not cover (attach without a daemon, CLI edits).
  */
-function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; vni: number }>, hooks: ReturnType<Attachments['list']>): EndpointStatus[] {
+function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; vni: number }>, att: Attachments, hooks: ReturnType<Attachments['list']>, settings: Record<string, string>): EndpointStatus[] {
+  const xdpOf = (name: string, ifindex: number | null): EndpointStatus['xdp'] => {
+    const x = ifindex === null ? 'none' : att.endpointXdpOf(name, ifindex, hooks);
+    return x === 'xdp' ? 'on' : x === 'none' ? 'off' : x;
+  };
   const tcx = new Map(hooks.filter((h) => h.role === 'endpoint' && h.hook !== 'xdp' && h.attached).map((h) => [h.iface, h.ifindex]));
   const inMaps = new Map(rows.map((r) => [r.ifindex, r.vni]));
   const derive = (name: string, ifindex: number | null): EndpointStatus['state'] =>
@@ -40,7 +45,7 @@ function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; v
     let state = derive(e.name, ifindex);
     if (state === 'attached' && e.state === 'reattached' && e.ifindex === ifindex) state = 'reattached';
     if (ifindex !== null) covered.add(ifindex);
-    out.push({ name: e.name, vni: e.vni, ifindex, state, since: state === e.state ? e.since : null });
+    out.push({ name: e.name, vni: e.vni, ifindex, state, since: state === e.state ? e.since : null, xdpSetting: settings[e.name] ?? null, xdp: xdpOf(e.name, ifindex) });
   }
   for (const r of rows) {
     if (covered.has(r.ifindex)) continue;
@@ -50,7 +55,10 @@ function endpointStatus(pinDir: string, rows: ReadonlyArray<{ ifindex: number; v
     } catch {
       // the row outlived its interface
     }
-    out.push({ name: iface ?? `ifindex ${r.ifindex}`, vni: r.vni, ifindex: iface === null ? null : r.ifindex, state: iface === null ? 'missing' : derive(iface, r.ifindex), since: null });
+    out.push({
+      name: iface ?? `ifindex ${r.ifindex}`, vni: r.vni, ifindex: iface === null ? null : r.ifindex, state: iface === null ? 'missing' : derive(iface, r.ifindex), since: null,
+      xdpSetting: iface === null ? null : settings[iface] ?? null, xdp: iface === null ? 'off' : xdpOf(iface, r.ifindex),
+    });
   }
   return out.sort((a, b) => a.vni - b.vni || a.name.localeCompare(b.name));
 }
@@ -66,7 +74,8 @@ export async function collectStatus(pinDir: string) {
   try {
     const state = readState(pinDir);
     const settings = dp.settings();
-    const hooks = new Attachments(pinDir, dp).list();
+    const att = new Attachments(pinDir, dp);
+    const hooks = att.list();
     const eps = dp.endpoints.list();
     const peers = dp.peers.list();
     const vnis = [...dp.vnis.list()].sort((a, b) => a[0] - b[0]).map(([vni, s]) => ({
@@ -88,7 +97,7 @@ export async function collectStatus(pinDir: string) {
       underlay: settings ? { iface: name(settings.underlayIfindex), ifindex: settings.underlayIfindex, address: settings.localAddress, port: settings.port, mtu: settings.underlayMtu } : null,
       interfaces: hooks.map((h) => ({ iface: h.iface, ifindex: h.ifindex, role: h.role, hook: h.hook, progId: h.progId, linkId: h.linkId, attached: h.attached, xdpMode: h.xdpMode ?? null, tcKind: h.tcKind ?? null })),
       tc: tcSummary(hooks, tcPriority(pinDir)),
-      endpoints: endpointStatus(pinDir, eps, hooks),
+      endpoints: endpointStatus(pinDir, eps, att, hooks, state.endpointXdp ?? {}),
       vnis, maps,
       config: { path: state.configPath, generation: state.generation, reloads: state.reloads, reloadFailures: state.reloadFailures, lastReload: state.lastReload },
       daemon: { pid: alive(state.daemonPid) ? state.daemonPid : null },
@@ -116,7 +125,9 @@ export function registerStatus(program: Command): void {
       if (s.endpoints.length) {
         const stateText = (e: (typeof s.endpoints)[number]) =>
           e.state === 'missing' ? `MISSING${e.since ? ` since ${e.since}` : ''}` : e.state === 'reattached' ? `re-attached at ${e.since}` : e.state === 'not attached' ? 'NOT ATTACHED' : 'attached';
-        out += '\n' + table([['ENDPOINT', 'VNI', 'IFINDEX', 'STATE'], ...s.endpoints.map((e) => [e.name, String(e.vni), e.ifindex === null ? '-' : String(e.ifindex), stateText(e)])]);
+        // XDP: what is attached, after the setting when the file's differs in words (auto: on)
+        const xdpText = (e: (typeof s.endpoints)[number]) => (e.xdpSetting && e.xdpSetting !== e.xdp ? `${e.xdpSetting}: ${e.xdp}` : e.xdp);
+        out += '\n' + table([['ENDPOINT', 'VNI', 'IFINDEX', 'XDP', 'STATE'], ...s.endpoints.map((e) => [e.name, String(e.vni), e.ifindex === null ? '-' : String(e.ifindex), xdpText(e), stateText(e)])]);
       }
       out += '\n' + table([['VNI', 'SLOT', 'LEARNING', 'PROXY', 'UNKNOWN PEERS', 'ENDPOINTS', 'PEERS'],
         ...s.vnis.map((v) => [String(v.vni), String(v.statsSlot), v.learning ? 'on' : 'off', v.proxyArp ? 'on' : 'off', v.allowUnknownPeers ? 'allow' : 'drop', v.endpoints.join(',') || '-', v.peers.join(',') || '-'])]);

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { renameSync, writeFileSync } from 'node:fs';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab, exited, waitFor } from './lab.js';
-import { startStream } from './stream.js';
+import { VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
+import { startStream } from '../helpers/stream.js';
 
 const mac = (i: number) => `02:10:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}:01`;
 

@@ -3,8 +3,8 @@
 // stay byte-for-byte what they were.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab } from './lab.js';
-import { snapshotMaps } from './snapshot.js';
+import { VtepLab } from '../helpers/vtep-lab.js';
+import { snapshotMaps } from '../helpers/snapshot.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -8,8 +8,8 @@ import { addrKey, emptyTables, fdbKey, type Tables } from '../../src/reconcile/m
 import type { Store } from '../../src/reconcile/store.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab } from './lab.js';
-import { snapshotMaps } from './snapshot.js';
+import { VtepLab } from '../helpers/vtep-lab.js';
+import { snapshotMaps } from '../helpers/snapshot.js';
 
 function recorder(failOn?: string): { store: Store; ops: string[] } {
   const ops: string[] = [];

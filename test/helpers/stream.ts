@@ -2,10 +2,10 @@
 // namespaces): what was lost, duplicated or reordered.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { root } from '../helpers/fixtures.js';
-import { waitFor } from './lab.js';
+import { root } from './fixtures.js';
+import { waitFor } from './vtep-lab.js';
 
-const SCRIPT = join(root, 'test', 'manager', 'udpseq.py');
+const SCRIPT = join(root, 'test', 'helpers', 'udpseq.py');
 
 export interface StreamResult {
   /** Datagrams the sender handed to the kernel (also when stopped early). */

@@ -6,8 +6,8 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab, exited, waitFor } from './lab.js';
-import { metricValue } from './metrics.js';
+import { VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
+import { metricValue } from '../helpers/prom.js';
 
 interface Status {
   interfaces: Array<{ iface: string; progId: number; linkId: number }>;

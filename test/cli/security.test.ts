@@ -9,8 +9,8 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { statePath } from '../../src/reconcile/state.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { BIN, VtepLab, exited, waitFor } from './lab.js';
-import { snapshotMaps } from './snapshot.js';
+import { BIN, VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
+import { snapshotMaps } from '../helpers/snapshot.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 

@@ -6,10 +6,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab } from '../helpers/lab.js';
-import { TempBpffs } from '../helpers/bpffs.js';
-import { root } from '../helpers/fixtures.js';
-import { withTcModeArgs } from '../helpers/tcmode.js';
+import { Lab } from './lab.js';
+import { TempBpffs } from './bpffs.js';
+import { root } from './fixtures.js';
+import { withTcModeArgs } from './tcmode.js';
 
 export const BIN = join(root, 'bin', 'xvtep');
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab } from './lab.js';
+import { VtepLab } from '../helpers/vtep-lab.js';
 import { nativeUnderlayHooks } from '../helpers/tcmode.js';
 
 interface Status {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Datapath, zeroStats, type StatsValue } from '../../src/datapath/index.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { root } from '../helpers/fixtures.js';
-import { VtepLab, exited, waitFor } from './lab.js';
+import { VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
 
 describeKernel('Prometheus scrapes xvtep', () => {
   let L: VtepLab;

@@ -6,7 +6,7 @@ import { Lab } from '../helpers/lab.js';
 import { TempBpffs } from '../helpers/bpffs.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { spawnSync } from 'node:child_process';
-import { BIN } from './lab.js';
+import { BIN } from '../helpers/vtep-lab.js';
 import { nativeUnderlayHooks, tcHook, withTcModeArgs } from '../helpers/tcmode.js';
 
 describeKernel('two xvtep instances, and an IPv6 underlay', () => {
