@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { afterAll, expect, it } from 'vitest';
 import { ClusterLab, type HostSpec } from '../../test/helpers/cluster-lab.js';
-import { waitFor } from '../../test/manager/lab.js';
+import { waitFor } from '../../test/helpers/vtep-lab.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 
 const MEMBERS = Number(process.env.XVTEP_BENCH_MEMBERS ?? 1000);

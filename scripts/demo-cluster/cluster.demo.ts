@@ -3,7 +3,7 @@
 // and the others remove it when its lease expires.
 import { it } from 'vitest';
 import { ClusterLab, type HostSpec } from '../../test/helpers/cluster-lab.js';
-import { waitFor } from '../../test/manager/lab.js';
+import { waitFor } from '../../test/helpers/vtep-lab.js';
 
 const TTL = 5;
 const say = (m: string) => process.stdout.write(`\n== ${m}\n`);

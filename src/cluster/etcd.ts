@@ -17,7 +17,7 @@ function readPem(what: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new Error(`cluster.etcd.${what}: cannot read ${path}: ${(e as Error).message}`);
+    throw new Error(`cluster.etcd.${what}: cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { ClusterLab, type HostSpec } from '../helpers/cluster-lab.js';
 import { container } from '../helpers/labtools.js';
-import { waitFor } from '../manager/lab.js';
+import { waitFor } from '../helpers/vtep-lab.js';
 import { readClusterView } from '../../src/cluster/index.js';
-import { startStream } from '../manager/stream.js';
+import { startStream } from '../helpers/stream.js';
 
 // Long enough for a SIGKILLed daemon to be restarted within it on a loaded machine.
 const TTL = 6;

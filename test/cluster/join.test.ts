@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { ClusterLab, type HostSpec } from '../helpers/cluster-lab.js';
 import { neighbourMac } from '../helpers/labtools.js';
-import { waitFor } from '../manager/lab.js';
+import { waitFor } from '../helpers/vtep-lab.js';
 
 const mac = (h: number, v: number) => `02:00:00:${v.toString(16).padStart(2, '0')}:00:${h.toString(16).padStart(2, '0')}`;
 const SPECS: HostSpec[] = [1, 2, 3].map((i) => ({

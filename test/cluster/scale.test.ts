@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { ClusterLab, type HostSpec } from '../helpers/cluster-lab.js';
 import { startCapture, readCapture } from '../helpers/labtools.js';
-import { waitFor } from '../manager/lab.js';
+import { waitFor } from '../helpers/vtep-lab.js';
 
 const N = 8;
 const hex = (n: number) => n.toString(16).padStart(2, '0');

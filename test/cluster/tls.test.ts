@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { ClusterLab, type HostSpec } from '../helpers/cluster-lab.js';
-import { waitFor } from '../manager/lab.js';
+import { waitFor } from '../helpers/vtep-lab.js';
 
 const SPECS: HostSpec[] = [1, 2, 3].map((i) => ({
   name: `h${i}`, addr: `192.0.2.${i}`, vnis: [{ vni: 100, cts: [{ name: `c${i}`, ip: `198.51.100.${i}`, mac: `02:00:00:01:00:0${i}` }] }],

@@ -31,7 +31,7 @@ it.each([
   [{ etcd: { endpoints: ['http://a:1'] }, prefix: 'xvtep' }, 'cluster.prefix', 'start and end with /'],
   [{ etcd: { endpoints: ['http://a:1'] }, nodeName: 'a b' }, 'cluster.nodeName', 'not a node name'],
   [{ etcd: { endpoints: ['http://a:1'] }, leaseTtlSeconds: 1 }, 'cluster.leaseTtlSeconds', 'out of range 2..3600'],
-  [{ etcd: { endpoints: ['http://a:1'] }, ttl: 3 }, 'cluster.ttl', 'unknown key'],,
+  [{ etcd: { endpoints: ['http://a:1'] }, ttl: 3 }, 'cluster.ttl', 'unknown key'],
   [{}, 'cluster.etcd', 'required'],
 ])('refuses %j at its path', (cluster, path, message) => {
   const r = validateConfig({ ...base, cluster });

@@ -12,7 +12,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Datapath } from '../../src/datapath/datapath.js';
-import { BIN, exited, waitFor } from '../manager/lab.js';
+import { BIN, exited, waitFor } from './vtep-lab.js';
 import { TempBpffs } from './bpffs.js';
 import { startEtcd, type EtcdCluster, type EtcdClusterOptions } from './etcd.js';
 import { Lab } from './lab.js';

@@ -3,8 +3,8 @@
 // this node's lease, the last revision taken in, and every member.
 import type { Command } from 'commander';
 import { readClusterStatus } from '../../cluster/index.js';
-import { alive } from '../../daemon/alive.js';
-import { ManagerError } from '../../reconcile/errors.js';
+import { alive } from '../../daemon/index.js';
+import { ManagerError } from '../../reconcile/index.js';
 import { printJson, resolveTarget, table, withTarget } from '../target.js';
 
 export function registerCluster(program: Command): void {
