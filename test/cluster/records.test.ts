@@ -2,7 +2,7 @@
 // why), the view computed from everyone's records, and the merge rule.
 import { expect, it } from 'vitest';
 import { mergeCluster, parseKey, parseMember, parseVniRecord, viewOf } from '../../src/cluster/index.js';
-import { validateConfig } from '../../src/config/index.js';
+import { validateConfig } from '../../src/config/parser.js';
 
 const P = '/xvtep/v1/';
 const member = (name: string, address: string, vnis: number[], extra: Record<string, unknown> = {}) =>

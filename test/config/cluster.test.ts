@@ -1,7 +1,7 @@
 // The cluster: section: defaults, and one line with the path for each bad key.
 import { hostname } from 'node:os';
 import { expect, it } from 'vitest';
-import { validateConfig } from '../../src/config/index.js';
+import { validateConfig } from '../../src/config/parser.js';
 
 const base = { underlay: { interface: 'eth0', address: '192.0.2.1' }, vnis: [{ vni: 42, endpoints: ['veth0'] }] };
 
