@@ -16,7 +16,7 @@ NATIVE_SRCS := $(shell find native/src -name '*.cc' -o -name '*.h') native/bindi
 TS_SRCS := $(shell find src -name '*.ts')
 TS_STAMP := dist/.stamp
 
-.PHONY: all build bpf fixtures addon ts deps test demo demo-cluster bench-cluster bench bench-quick bench-bpf bench-binding bench-manager clean lint reliability
+.PHONY: all build bpf fixtures addon ts deps test demo demo-cluster bench bench-quick bench-bpf bench-binding bench-manager bench-cli bench-cluster clean lint reliability
 all: build
 build: bpf fixtures addon ts
 
@@ -44,8 +44,11 @@ build/bench/%.bpf.o: bench/bpf/%.bpf.c
 $(ADDON): $(NATIVE_SRCS) node_modules/.package-lock.json
 	cd native && npx --no-install node-gyp rebuild --loglevel=error
 
-$(TS_STAMP): $(TS_SRCS) tsconfig.json node_modules/.package-lock.json
+# tsc builds dist/; the CLI's fast start is one esbuild bundle of it plus
+# V8's code cache (scripts/bundle-cli.mjs, docs/cli.md).
+$(TS_STAMP): $(TS_SRCS) tsconfig.json node_modules/.package-lock.json scripts/bundle-cli.mjs bin/xvtep $(ADDON)
 	npx --no-install tsc -p tsconfig.json
+	node scripts/bundle-cli.mjs
 	@touch $@
 
 node_modules/.package-lock.json: package-lock.json
@@ -99,6 +102,11 @@ clean:
 bench-binding: deps
 	@$(MAKE) --no-print-directory build
 	node bench/binding.mjs
+
+# xvtep fdb replace vs node -e 0 vs bridge, xvtep -batch vs bridge -batch (bench/cli.mjs).
+bench-cli: deps
+	@$(MAKE) --no-print-directory build
+	node bench/cli.mjs $(BENCH_ARGS)
 
 bench-manager: deps
 	@$(MAKE) --no-print-directory build bench-bpf

@@ -1,7 +1,12 @@
 // Ethernet and IP addresses as text <-> bytes, and their codecs. Text forms
 // are canonical on output (lower-case MAC with colons; RFC 5952 IPv6), so
 // values read back from maps compare equal to normalized input.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
+
+// node:net's own IPv4 pattern (lib/internal/net.js), so that encoding an IPv4
+// address never loads node:net, a few milliseconds of a CLI's start.
+const IPV4_RE = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
+const isIPv4 = (s: string): boolean => IPV4_RE.test(s);
 import type { Codec } from './codec.js';
 
 const macRe = /^([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i;

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { AttachType, ProgType } from './constants.js';
-import { BpfError, errnoName, wrapNative } from './errors.js';
+import { BpfError, call, errnoName, wrapNative } from './errors.js';
 import { native } from './native.js';
 
 export interface Feature {
@@ -117,7 +117,9 @@ export function probeFeatures(): ProbedFeature[] {
 
 /** Whether `prog` programs (as libbpf loads them: XDP with attach type BPF_XDP) may call helper `id`. */
 function helperPresent(prog: 'xdp' | 'tc', id: number): boolean {
-  return prog === 'xdp' ? native.probeHelper(ProgType.XDP, AttachType.XDP, id) === 1 : native.probeHelper(ProgType.SCHED_CLS, 0, id) === 1;
+  // EPERM (no CAP_BPF) comes back as a BpfError naming the capabilities
+  return call(`${prog} helper probe`, () =>
+    prog === 'xdp' ? native.probeHelper(ProgType.XDP, AttachType.XDP, id) === 1 : native.probeHelper(ProgType.SCHED_CLS, 0, id) === 1, 'probe');
 }
 
 /**
@@ -133,7 +135,7 @@ export function hasXdpAdjustMeta(): boolean {
 /** bpf_skb_adjust_room's DECAP_L3 flags (6.3): cached, the attach path asks once per process. */
 let decapCache: boolean | undefined;
 export function hasAdjustRoomDecap(): boolean {
-  decapCache ??= native.probeAdjustRoomDecap() === 0;
+  decapCache ??= call('adjust_room probe', () => native.probeAdjustRoomDecap() === 0, 'probe');
   return decapCache;
 }
 

@@ -1,6 +1,5 @@
 // `bridge fdb`-style keyword arguments: `vni 42 dst 192.0.2.2 dev veth0`.
-import { isIP } from 'node:net';
-import { describeValue, overlayAddressProblem, underlayAddressProblem } from '../config/index.js';
+import { describeValue, ipFamily, overlayAddressProblem, underlayAddressProblem } from '../config/index.js';
 import { UsageError } from './errors.js';
 
 export type KeywordSpec = Record<string, 'value' | 'multi'>;
@@ -46,12 +45,24 @@ export function macArg(v: string | undefined, what: string, opts: { unicast?: bo
  * unicast; deletions take any address so a bad entry can always be removed.
  */
 export function ipArg(v: string | undefined, what: string, use: 'vtep' | 'neighbor' | 'any' = 'any'): string {
-  if (v === undefined || isIP(v) === 0) throw new UsageError(`${what}: ${describeValue(v ?? '')} is not an IP address`);
+  // A batch names the same few VTEPs on 100,000 lines: check each once.
+  const key = `${use} ${v}`;
+  const seen = checkedIps.get(key);
+  if (seen !== undefined) return seen;
+  const ip = checkIp(v, what, use);
+  if (checkedIps.size < 4096) checkedIps.set(key, ip);
+  return ip;
+}
+
+const checkedIps = new Map<string, string>();
+
+function checkIp(v: string | undefined, what: string, use: 'vtep' | 'neighbor' | 'any'): string {
+  if (v === undefined || ipFamily(v) === 0) throw new UsageError(`${what}: ${describeValue(v ?? '')} is not an IP address`);
   // node:net takes fe80::1%eth0; a zone means nothing in a map key
   if (v.includes('%')) throw new UsageError(`${what}: ${describeValue(v)} has a zone index (%...); give the address alone`);
   const problem = use === 'vtep' ? underlayAddressProblem(v) : use === 'neighbor' ? overlayAddressProblem(v) : null;
   if (problem) throw new UsageError(`${what}: ${problem}`);
-  if (isIP(v) === 4) return v;
+  if (ipFamily(v) === 4) return v;
   return new URL(`http://[${v}]/`).hostname.slice(1, -1);
 }
 

@@ -2,6 +2,16 @@
 // addresses, MAC addresses, Linux interface names and listen endpoints. Pure
 // functions; "problem" helpers return a human message or null.
 import { isIP } from 'node:net';
+
+/**
+ * node:net's own IPv4 pattern (lib/internal/net.js): isIP(s) === 4 exactly
+ * when it matches. Tested first so that a command line of IPv4 addresses
+ * never loads node:net, a few milliseconds of a CLI's start (docs/cli.md).
+ */
+export const IPV4_RE = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
+
+/** isIP of node:net, without loading it for an IPv4 address. */
+export const ipFamily = (s: string): 0 | 4 | 6 => (IPV4_RE.test(s) ? 4 : (isIP(s) as 0 | 4 | 6));
 import { describeValue } from './describe.js';
 
 export type IpFamily = 4 | 6;
@@ -43,7 +53,7 @@ function parseIpUncached(input: string): IpAddress | null {
   // node:net accepts "fe80::1%eth0"; a zone only means something next to an
   // interface, which a config address is not, so reject it here.
   if (input.includes('%')) return null;
-  const family = isIP(input);
+  const family = ipFamily(input);
   if (family === 4) return { text: input, family: 4, kind: ipv4Kind(input) };
   if (family === 6) {
     const words = ipv6Words(input);

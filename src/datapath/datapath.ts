@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeXdpMetadata } from './probe.js';
 import { constants } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import {
   BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
   type Collection, type MapBase,
@@ -311,9 +310,11 @@ export class Datapath {
    * Invalidates every cached forwarding decision. Call after any change that
    * can alter an existing decision (see xv_gen in xvtep_maps.h). A random
    * value, not +1: two writers bumping at once must never agree on "new".
+   * Math.random (48 bits, seeded per process from the OS) is enough for that
+   * and, unlike node:crypto, costs a CLI edit nothing to load.
    */
   bumpGeneration(): void {
-    this.gen.set(0, randomBytes(6).readUIntLE(0, 6));
+    this.gen.set(0, Math.floor(Math.random() * 2 ** 48));
   }
 
   /**

@@ -49,11 +49,11 @@ describeKernel('npm pack, npm install -g, the installed xvtep', () => {
     await shAsync('npm', ['pack', '--pack-destination', tmp, '--loglevel=error'], { cwd: root, timeout: 300_000 });
     tgz = join(tmp, readdirSync(tmp).find((f) => f.endsWith('.tgz'))!);
     const files = sh('tar', ['tzf', tgz]).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    for (const f of ['bin/xvtep', 'dist/cli/main.js', 'dist/datapath/datapath.js', 'build/bpf/xvtep.bpf.o', 'build/bpf/count.bpf.o',
+    for (const f of ['bin/xvtep', 'bin/package.json', 'dist/bundle/xvtep.cjs', 'dist/bundle/xvtep.cjs.cache', 'dist/cli/main.js', 'dist/datapath/datapath.js', 'build/bpf/xvtep.bpf.o', 'build/bpf/count.bpf.o',
       'native/binding.gyp', 'native/src/addon.cc', 'native/src/probe_ops.cc', 'contrib/xvtep.service', 'package.json']) {
       expect(files).toContain(f);
     }
-    const allowed = /^(bin\/xvtep|dist\/.+\.js|build\/bpf\/[a-z]+\.bpf\.o|native\/binding\.gyp|native\/src\/.+\.(cc|h)|contrib\/xvtep\.service|package\.json|README\.md)$/;
+    const allowed = /^(bin\/xvtep|bin\/package\.json|dist\/bundle\/xvtep\.cjs(\.cache)?|dist\/.+\.js|build\/bpf\/[a-z]+\.bpf\.o|native\/binding\.gyp|native\/src\/.+\.(cc|h)|contrib\/xvtep\.service|package\.json|README\.md)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     // no tests, benchmarks, sources or build leftovers
     expect(files.some((f) => /^(test|bench|src|scripts)\//.test(f) || f.endsWith('.map') || f.startsWith('native/build'))).toBe(false);
@@ -76,6 +76,10 @@ describeKernel('npm pack, npm install -g, the installed xvtep', () => {
     const a = installed(['attach', '--underlay', 'ua', '--address', '192.0.2.1', '--vni', '42', '--endpoint', 'epa', '--peer', '192.0.2.2', '--pin-dir', L.pinDir]);
     expect(a.status, a.stderr).toBe(0);
     expect(L.lab.ping(L.c, '198.51.100.2', 3)).toBe(true);
+    // the edit commands run the bundle (docs/cli.md), installed like the rest
+    const add = installed(['fdb', 'add', '02:00:00:00:1e:01', 'vni', '42', 'dst', '192.0.2.2', '--pin-dir', L.pinDir]);
+    expect(add.status, add.stderr).toBe(0);
+    expect(installed(['fdb', 'show', 'vni', '42', '--pin-dir', L.pinDir]).stdout).toContain('02:00:00:00:1e:01 vni 42 dst 192.0.2.2 static');
     const s = JSON.parse(installed(['status', '-j', '--pin-dir', L.pinDir]).stdout) as { underlay: { iface: string } };
     expect(s.underlay.iface).toBe('ua');
     const det = installed(['detach', '--pin-dir', L.pinDir]);
