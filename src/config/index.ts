@@ -5,6 +5,8 @@
 // CLI command's start-up, so only what reads config text imports it.
 export type {
   CapacityConfig,
+  ClusterConfig,
+  EtcdConfig,
   Config,
   DfMode,
   EndpointXdpSetting,
@@ -22,5 +24,5 @@ export type {
 export { CONFIG_DEFAULTS, ENDPOINT_XDP } from './types.js';
 export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } from './errors.js';
 export { CAPACITY_MAX, VNI_MAX } from './limits.js';
-export { interfaceNameProblem, ipFamily, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
+export { interfaceNameProblem, ipFamily, neighborMacProblem, normalizeMac, overlayAddressProblem, parseIp, underlayAddressProblem } from './addresses.js';
 export { describeValue } from './describe.js';

@@ -79,6 +79,8 @@ export function recordResult(pinDir: string, r: Omit<ReloadResult, 'at'>, config
 export function removeState(pinDir: string): void {
   rmSync(statePath(pinDir), { force: true });
   rmSync(endpointStatesPath(pinDir), { force: true });
+  // The cluster agent's view and status (src/cluster/store.ts names them the same way).
+  for (const suffix of ['.cluster-view.json', '.cluster.json']) rmSync(statePath(pinDir).replace(/\.json$/, suffix), { force: true });
 }
 
 /**
