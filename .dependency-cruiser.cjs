@@ -1,12 +1,14 @@
 // The layer rules of src/ (make lint). Layers, top to bottom:
-//   cli > daemon > metrics  →  reconcile  →  datapath  →  bpf  (→ native addon)
+//   cli > daemon > cluster, metrics  →  reconcile  →  datapath  →  bpf  (→ native addon)
 // and config, a leaf that anything may use. A module imports only its own
 // layer or the ones below; another folder only through its index.ts; and
 // nothing may form a cycle. Type-only imports count (tsPreCompilationDeps).
 /** @type {import('dependency-cruiser').IConfiguration} */
 const below = {
-  cli: ['daemon', 'metrics', 'reconcile', 'datapath', 'bpf', 'config'],
-  daemon: ['metrics', 'reconcile', 'datapath', 'bpf', 'config'],
+  cli: ['daemon', 'cluster', 'metrics', 'reconcile', 'datapath', 'bpf', 'config'],
+  daemon: ['cluster', 'metrics', 'reconcile', 'datapath', 'bpf', 'config'],
+  // the etcd agent (docs/cluster.md): the daemon runs it; it hands views to reconcile
+  cluster: ['reconcile', 'datapath', 'bpf', 'config'],
   metrics: ['reconcile', 'datapath', 'bpf', 'config'],
   reconcile: ['datapath', 'bpf', 'config'],
   datapath: ['bpf', 'config'],

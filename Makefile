@@ -16,7 +16,7 @@ NATIVE_SRCS := $(shell find native/src -name '*.cc' -o -name '*.h') native/bindi
 TS_SRCS := $(shell find src -name '*.ts')
 TS_STAMP := dist/.stamp
 
-.PHONY: all build bpf fixtures addon ts deps test demo bench bench-quick bench-bpf bench-binding bench-manager bench-cli clean lint reliability
+.PHONY: all build bpf fixtures addon ts deps test demo demo-cluster bench bench-quick bench-bpf bench-binding bench-manager bench-cli bench-cluster clean lint reliability
 all: build
 build: bpf fixtures addon ts
 
@@ -119,3 +119,13 @@ bench-bpf: $(BENCH_BPF_OBJS)
 bench bench-quick: deps
 	@$(MAKE) --no-print-directory build bench-bpf
 	node bench/run.mjs $(if $(filter bench-quick,$@),--quick) $(BENCH_ARGS)
+
+# The cluster (docs/cluster.md): start-up against 1,000 simulated members and
+# learned-MAC propagation, against a real etcd (root; ~2 min).
+bench-cluster: deps
+	@$(MAKE) --no-print-directory build
+	npx --no-install vitest run -c bench/cluster/vitest.config.ts
+
+demo-cluster: deps
+	@$(MAKE) --no-print-directory build
+	npx --no-install vitest run -c scripts/demo-cluster/vitest.config.ts

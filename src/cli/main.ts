@@ -22,6 +22,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['neigh', async () => (await import('./commands/edits.js')).registerNeigh],
   ['stats', async () => (await import('./commands/stats.js')).registerStats],
   ['config', async () => (await import('./commands/config.js')).registerConfig],
+  ['cluster', async () => (await import('./commands/cluster.js')).registerCluster],
   ['doctor', async () => (await import('./commands/doctor.js')).registerDoctor],
   ['completion', async () => {
     const { registerCompletion } = await import('./commands/completion.js');

@@ -5,6 +5,8 @@
 // CLI command's start-up, so only what reads config text imports it.
 export type {
   CapacityConfig,
+  ClusterConfig,
+  EtcdConfig,
   Config,
   DfMode,
   EndpointXdpSetting,
@@ -24,5 +26,5 @@ export { ConfigError, formatConfigIssue, formatConfigIssues, type ConfigIssue } 
 export { INSECURE_FLAG } from './trust.js';
 export { CAPACITY_MAX, VNI_MAX } from './limits.js';
 export { LEARN_SHARE, RESERVE_SHARE, defaultMaxLearned, learnMaxTotal } from './learn.js';
-export { interfaceNameProblem, ipFamily, overlayAddressProblem, underlayAddressProblem } from './addresses.js';
+export { interfaceNameProblem, ipFamily, neighborMacProblem, normalizeMac, overlayAddressProblem, parseIp, underlayAddressProblem } from './addresses.js';
 export { describeValue } from './describe.js';

@@ -1,5 +1,6 @@
 // A schema-valid file → the canonical, frozen Config. Runs only when the
 // schema reported nothing, so every value here is known to parse.
+import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import { normalizeMac, parseIp, parseListen, type IpAddress, type ListenAddress } from './addresses.js';
 import type { RawConfig, RawVni } from './schema.js';
@@ -87,5 +88,16 @@ export function normalizeConfig(raw: RawConfig): Config {
     metrics: { enabled: raw.metrics.enabled, listen: { host: listen.host, port: listen.port }, maxVniSeries: raw.metrics.maxVniSeries },
     state: { pinDir },
     capacity: { ...raw.capacity },
+    cluster: raw.cluster === undefined ? null : {
+      etcd: {
+        endpoints: [...raw.cluster.etcd.endpoints],
+        caFile: raw.cluster.etcd.caFile ?? null,
+        certFile: raw.cluster.etcd.certFile ?? null,
+        keyFile: raw.cluster.etcd.keyFile ?? null,
+      },
+      prefix: raw.cluster.prefix,
+      nodeName: raw.cluster.nodeName ?? hostname(),
+      leaseTtlSeconds: raw.cluster.leaseTtlSeconds,
+    },
   });
 }

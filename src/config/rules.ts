@@ -31,6 +31,12 @@ interface RawVni {
   readonly fdb: readonly RawFdbEntry[];
   readonly neighbors: readonly { readonly ip: string; readonly mac: string }[];
 }
+interface RawEtcd {
+  readonly endpoints: readonly string[];
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
 interface RawConfig {
   readonly underlay: RawUnderlay;
   readonly vnis: readonly RawVni[];
@@ -65,6 +71,18 @@ export function fdbEntryProblem(e: RawFdbEntry): { path: PathSegment[]; message:
     return { path: ['mac'], message: `${ZERO_MAC} is the flood destination; it takes a remote, not an endpoint` };
   }
   return null;
+}
+
+/** Client certificates come in pairs, and TLS files only mean something over https. */
+export function etcdRules(e: RawEtcd, ctx: Ctx): void {
+  if ((e.certFile === undefined) !== (e.keyFile === undefined)) {
+    report(ctx, [e.certFile === undefined ? 'certFile' : 'keyFile'], 'certFile and keyFile go together (the client certificate and its key)');
+  }
+  const tls = e.caFile !== undefined || e.certFile !== undefined || e.keyFile !== undefined;
+  if (!Array.isArray(e.endpoints)) return;
+  const schemes = new Set(e.endpoints.filter(isString).map((u) => u.split(':')[0]));
+  if (schemes.size > 1) report(ctx, ['endpoints'], 'all endpoints use the same scheme (http or https)');
+  else if (tls && schemes.has('http')) report(ctx, ['endpoints'], 'caFile/certFile/keyFile are set but the endpoints are http://; use https://');
 }
 
 export function fdbEntryRules(e: RawFdbEntry, ctx: Ctx): void {

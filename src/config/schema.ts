@@ -18,7 +18,7 @@ import {
 import { describeExpected, describeValue } from './describe.js';
 import { CAPACITY_MAX, MTU_MIN, VNI_MAX } from './limits.js';
 import { registerLeaf, strictLeavesAccept, ZodLongList } from './long-list.js';
-import { configRules, fdbEntryProblem, fdbEntryRules, underlayRules, vniRules } from './rules.js';
+import { configRules, etcdRules, fdbEntryProblem, fdbEntryRules, underlayRules, vniRules } from './rules.js';
 import { CONFIG_DEFAULTS as D, ENDPOINT_XDP } from './types.js';
 
 /** A scalar of type T (per `is`) that also passes `problem`; T is what a valid parse yields. */
@@ -151,6 +151,51 @@ export const capacitySchema = z
   })
   .strict();
 
+/** http(s)://host:port of one etcd member; the client speaks gRPC over it. */
+function etcdEndpointProblem(value: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return `${describeValue(value)} is not a URL (e.g. https://192.0.2.254:2379)`;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `${describeValue(value)}: the scheme must be http or https`;
+  if (u.pathname !== '/' || u.search || u.hash || u.username) return `${describeValue(value)}: only scheme://host:port, no path, query or user`;
+  return null;
+}
+
+function absoluteFile(value: string): string | null {
+  return posix.isAbsolute(value) && !value.includes('\0') ? null : `${describeValue(value)} is not an absolute path`;
+}
+
+function prefixProblem(value: string): string | null {
+  if (!/^\/[\x21-\x7e]*\/$/.test(value) || value.includes('//')) return `${describeValue(value)} must start and end with / (printable ASCII, no //), e.g. /xvtep/v1/`;
+  return null;
+}
+
+function nodeNameProblem(value: string): string | null {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(value) ? null : `${describeValue(value)} is not a node name (1..63 of A-Z a-z 0-9 . _ -, starting with a letter or digit)`;
+}
+
+const etcdShape = z
+  .object({
+    endpoints: z.array(text(etcdEndpointProblem)).min(1, 'at least one etcd endpoint is required'),
+    caFile: text(absoluteFile).optional(),
+    certFile: text(absoluteFile).optional(),
+    keyFile: text(absoluteFile).optional(),
+  })
+  .strict();
+const etcdSchema = etcdShape.superRefine(etcdRules);
+
+const clusterShape = z
+  .object({
+    etcd: etcdSchema,
+    prefix: text(prefixProblem).default(D.cluster.prefix),
+    nodeName: text(nodeNameProblem).optional(),
+    leaseTtlSeconds: intIn(2, 3600, 'lease TTL').default(D.cluster.leaseTtlSeconds),
+  })
+  .strict();
+
 const configShape = z
   .object({
     underlay: underlaySchema,
@@ -158,6 +203,7 @@ const configShape = z
     metrics: metricsSchema.default({}),
     state: stateSchema.default({}),
     capacity: capacitySchema.default({}),
+    cluster: clusterShape.optional(),
   })
   .strict();
 export const configSchema = configShape.superRefine(configRules);
@@ -169,5 +215,6 @@ export type RawConfig = z.output<typeof configShape>;
 export type RawUnderlay = z.output<typeof underlayShape>;
 export type RawVni = z.output<typeof vniShape>;
 export type RawFdbEntry = z.output<typeof fdbEntryShape>;
+export type RawEtcd = z.output<typeof etcdShape>;
 /** What a config file may contain, as TypeScript sees it (for code that generates one). */
 export type ConfigInput = z.input<typeof configSchema>;

@@ -124,12 +124,34 @@ export interface CapacityConfig {
   readonly neighbors: number;
 }
 
+/** Where the cluster's shared records live (docs/cluster.md). */
+export interface EtcdConfig {
+  /** http(s)://host:port of each etcd member, as written. */
+  readonly endpoints: readonly string[];
+  /** PEM files, absolute paths; null when not set. */
+  readonly caFile: string | null;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+}
+
+export interface ClusterConfig {
+  readonly etcd: EtcdConfig;
+  /** Key prefix, starting and ending with /. Default /xvtep/v1/. */
+  readonly prefix: string;
+  /** This node's name in the cluster. Default: the hostname. */
+  readonly nodeName: string;
+  /** TTL of the lease this node's records live under, 2..3600. Default 10. */
+  readonly leaseTtlSeconds: number;
+}
+
 export interface Config {
   readonly underlay: UnderlayConfig;
   readonly vnis: readonly VniConfig[];
   readonly metrics: MetricsConfig;
   readonly state: StateConfig;
   readonly capacity: CapacityConfig;
+  /** Peers, FDB and neighbours from etcd (src/cluster); null: the file alone. */
+  readonly cluster: ClusterConfig | null;
 }
 
 /** Defaults for every optional key, in file form (what a user would write). */
@@ -150,4 +172,5 @@ export const CONFIG_DEFAULTS = {
   metrics: { enabled: true, listen: '127.0.0.1:9469', maxVniSeries: 4096 },
   state: { pinDir: '/sys/fs/bpf/xvtep' },
   capacity: { vnis: 4096, endpoints: 4096, peers: 16384, fdb: 65536, neighbors: 16384 },
+  cluster: { prefix: '/xvtep/v1/', leaseTtlSeconds: 10 },
 } as const;

@@ -15,6 +15,10 @@ import { withTcMode } from '../reconcile/index.js';
 import { bringUp } from './bringup.js';
 import type { WatchedEndpoint } from './endpoints.js';
 import type { UnderlayConfigured } from './underlay.js';
+import { mergeCluster, readClusterView, type LocalNode } from '../cluster/index.js';
+import { LAYOUT_VERSION } from '../datapath/index.js';
+import { hostResolver, ZERO_MAC } from '../reconcile/index.js';
+import { VERSION } from '../version.js';
 
 export interface ApplyRequest {
   configPath: string;
@@ -41,19 +45,50 @@ export interface Summary {
   endpoints: WatchedEndpoint[];
   /** The underlay as the file names it, for the underlay watcher. */
   underlay: UnderlayConfigured;
+  cluster: Config['cluster'];
+  /** What this node publishes to the cluster (from the file alone, never what the cluster added). */
+  local: LocalNode | null;
 }
 
 export type ApplyReply =
-  | { ok: true; changes: number; warnings: string[]; notes: string[]; summary: Summary }
+  | { ok: true; changes: number; warnings: string[]; notes: string[]; summary: Summary; conflicts: string[] }
   | { ok: false; kind: 'config'; source: string; issues: ConfigError['issues'] }
   | { ok: false; kind: 'other'; message: string; exitCode: 1 | 2 };
+
+function localNode(c: Config): LocalNode | null {
+  if (!c.cluster) return null;
+  const address = c.underlay.address ?? hostResolver.underlayAddress(c.underlay.interface, c.underlay.family);
+  return {
+    address, family: address.includes(':') ? 6 : 4, port: c.underlay.port, software: VERSION, layout: LAYOUT_VERSION, fdbCapacity: c.capacity.fdb,
+    vnis: c.vnis.map((v) => ({
+      vni: v.vni,
+      macs: v.fdb.flatMap((f) => (f.kind === 'local' && f.mac !== ZERO_MAC ? [f.mac] : [])),
+      neighbors: v.neighbors.map((n) => ({ ip: n.ip, mac: n.mac })),
+    })),
+  };
+}
 
 function summary(c: Config): Summary {
   return {
     pinDir: c.state.pinDir, metrics: c.metrics, ageing: c.vnis.map((v) => [v.vni, v.ageingSeconds]), sweepMs: sweepIntervalMs(c),
     endpoints: c.vnis.flatMap((v) => v.endpoints.map((name) => ({ name, vni: v.vni }))),
     underlay: { iface: c.underlay.interface, address: c.underlay.address, mtu: c.underlay.mtu },
+    cluster: c.cluster, local: localNode(c),
   };
+}
+
+/**
+ * With a cluster: section, the last view the daemon's cluster agent wrote is
+ * merged in (the file wins conflicts). Every apply does it, the daemon's
+ * first included: a restarted daemon keeps the cluster's entries from its
+ * previous run instead of removing them until etcd answers.
+ */
+function withCluster(file: Config): { cfg: Config; conflicts: string[] } {
+  if (!file.cluster) return { cfg: file, conflicts: [] };
+  const view = readClusterView(file.state.pinDir);
+  if (!view) return { cfg: file, conflicts: [] };
+  const m = mergeCluster(file, view);
+  return { cfg: m.config, conflicts: m.conflicts };
 }
 
 async function apply(r: ApplyRequest): Promise<ApplyReply> {
@@ -72,6 +107,9 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   }
   const notes: string[] = [];
   const log = (m: string) => notes.push(m);
+  const file = cfg;
+  const { cfg: merged, conflicts } = withCluster(file);
+  cfg = merged;
   if (r.first) {
     const other = readState(cfg.state.pinDir).daemonPid;
     if (other !== r.daemonPid && alive(other)) throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running (pid ${other})`, 2);
@@ -90,7 +128,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
     // A missing endpoint is not the daemon's failure: it is watched for (endpoints.ts).
     const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
     dp.close();
-    return { ok: true, changes: result.changes, warnings: result.warnings, notes: [...notes, ...result.notes], summary: summary(cfg) };
+    return { ok: true, changes: result.changes, warnings: result.warnings, notes: [...notes, ...result.notes], summary: summary(file), conflicts };
   }
   let dp: ReturnType<typeof openPinned>;
   try {
@@ -102,7 +140,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   try {
     const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
     recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath, res.endpointXdp);
-    return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(cfg) };
+    return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(file), conflicts };
   } catch (e) {
     recordResult(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
     throw e;
@@ -119,7 +157,14 @@ if (process.send && process.argv[1] !== undefined && realpathSync(process.argv[1
   // rollback. The daemon waits for the apply before it exits; SIGKILL still ends it.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
   const send = (reply: ApplyReply) => process.send!(reply, () => process.exit(0));
+  // A worker forked ahead (the daemon keeps one with a cluster) whose daemon
+  // goes away before asking anything has nothing to do.
+  let asked = false;
+  process.once('disconnect', () => {
+    if (!asked) process.exit(0);
+  });
   process.once('message', (req: ApplyRequest) => {
+    asked = true;
     apply(req).then(send, (e: unknown) => send({
       ok: false, kind: 'other', message: errMessage(e),
       exitCode: e instanceof ManagerError ? e.exitCode : e instanceof ConfigError ? 1 : 2,

@@ -4,9 +4,10 @@
 // unless --detach-on-exit; a SIGKILL leaves it running too. Every config
 // apply runs in a short-lived child process (apply-worker.ts) so its garbage
 // never inflates this long-lived process.
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { ClusterAgent } from '../cluster/index.js';
 import { ConfigError } from '../config/index.js';
 import { Datapath } from '../datapath/index.js';
 import { startMetricsServer } from '../metrics/index.js';
@@ -36,10 +37,41 @@ const stderrLog: Log = (m) => process.stderr.write(`xvtep: ${m}\n`);
 // so zod and yaml (~14 MB) stay out of its memory.
 const applyWorker = fileURLToPath(new URL('./apply-worker.js', import.meta.url));
 
+// stdout/stderr shared with the daemon, as a worker thread's were.
+const forkWorker = () => fork(applyWorker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+
+/**
+ * With a cluster, applies follow etcd events and their latency counts (a
+ * dead member must be gone within TTL + 1 s): one worker is kept forked
+ * ahead, its modules loaded, waiting for its request (~0.6 s of start-up
+ * off the critical path, for one idle process). Without a cluster, none.
+ */
+let spare: ChildProcess | undefined;
+let keepSpare = false;
+function takeWorker(): ChildProcess {
+  const child = spare && spare.exitCode === null && spare.signalCode === null && spare.connected ? spare : forkWorker();
+  spare = undefined;
+  // The next one starts once this apply is done: its start-up would
+  // otherwise take CPU from the apply it is meant to speed up.
+  child.once('close', () => {
+    if (keepSpare && !spare) {
+      spare = forkWorker();
+      spare.on('error', () => {});
+    }
+  });
+  return child;
+}
+function setSpareWorker(on: boolean): void {
+  keepSpare = on;
+  if (!on && spare) {
+    spare.kill();
+    spare = undefined;
+  }
+}
+
 function runApply(req: Omit<ApplyRequest, 'daemonPid'>): Promise<ApplyReply> {
   return new Promise((resolve, reject) => {
-    // stdout/stderr shared with the daemon, as a worker thread's were.
-    const child = fork(applyWorker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = takeWorker();
     let reply: ApplyReply | undefined;
     let failed: Error | undefined;
     child.once('message', (m: ApplyReply) => (reply = m));
@@ -81,6 +113,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   for (const w of first.warnings) log(`warning: ${w}`);
   for (const n of first.notes) log(n);
   log(`applied ${o.configPath}: ${first.changes} map change(s)`);
+  for (const c of first.conflicts) log(`cluster: conflict: ${c}`);
   let cfg: Summary = first.summary;
   const pinDir = cfg.pinDir;
   const dp = Datapath.open(pinDir);
@@ -92,7 +125,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const startServer = async () => {
     if (!cfg.metrics.enabled) return;
     const { host, port } = cfg.metrics.listen;
-    server = await startMetricsServer({ dp: () => dp, pinDir, maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION }, host, port);
+    server = await startMetricsServer({ dp: () => dp, pinDir, maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION, extra: () => agent?.metrics() ?? '' }, host, port);
     log(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
   };
   try {
@@ -101,6 +134,26 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     dp.close();
     throw new ManagerError(`metrics: cannot listen on ${cfg.metrics.listen.host}:${cfg.metrics.listen.port}: ${errMessage(e)}`, 2);
   }
+
+  // Cluster: started once the file is applied (with the last view, if any).
+  let agent: ClusterAgent | undefined;
+  const startAgent = () => {
+    setSpareWorker(!!cfg.cluster);
+    if (!cfg.cluster || !cfg.local) return;
+    agent = new ClusterAgent({
+      cluster: cfg.cluster, pinDir, local: cfg.local, log,
+      learned: () => learnedLocal(dp, new Set(cfg.local?.vnis.map((v) => v.vni))),
+      apply: (trigger) => reload(trigger),
+    });
+    log(`cluster: node ${cfg.cluster.nodeName}, etcd ${cfg.cluster.etcd.endpoints.join(', ')}, prefix ${cfg.cluster.prefix}, lease TTL ${cfg.cluster.leaseTtlSeconds} s`);
+  };
+  const clusterChanged = async (prev: Summary['cluster']) => {
+    if (JSON.stringify(prev) !== JSON.stringify(cfg.cluster)) {
+      await agent?.close();
+      agent = undefined;
+      startAgent();
+    } else if (cfg.local) agent?.update(cfg.local);
+  };
 
   let ageing = new Map(cfg.ageing);
   let ageTimer: NodeJS.Timeout | undefined;
@@ -122,20 +175,27 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   // After each, the endpoint watcher looks at what the reload attached.
   let chain: Promise<void> = Promise.resolve();
   let endpoints: EndpointWatcher | undefined;
-  const reload = (trigger: string): Promise<void> => {
-    chain = chain.then(() => reloadOnce(trigger)).catch((e: unknown) => log(`reload: ${errMessage(e)}`)).then(() => endpoints?.sync());
-    return chain;
+  const reload = (trigger: string): Promise<boolean> => {
+    const run = chain.then(() => reloadOnce(trigger)).catch((e: unknown) => {
+      log(`reload: ${errMessage(e)}`);
+      return false;
+    });
+    chain = run.then(() => endpoints?.sync());
+    return run;
   };
-  const reloadOnce = async (trigger: string) => {
+  const reloadOnce = async (trigger: string): Promise<boolean> => {
     const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
     if (!r.ok) {
       log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
-      return;
+      return false;
     }
     for (const w of r.warnings) log(`warning: ${w}`);
     for (const n of r.notes) log(n);
     log(`reload (${trigger}): ${r.changes} map change(s)`);
+    for (const c of r.conflicts) log(`cluster: conflict: ${c}`);
+    agent?.addConflicts(r.conflicts.length);
     const next = r.summary;
+    const prevCluster = cfg.cluster;
     const moved = next.metrics.enabled !== cfg.metrics.enabled || next.metrics.listen.host !== cfg.metrics.listen.host || next.metrics.listen.port !== cfg.metrics.listen.port;
     cfg = next;
     restartAgeing();
@@ -144,12 +204,17 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       server = undefined;
       await startServer().catch((e: unknown) => log(`metrics: ${errMessage(e)}`));
     }
+    // A view applied by the agent itself needs no update back.
+    if (!trigger.startsWith('cluster')) await clusterChanged(prevCluster);
+    return true;
   };
 
   const watcher = watchFile(o.configPath, 200, () => void reload('file change'));
-  endpoints = new EndpointWatcher({ pinDir, dp, configured: () => cfg.endpoints, reload, log });
-  const underlay = new UnderlayWatcher({ pinDir, configured: () => cfg.underlay, reload, setMtu: (mtu) => dp.setUnderlayMtu(mtu), log });
+  endpoints = new EndpointWatcher({ pinDir, dp, configured: () => cfg.endpoints, reload: (t) => reload(t).then(() => {}), log });
+  const underlay = new UnderlayWatcher({ pinDir, configured: () => cfg.underlay, reload: (t) => reload(t).then(() => {}), setMtu: (mtu) => dp.setUnderlayMtu(mtu), log });
   const nextHops = new NextHopKeeper(dp, log);
+  startAgent();
+  agent?.addConflicts(first.conflicts.length);
   process.off('SIGHUP', onEarlyHup);
   process.on('SIGHUP', () => void reload('SIGHUP'));
 
@@ -162,7 +227,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       endpoints?.close();
       underlay.close();
       nextHops.close();
-      void chain.then(() => {
+      void chain.then(() => agent?.close()).then(() => {
+        setSpareWorker(false);
         server?.close();
         shutdown(dp, pinDir, o.detachOnExit, sig, log);
         resolve();
@@ -176,6 +242,18 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     log('ready');
     if (earlyHup) void reload('SIGHUP');
   });
+}
+
+/** MACs learned on local endpoints (not static), per VNI of the file: what the agent publishes beside the file's own. */
+function learnedLocal(dp: Datapath, vnis: ReadonlySet<number>): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const r of dp.fdb.list()) {
+    if (r.static || r.dest.kind !== 'local' || !vnis.has(r.vni)) continue;
+    let l = out.get(r.vni);
+    if (!l) out.set(r.vni, (l = []));
+    l.push(r.mac);
+  }
+  return out;
 }
 
 function shutdown(dp: Datapath, pinDir: string, detach: boolean, sig: string, log: Log): void {

@@ -13,6 +13,8 @@ export interface MetricsSource {
   pinDir: string;
   maxVniSeries: () => number;
   version: string;
+  /** More families in exposition text, from the daemon (the cluster agent's). */
+  extra?: () => string;
 }
 
 export function processRegistry(): Registry {
@@ -27,7 +29,7 @@ export function processRegistry(): Registry {
 /** One scrape: the xvtep families (chunks of bytes from `pool`, written as rendered) and prom-client's process families. */
 export async function renderAll(src: MetricsSource, reg: Registry, pool?: ChunkPool): Promise<{ own: Buffer[]; process: string }> {
   const own = await renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), underlay: readUnderlayState(src.pinDir), version: src.version }, pool);
-  return { own, process: await reg.metrics() };
+  return { own, process: (src.extra?.() ?? '') + await reg.metrics() };
 }
 
 export function startMetricsServer(src: MetricsSource, host: string, port: number): Promise<Server> {

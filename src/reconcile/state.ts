@@ -96,6 +96,8 @@ export function removeState(pinDir: string): void {
   rmSync(endpointStatesPath(pinDir), { force: true });
   rmSync(underlayStatePath(pinDir), { force: true });
   rmSync(statePath(pinDir).replace(/\.json$/, '.daemon.lock'), { force: true });
+  // The cluster agent's view and status (src/cluster/store.ts names them the same way).
+  for (const suffix of ['.cluster-view.json', '.cluster.json']) rmSync(statePath(pinDir).replace(/\.json$/, suffix), { force: true });
 }
 
 /**

@@ -84,6 +84,7 @@ const EXPECTED_EXAMPLE: Config = {
   metrics: { enabled: true, listen: { host: '127.0.0.1', port: 9469 }, maxVniSeries: 4096 },
   state: { pinDir: '/sys/fs/bpf/xvtep' },
   capacity: { vnis: 4096, endpoints: 4096, peers: 16384, fdb: 65536, neighbors: 16384 },
+  cluster: null,
 };
 
 describe('valid configurations', () => {

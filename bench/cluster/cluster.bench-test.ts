@@ -1,0 +1,111 @@
+// Cluster benchmarks against a real etcd and real daemons (docs/cluster.md):
+//  - start-up against a large cluster: 1,000 simulated members × 10 MACs,
+//    written straight into etcd, applied at daemon start (target ≤ 2 s);
+//  - a MAC learned on one host present in another host's FDB: p50/p99
+//    (target p99 < 300 ms).
+// Numbers are printed and written to bench/results/cluster-<date>.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Etcd3 } from 'etcd3';
+import { afterAll, expect, it } from 'vitest';
+import { ClusterLab, type HostSpec } from '../../test/helpers/cluster-lab.js';
+import { waitFor } from '../../test/helpers/vtep-lab.js';
+import { Datapath } from '../../src/datapath/datapath.js';
+
+const MEMBERS = Number(process.env.XVTEP_BENCH_MEMBERS ?? 1000);
+const MACS = 10;
+// A VNI floods to at most 32 IPv4 VTEPs (the data path's fixed flood list): the simulated members spread over VNIs of 25.
+const PER_VNI = 25;
+const VNIS = Math.ceil(MEMBERS / PER_VNI);
+const LEARN_SAMPLES = Number(process.env.XVTEP_BENCH_LEARN ?? 50);
+const hex = (n: number) => n.toString(16).padStart(2, '0');
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+const results: Record<string, unknown> = { at: new Date().toISOString(), note: 'shared 2-core machine, loaded by other work' };
+
+afterAll(() => {
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/cluster-${(results.at as string).replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  console.log(`cluster bench: ${JSON.stringify(results)} -> ${file}`);
+});
+
+it(`start-up against ${MEMBERS} simulated members × ${MACS} MACs`, async () => {
+  const L = new ClusterLab('bs', 10);
+  try {
+    const spec: HostSpec = { name: 'big', addr: '192.0.2.1', vnis: [] };
+    await L.start([spec]);
+    const h = L.host('big');
+    // endpoints: one veth per VNI, its peer in the same namespace with GRO on (nothing flows here, only maps are timed)
+    for (let v = 1; v <= VNIS; v++) {
+      L.lab.exec(h.ns, 'ip', 'link', 'add', `ep${v}`, 'type', 'veth', 'peer', 'name', `ep${v}p`);
+      L.lab.exec(h.ns, 'ip', 'link', 'set', `ep${v}`, 'up');
+      L.lab.exec(h.ns, 'ip', 'link', 'set', `ep${v}p`, 'up');
+      L.lab.exec(h.ns, 'ethtool', '-K', `ep${v}p`, 'gro', 'on');
+    }
+    const cfg = L.config(spec, h.pinDir);
+    cfg.vnis = Array.from({ length: VNIS }, (_, i) => ({ vni: 1000 + i, endpoints: [`ep${i + 1}`] }));
+    L.writeConfig('big', cfg);
+    const client = new Etcd3({ hosts: L.etcd.rootEndpoints });
+    try {
+      const ops: Array<{ request_put: { key: Buffer; value: Buffer } }> = [];
+      for (let m = 0; m < MEMBERS; m++) {
+        const name = `sim${m}`, vni = 1000 + Math.floor(m / PER_VNI), addr = `10.${(m >> 8) & 255}.${m & 255}.1`;
+        ops.push({ request_put: { key: Buffer.from(`/xvtep/v1/members/${name}`), value: Buffer.from(JSON.stringify({ v: 1, name, address: addr, family: 4, port: 4789, vnis: [vni], software: 'bench', layout: 1 })) } });
+        const macs = Array.from({ length: MACS }, (_, k) => `02:5e:${hex((m >> 8) & 255)}:${hex(m & 255)}:00:${hex(k)}`);
+        ops.push({ request_put: { key: Buffer.from(`/xvtep/v1/vnis/${vni}/${name}`), value: Buffer.from(JSON.stringify({ v: 1, macs, neighbors: [] })) } });
+      }
+      for (let i = 0; i < ops.length; i += 100) await client.kv.txn({ compare: [], success: ops.slice(i, i + 100), failure: [] });
+    } finally {
+      client.close();
+    }
+    const t0 = Date.now();
+    await L.run('big', {}, ['--assume-peer-napi']);
+    const ready = Date.now() - t0;
+    const count = () => {
+      const dp = Datapath.open(h.pinDir);
+      try {
+        return { fdb: dp.fdb.list().filter((r) => r.static).length, peers: dp.peers.list().length };
+      } finally {
+        dp.close();
+      }
+    };
+    await waitFor(() => { const c = count(); return c.fdb === MEMBERS * MACS && c.peers === MEMBERS; }, 60_000, () => `${JSON.stringify(count())}: ${h.out}`);
+    const applied = Date.now() - t0;
+    await waitFor(() => L.lineAt('big', /reload \(cluster [a-z]+\): [1-9]/) !== null, 10_000, () => h.out);
+    const grant = L.lineAt('big', /lease \S+ granted/)! - t0;
+    const done = L.lineAt('big', /reload \(cluster [a-z]+\): [1-9]/)! - t0;
+    results.startup = { members: MEMBERS, macs: MEMBERS * MACS, vnis: VNIS, spawnToReadyMs: ready, leaseGrantMs: grant, resyncAppliedLogMs: done, listToAppliedMs: done - grant, spawnToMapsCompleteMs: applied };
+    console.log(`start-up: ${JSON.stringify(results.startup)}`);
+    expect(count()).toEqual({ fdb: MEMBERS * MACS, peers: MEMBERS });
+  } finally {
+    await L.destroy();
+  }
+});
+
+it.skipIf(process.env.XVTEP_BENCH_ONLY === 'startup')(`a MAC learned on one host reaches the other's FDB (${LEARN_SAMPLES} samples)`, async () => {
+  const specs: HostSpec[] = [1, 2].map((i) => ({ name: `h${i}`, addr: `192.0.2.${i}`, vnis: [{ vni: 100, cts: [{ name: `c${i}`, ip: `198.51.100.${i}`, mac: `02:00:00:01:00:0${i}` }] }] }));
+  const L = new ClusterLab('bl', 10);
+  try {
+    await L.start(specs);
+    await Promise.all(specs.map((s) => L.run(s.name)));
+    await waitFor(() => L.maps('h2').peers.length === 1 && L.maps('h1').peers.length === 1, 30_000, () => L.host('h1').out);
+    const c1 = L.ct('c1');
+    const samples: number[] = [];
+    for (let i = 0; i < LEARN_SAMPLES; i++) {
+      const mac = `02:77:00:00:${hex(i >> 8)}:${hex(i & 255)}`;
+      // one frame from a new source MAC into h1's endpoint: the TC program learns it
+      L.lab.exec(c1, 'python3', '-c', `import socket;s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW);s.bind(("eth0",0));s.send(bytes.fromhex("ffffffffffff"+"${mac.replace(/:/g, '')}"+"88b5")+bytes(46))`);
+      const t = Date.now();
+      const dp = Datapath.open(L.host('h2').pinDir);
+      try {
+        await waitFor(() => dp.fdb.get(100, mac)?.static === true, 10_000, () => `${mac} never reached h2`);
+      } finally {
+        dp.close();
+      }
+      samples.push(Date.now() - t);
+    }
+    results.learned = { samples: samples.length, p50Ms: pct(samples, 50), p99Ms: pct(samples, 99), maxMs: Math.max(...samples), walkMs: 200 };
+    console.log(`learned MAC propagation: ${JSON.stringify(results.learned)}`);
+  } finally {
+    await L.destroy();
+  }
+});
