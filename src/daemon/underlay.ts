@@ -20,8 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { ifnameOf } from '../bpf/index.js';
-import { hostResolver } from '../reconcile/desired.js';
-import { writeUnderlayState, type UnderlayChange, type UnderlayState } from '../reconcile/state.js';
+import { hostResolver, writeUnderlayState, type UnderlayChange, type UnderlayState } from '../reconcile/index.js';
 import type { Log } from './bringup.js';
 import { ipMonitor, type IpMonitor } from './ipmonitor.js';
 
