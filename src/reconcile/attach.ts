@@ -142,7 +142,7 @@ export class Attachments {
     }
     if (here.size === 0) return;
     const own = dirname(this.dir);
-    let files: string[] = [];
+    let files: string[];
     try {
       files = readdirSync(STATE_DIR).filter((f) => /^[0-9a-f]{16}\.json$/.test(f));
     } catch {
@@ -157,14 +157,14 @@ export class Attachments {
       }
       if (pinDir === own) continue;
       const links = join(pinDir, 'links');
-      let pins: string[] = [];
+      let pins: string[];
       try {
         pins = readdirSync(links).filter((n) => PIN_RE.test(n));
       } catch {
         continue; // not in this mount namespace, or gone
       }
       for (const p of pins) {
-        let progId = 0;
+        let progId: number;
         try {
           const link = Link.open(join(links, p));
           try {

@@ -210,7 +210,7 @@ export function claimDaemon(pinDir: string, pid: number, isAlive: (pid: number) 
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let owner = 0;
+    let owner: number;
     try {
       owner = Number(readFileSync(path, 'utf8').trim());
     } catch {
