@@ -61,12 +61,13 @@ deps:
 # filters forced (what kernels without tcx, < 6.6, get): the kernel-vxlan and
 # three-host labs, adopt after SIGKILL, two instances, endpoint re-create and
 # the continuity quick profile. test/helpers/tcmode.ts passes it as --tc-mode.
-TC_NETLINK_TESTS := test/datapath/lab-kernel.test.ts test/datapath/lab-xvtep.test.ts test/manager/traffic.test.ts \
-  test/manager/instances.test.ts test/reliability/endpoint-recreate.test.ts test/reliability/continuity.test.ts
+TC_NETLINK_TESTS := test/datapath/lab-kernel.test.ts test/datapath/lab-xvtep.test.ts test/daemon/traffic.test.ts \
+  test/cli/instances.test.ts test/reliability/endpoint-recreate.test.ts test/reliability/continuity.test.ts
 
 # XVTEP_REQUIRE_KERNEL_TESTS=1 (set by CI) turns every skipped kernel test into a failure.
 test: deps
 	@$(MAKE) --no-print-directory build
+	@for f in $(TC_NETLINK_TESTS); do [[ -f $$f ]] || { echo "Makefile: TC_NETLINK_TESTS names $$f, which does not exist (vitest would run nothing for it)" >&2; exit 1; }; done
 	@rc=0; npx --no-install vitest run $(VITEST_ARGS) || rc=$$?; \
 	  echo "== the TC-attaching labs again, with netlink clsact filters (kernels without tcx)"; \
 	  XVTEP_TC_MODE=netlink npx --no-install vitest run $(TC_NETLINK_TESTS) $(VITEST_NETLINK_ARGS) || rc=$$?; \
