@@ -45,7 +45,8 @@ await build({
   platform: 'node',
   target: 'node20',
   logLevel: 'warning',
-  external: ['zod', 'yaml', 'prom-client'],
+  // etcd3 finds its .proto files next to its own code: bundled, it looks in dist/
+  external: ['zod', 'yaml', 'prom-client', 'etcd3'],
   plugins: [lazyBuiltins],
   // less to read and hash at every start; names stay for stack traces
   minifyWhitespace: true,

@@ -255,6 +255,9 @@ for (const [w, f] of words) {
   if (NOT_COMMANDS.has(w)) continue;
   let p = onPath(w);
   if (!p) continue;
+  // npm's own bin directory (first on PATH under `npm exec`/`npx`): the locked
+  // npm modules ensure-deps.sh installs, not a Debian package
+  if (p.startsWith(join(root, 'node_modules') + '/')) continue;
   // The image's own interpreters (pyenv's python3) come first on PATH; Debian's
   // copy, which ensure-deps.sh installs, is what a machine without them runs.
   if (!owner(p) && ['/usr/bin/', '/usr/sbin/'].some((d) => existsSync(d + w))) p = ['/usr/bin/', '/usr/sbin/'].map((d) => d + w).find(existsSync);

@@ -36,12 +36,12 @@ describe('xvtep completion', () => {
     expect(complete('xvtep f')).toEqual(['fdb']);
     expect(complete('xvtep fdb ')).toEqual(['--help', 'add', 'append', 'del', 'flush', 'replace', 'show']);
     expect(complete('xvtep --pin-dir /x fdb sh')).toEqual(['show']);
-    expect(complete('xvtep fdb show --')).toEqual(['--config', '--help', '--json', '--pin-dir']);
+    expect(complete('xvtep fdb show --')).toEqual(['--config', '--help', '--insecure-config-perms', '--json', '--pin-dir']);
     expect(complete('xvtep completion ')).toEqual(['--help', 'bash', 'zsh']);
   });
 
   it("completes each edit's keywords and their values: interfaces after dev/endpoint, on|off", () => {
-    expect(complete('xvtep fdb add 02:00:00:00:00:01 ')).toEqual(['--config', '--help', '--pin-dir', '-c', 'dev', 'dst', 'vni']);
+    expect(complete('xvtep fdb add 02:00:00:00:00:01 ')).toEqual(['--config', '--help', '--insecure-config-perms', '--pin-dir', '-c', 'dev', 'dst', 'vni']);
     expect(complete('xvtep fdb flush ')).toEqual(expect.arrayContaining(['vni', 'dynamic', 'static', 'all']));
     expect(complete('xvtep vni add 43 ')).toEqual(expect.arrayContaining(['endpoint', 'learning', 'proxy', 'allow-unknown-peers', '--assume-peer-napi']));
     expect(complete('xvtep fdb add 02:00:00:00:00:01 vni ')).toEqual([]);

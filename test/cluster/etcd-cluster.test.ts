@@ -27,7 +27,8 @@ describeKernel('cluster: a 3-member etcd', () => {
     const before = ['h1', 'h2'].map((h) => peersOf(L, h));
     await L.etcd.members[0]!.kill();
     await new Promise((r) => setTimeout(r, 3000));
-    expect(['h1', 'h2'].map((h) => peersOf(L, h))).toEqual(before);
+    // seen once in CI (h2 lost h1 for a moment): the daemons' logs say why if it comes back
+    expect(['h1', 'h2'].map((h) => peersOf(L, h)), `h1:\n${L.host('h1').out}\nh2:\n${L.host('h2').out}`).toEqual(before);
     await L.run('h3');
     await waitFor(() => peersOf(L, 'h1') === '100|192.0.2.2,100|192.0.2.3' && peersOf(L, 'h2') === '100|192.0.2.1,100|192.0.2.3' && peersOf(L, 'h3') === '100|192.0.2.1,100|192.0.2.2',
       20_000, () => `h1 ${peersOf(L, 'h1')} h2 ${peersOf(L, 'h2')} h3 ${peersOf(L, 'h3')}: ${L.host('h3').out}`);
