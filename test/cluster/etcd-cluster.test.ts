@@ -12,7 +12,10 @@ const SPECS: HostSpec[] = [1, 2, 3].map((i) => ({
 const peersOf = (L: ClusterLab, h: string) => L.maps(h).peers.join(',');
 
 describeKernel('cluster: a 3-member etcd', () => {
-  const L = new ClusterLab('ce', 3);
+  // TTL 6, not 3: losing etcd's leader takes an election (2 s here) before
+  // any keepalive is answered, and a lease must outlive that, as with a real
+  // etcd (1 s election, 10 s default TTL)
+  const L = new ClusterLab('ce', 6);
   beforeAll(async () => {
     await L.start(SPECS, { members: 3 });
     await Promise.all(['h1', 'h2'].map((h) => L.run(h)));

@@ -36,6 +36,8 @@ describeKernel('cluster: a kernel vxlan host outside the cluster', () => {
   it('h1 has the file\'s kernel peer and the cluster\'s h2, and reaches both', async () => {
     await waitFor(() => L.maps('h1').peers.join(',') === '100|192.0.2.2,100|192.0.2.9', 15_000, () => `${L.maps('h1').peers}: ${L.host('h1').out}`);
     // h2 learns nothing of k: k is not a member
+    // (h2 applies h1's record on its own clock: wait for it, then it must be exactly h1)
+    await waitFor(() => L.maps('h2').peers.length > 0, 15_000, () => `h2 has no peer: ${L.host('h2').out}`);
     expect(L.maps('h2').peers).toEqual(['100|192.0.2.1']);
     await waitFor(() => L.lab.ping(L.ct('c1'), '198.51.100.9', 1), 10_000, () => 'c1 never reached the kernel vxlan host');
     expect(L.lab.ping(k, '198.51.100.1', 3)).toBe(true);
