@@ -9,7 +9,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Config } from '../config/index.js';
-import { ManagerError, openPinned, reconcileConfig, loadForApply, readState, recordResult, claimDaemon, errMessage, withPinDir, sweepIntervalMs } from '../reconcile/index.js';
+import { faultPoint, ManagerError, openPinned, reconcileConfig, loadForApply, readState, recordResult, claimDaemon, errMessage, withPinDir, sweepIntervalMs } from '../reconcile/index.js';
 import { alive } from './alive.js';
 import { withTcMode } from '../reconcile/index.js';
 import { bringUp } from './bringup.js';
@@ -139,6 +139,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   }
   try {
     const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
+    faultPoint('record');
     recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath, res.endpointXdp);
     return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(file), conflicts };
   } catch (e) {

@@ -91,7 +91,8 @@ function runApply(req: Omit<ApplyRequest, 'daemonPid'>): Promise<ApplyReply> {
           return reject(new ManagerError(`${message}; recording it failed too: ${errMessage(e)}`, 2));
         }
       }
-      reject(new ManagerError(message, 2));
+      // a signal: it ran and was killed, possibly between two map writes, with its journal
+      reject(Object.assign(new ManagerError(message, 2), { killed: signal !== null }));
     });
     // A child that dies before it reads this fails the write (EPIPE); 'close' reports the death.
     child.send({ ...req, daemonPid: process.pid } satisfies ApplyRequest, (e) => (failed ??= e ?? undefined));
@@ -183,8 +184,23 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     chain = run.then(() => endpoints?.sync());
     return run;
   };
-  const reloadOnce = async (trigger: string): Promise<boolean> => {
-    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
+  const applyOnce = (trigger: string) => runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
+  const reloadOnce = async (asked: string): Promise<boolean> => {
+    let trigger = asked;
+    let r: ApplyReply;
+    try {
+      r = await applyOnce(trigger);
+    } catch (e) {
+      // Killed mid-apply, the worker's rollback journal died with it: the
+      // maps may hold part of the new file and all of the old. The apply is
+      // a diff against the live maps, so running it once more completes it
+      // (or fails cleanly and rolls back). Once: a kill that repeats (the
+      // OOM killer) is reported, not looped on.
+      if (!(e as { killed?: boolean }).killed) throw e;
+      log(`reload (${trigger}): ${errMessage(e)}; the maps may be half-applied: applying the file again`);
+      trigger = `${asked}, again after a killed apply`;
+      r = await applyOnce(trigger);
+    }
     if (!r.ok) {
       log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
       return false;

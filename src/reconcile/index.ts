@@ -8,6 +8,7 @@ export * from './desired.js';
 export * from './diff.js';
 export * from './edits.js';
 export * from './errors.js';
+export * from './fault.js';
 export * from './load.js';
 export * from './manager.js';
 export * from './model.js';
