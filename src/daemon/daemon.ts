@@ -11,7 +11,7 @@ import { ClusterAgent } from '../cluster/index.js';
 import { ConfigError } from '../config/index.js';
 import { Datapath } from '../datapath/index.js';
 import { startMetricsServer } from '../metrics/index.js';
-import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, releaseDaemon, updateState, errMessage } from '../reconcile/index.js';
+import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, releaseDaemon, updateState, errMessage, type ManagerState } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
@@ -126,7 +126,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const startServer = async () => {
     if (!cfg.metrics.enabled) return;
     const { host, port } = cfg.metrics.listen;
-    server = await startMetricsServer({ dp: () => dp, pinDir, maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION, extra: () => agent?.metrics() ?? '' }, host, port);
+    server = await startMetricsServer({ dp: () => dp, pinDir, state: () => withUnrecorded(readState(pinDir)), maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION, extra: () => agent?.metrics() ?? '' }, host, port);
     log(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
   };
   try {
@@ -177,12 +177,43 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let chain: Promise<void> = Promise.resolve();
   let endpoints: EndpointWatcher | undefined;
   const reload = (trigger: string): Promise<boolean> => {
-    const run = chain.then(() => reloadOnce(trigger)).catch((e: unknown) => {
-      log(`reload: ${errMessage(e)}`);
+    let seen = 0;
+    const run = chain.then(() => {
+      seen = readState(pinDir).reloads;
+      return reloadOnce(trigger);
+    }).catch((e: unknown) => {
+      lastFailure = errMessage(e);
+      log(`reload: ${lastFailure}`);
       return false;
+    }).then((ok) => {
+      noteUnrecorded(seen, ok, trigger);
+      return ok;
     });
     chain = run.then(() => endpoints?.sync());
     return run;
+  };
+  // Applies the state directory could not record (it was full or read-only):
+  // the metrics count them here, and the next state write that succeeds folds them in.
+  const unrecorded = { failures: 0, last: null as ManagerState['lastReload'] };
+  let lastFailure = '';
+  const withUnrecorded = (s: ManagerState): ManagerState => unrecorded.failures === 0 ? s
+    : { ...s, reloads: s.reloads + unrecorded.failures, reloadFailures: s.reloadFailures + unrecorded.failures, lastReload: unrecorded.last };
+  const noteUnrecorded = (seen: number, ok: boolean, trigger: string) => {
+    if (!ok && readState(pinDir).reloads === seen) {
+      unrecorded.failures++;
+      unrecorded.last = { at: new Date().toISOString(), ok: false, trigger, changes: 0, error: lastFailure };
+    } else if (ok && unrecorded.failures > 0) {
+      try {
+        updateState(pinDir, (s) => {
+          s.reloads += unrecorded.failures;
+          s.reloadFailures += unrecorded.failures;
+        });
+        unrecorded.failures = 0;
+        unrecorded.last = null;
+      } catch {
+        // still full: kept for the next one
+      }
+    }
   };
   const applyOnce = (trigger: string) => runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
   const reloadOnce = async (asked: string): Promise<boolean> => {
@@ -202,7 +233,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       r = await applyOnce(trigger);
     }
     if (!r.ok) {
-      log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
+      lastFailure = errMessage(failure(r));
+      log(`reload (${trigger}) failed, still serving the previous config: ${lastFailure}`);
       return false;
     }
     for (const w of r.warnings) log(`warning: ${w}`);
