@@ -13,6 +13,7 @@ export * from './load.js';
 export * from './manager.js';
 export * from './model.js';
 export * from './pindir.js';
+export * from './pinkeeper.js';
 export * from './state.js';
 export * from './store.js';
 export * from './tcmode.js';

@@ -11,7 +11,8 @@ import { changeCount, diffTables, type Diff } from './diff.js';
 import { system, usage } from './errors.js';
 import type { Tables } from './model.js';
 import { preparePinDir } from './pindir.js';
-import { removeState } from './state.js';
+import { readState, removeState } from './state.js';
+import { mountPointOf } from './pinkeeper.js';
 import { readLive, storeOf } from './store.js';
 
 export interface Opened {
@@ -43,6 +44,12 @@ export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promis
 
 /** The pinned data path, for commands that must not create one. */
 export function openPinned(pinDir: string): Datapath {
+  if (!Datapath.isPinned(pinDir)) {
+    const pid = readState(pinDir).daemonPid;
+    if (pid !== null && running(pid)) {
+      throw system(`${pinDir}: nothing pinned here, but xvtep run (pid ${pid}) serves this pin directory: was its bpffs unmounted? mount -t bpf bpf ${mountPointOf(pinDir)} and the daemon pins it again within a second`);
+    }
+  }
   if (!Datapath.isPinned(pinDir)) throw system(`${pinDir}: no xvtep state pinned here (run xvtep attach first, or pass the right --pin-dir / -c)`);
   return Datapath.open(pinDir);
 }
@@ -220,4 +227,13 @@ function timer(): (what: string) => void {
     process.stderr.write(`timing ${what} ${(Number(now - t) / 1e6).toFixed(1)} ms\n`);
     t = now;
   };
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
