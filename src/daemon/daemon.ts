@@ -11,12 +11,13 @@ import { ClusterAgent } from '../cluster/index.js';
 import { ConfigError } from '../config/index.js';
 import { Datapath } from '../datapath/index.js';
 import { startMetricsServer } from '../metrics/index.js';
-import { DEFAULT_AGEING_S, detachAll, ManagerError, mountPointOf, PinKeeper, readState, recordResult, releaseDaemon, updateState, errMessage, type ManagerState } from '../reconcile/index.js';
+import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, releaseDaemon, updateState, errMessage, type ManagerState } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
 import { EndpointWatcher } from './endpoints.js';
 import { NextHopKeeper } from './nexthops.js';
+import { PinWatcher } from './pins.js';
 import { watchFile } from './watch.js';
 import { UnderlayWatcher } from './underlay.js';
 
@@ -118,28 +119,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let cfg: Summary = first.summary;
   const pinDir = cfg.pinDir;
   const dp = Datapath.open(pinDir);
-  // fds on every hook: an unmounted bpffs must not take the data path down with the pins
-  const keeper = new PinKeeper(pinDir);
-  keeper.hold();
-  let pinsGone: string | null = null;
-  let pinError = '';
-  const pinTimer = setInterval(() => {
-    try {
-      if (pinsGone === null) {
-        if (Datapath.isPinned(pinDir)) return;
-        pinsGone = new Date().toISOString();
-        log(`pin directory ${pinDir} is gone (its bpffs unmounted?): the data path keeps forwarding on the daemon's own references (the maps, ${keeper.count} hook(s)); reloads and the CLI cannot reach it until a bpffs is mounted there again (mount -t bpf bpf ${mountPointOf(pinDir)}), then the daemon pins it all again`);
-        return;
-      }
-      if (!keeper.repin(dp)) return;
-      log(`pin directory ${pinDir} is back: the maps, programs and ${keeper.count} hook(s) pinned again (gone since ${pinsGone})`);
-      pinsGone = null;
-      pinError = '';
-    } catch (e) {
-      // once per distinct error, not every second
-      if (errMessage(e) !== pinError) log(`pins: ${(pinError = errMessage(e))}`);
-    }
-  }, 1000);
+  const pins = new PinWatcher(pinDir, dp, log);
   updateState(pinDir, (s) => {
     s.daemonPid = process.pid;
   });
@@ -239,8 +219,9 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   };
   const applyOnce = (trigger: string) => runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
   const reloadOnce = async (asked: string): Promise<boolean> => {
-    if (pinsGone !== null) {
-      lastFailure = `the pin directory ${pinDir} is gone since ${pinsGone} (bpffs unmounted?); mount -t bpf bpf ${mountPointOf(pinDir)} and the daemon pins it again`;
+    const refused = pins.refusal();
+    if (refused !== null) {
+      lastFailure = refused;
       log(`reload (${asked}) refused, still serving the previous config: ${lastFailure}`);
       return false;
     }
@@ -267,7 +248,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     for (const w of r.warnings) log(`warning: ${w}`);
     for (const n of r.notes) log(n);
     log(`reload (${trigger}): ${r.changes} map change(s)`);
-    keeper.hold();
+    pins.hold();
     for (const c of r.conflicts) log(`cluster: conflict: ${c}`);
     agent?.addConflicts(r.conflicts.length);
     const next = r.summary;
@@ -299,7 +280,6 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       process.removeAllListeners('SIGTERM');
       process.removeAllListeners('SIGINT');
       clearInterval(ageTimer);
-      clearInterval(pinTimer);
       watcher.close();
       endpoints?.close();
       underlay.close();
@@ -307,9 +287,9 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       void chain.then(() => agent?.close()).then(() => {
         setSpareWorker(false);
         server?.close();
-        if (pinsGone !== null) log(`${sig}: the pins are gone (since ${pinsGone}) and this process holds the last references: the data path stops with it`);
+        if (pins.goneSince !== null) log(`${sig}: the pins are gone (since ${pins.goneSince}) and this process holds the last references: the data path stops with it`);
         shutdown(dp, pinDir, o.detachOnExit, sig, log);
-        keeper.close();
+        pins.close();
         resolve();
       });
     };
