@@ -19,6 +19,7 @@ import {
 import type { EndpointXdpSetting } from '../config/index.js';
 import type { Journal } from './apply.js';
 import { system } from './errors.js';
+import { faultPoint } from './fault.js';
 import { STATE_DIR } from './state.js';
 
 export type Role = 'underlay' | 'endpoint';
@@ -223,6 +224,7 @@ export class Attachments {
     const auto = 'TC hooks attach as netlink clsact filters: this kernel has no tcx (linux 6.6)';
     if (this.tc.mode === 'auto' && a.links.has('tc-ingress') && !this.notes.includes(auto)) this.notes.push(auto);
     try {
+      faultPoint('pin links'); // attached, not pinned yet: a kill here must leave no hook behind
       for (const [hook, link] of a.links) {
         const pin = join(this.dir, linkPinName(a, hook));
         if (existsSync(pin)) this.#drop(pin); // defunct: the interface was recreated

@@ -6,12 +6,16 @@
 // pinned hook is live and no xvtep link is left attached without a pin.
 // Meanwhile a 500 datagram/s stream c -> b in the VNI both files keep loses
 // nothing (sent - received at the sockets).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
-import { VtepLab, waitFor } from '../helpers/vtep-lab.js';
+import { BIN, VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
+import { forcedTcMode, withTcModeArgs } from '../helpers/tcmode.js';
+import { TcFilter, ifindexOf } from '../../src/bpf/index.js';
+import { TC_HANDLE } from '../../src/datapath/index.js';
+import { tcPriority } from '../../src/reconcile/index.js';
 import { startStream } from '../helpers/stream.js';
 import { recordSummary } from '../reliability/summary.js';
 
@@ -28,6 +32,7 @@ describeKernel('the apply child killed mid-apply', () => {
   let L: VtepLab;
   let log: () => string;
   let daemonPid = 0;
+  let daemon: ChildProcess;
   let armFile = '';
   // A: VNI 42 with 300 statics. B: 150 of them, 150 others, and VNI 43 on a second endpoint.
   let fileA = '', fileB = '', cfgPath = '';
@@ -48,6 +53,7 @@ describeKernel('the apply child killed mid-apply', () => {
     try {
       const d = await L.daemon(cfgPath);
       log = d.log;
+      daemon = d.proc;
       daemonPid = d.proc.pid!;
     } finally {
       delete process.env.XVTEP_TEST_KILL_AT;
@@ -67,7 +73,16 @@ describeKernel('the apply child killed mid-apply', () => {
     return (JSON.parse(spawnSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' }).stdout) as Array<{ prog_id: number }>).filter((l) => ids.has(l.prog_id)).length;
   };
 
-  const points = ['xv_vni (add/change)', 'xv_fdb (add/change)', 'attach', 'detach', 'xv_fdb (remove)', 'xv_vni (remove)', 'record'];
+  // Alternately towards B and back to A. 'pin links': epa2's new links exist
+  // but are not pinned yet, so it comes on the way to B (which attaches epa2).
+  const filterOn = (iface: string) => L.lab.in(L.a, () => {
+    try {
+      return TcFilter.query(ifindexOf(iface), 'ingress', TC_HANDLE, tcPriority(L.pinDir));
+    } catch {
+      return 0; // no clsact
+    }
+  });
+  const points = ['xv_vni (add/change)', 'detach', 'pin links', 'xv_fdb (add/change)', 'attach', 'xv_fdb (remove)', 'xv_vni (remove)', 'record'];
 
   it(`killed at each of ${points.length} steps of a reload: the daemon re-applies, the maps equal the file, no link leaked, the stream loses nothing`, async () => {
     const s = await startStream(L.c, L.b, '198.51.100.2', 5301, 100_000, PPS, { idleSeconds: 4 });
@@ -95,6 +110,8 @@ describeKernel('the apply child killed mid-apply', () => {
       expect(st.interfaces.some((h) => h.iface === 'epa2')).toBe(useB);
       // every xvtep link attached is pinned (status lists it): none leaked by the killed child
       expect(ourLinks(), `links after a kill at ${point}`).toBe(hooks.length);
+      // netlink filters outlive the process that adds them: epa2 has ours exactly while the file names it
+      expect(filterOn('epa2') !== 0, `epa2's filter after a kill at ${point}`).toBe(useB && forcedTcMode === 'netlink');
       rows.push({ point, to: useB ? 'B' : 'A', links: hooks.length, step: i });
     }
     s.stop();
@@ -103,4 +120,33 @@ describeKernel('the apply child killed mid-apply', () => {
     expect(r.received).toBeGreaterThan(PPS * 3);
     expect(r.sent - r.received).toBe(0);
   }, 180_000);
+
+  it('killed during the daemon\'s first apply (start-up, fresh pins): xvtep run exits 2 in one line; the next start converges', async () => {
+    process.kill(daemonPid, 'SIGTERM');
+    await exited(daemon);
+    L.ok('detach');
+    writeFileSync(cfgPath, fileB);
+    for (const point of ['xv_fdb (add/change)', 'pin links']) {
+      writeFileSync(armFile, point);
+      const proc = spawn('ip', ['netns', 'exec', L.a, process.execPath, BIN, ...withTcModeArgs(['run', '-c', cfgPath])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XVTEP_TEST_KILL_AT: armFile } });
+      L.daemons.add(proc);
+      let out = '';
+      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await exited(proc);
+      expect(code, out).toBe(2);
+      expect(existsSync(armFile)).toBe(false);
+      expect(out.trim().split('\n').pop()).toMatch(/^xvtep: config apply worker exited with signal SIGKILL and no answer$/);
+      const again = await L.daemon(cfgPath);
+      expect(L.ok('config', 'diff', cfgPath), `after a kill at start-up at ${point}`).toBe('no changes\n');
+      const st = L.json<Status>('status');
+      const hooks = st.interfaces.filter((h) => h.hook !== 'tc-ingress');
+      expect(hooks.every((h) => h.attached), JSON.stringify(st.interfaces)).toBe(true);
+      expect(ourLinks()).toBe(hooks.length);
+      expect(L.lab.ping(L.c, '198.51.100.2', 2)).toBe(true);
+      rows.push({ point: `start-up: ${point}`, links: hooks.length });
+      again.proc.kill('SIGTERM');
+      await exited(again.proc);
+      L.ok('detach');
+    }
+  }, 120_000);
 });
