@@ -29,8 +29,14 @@ export function sizesOf(cfg: Config): DatapathSizes {
 
 /** Adopts what is pinned under pinDir, or loads and pins a fresh data path. */
 export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promise<Opened> {
-  const notice = preparePinDir(pinDir);
+  let notice = preparePinDir(pinDir);
   if (Datapath.isPinned(pinDir)) return { dp: Datapath.open(pinDir), created: false, notice };
+  // A start killed while pinning: no instance (no link is pinned before all of it is), so nothing to adopt.
+  const partial = Datapath.partialPins(pinDir);
+  if (partial.length > 0) {
+    Datapath.unpin(pinDir);
+    notice = [notice, `${pinDir}: removed ${partial.length} pin(s) of an interrupted start (no xv_config), pinning afresh`].filter(Boolean).join('; ');
+  }
   const dp = await Datapath.load({ sizes });
   try {
     dp.pin(pinDir);

@@ -7,14 +7,14 @@
 // Meanwhile a 500 datagram/s stream c -> b in the VNI both files keep loses
 // nothing (sent - received at the sockets).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { BIN, VtepLab, exited, waitFor } from '../helpers/vtep-lab.js';
 import { forcedTcMode, withTcModeArgs } from '../helpers/tcmode.js';
 import { TcFilter, ifindexOf } from '../../src/bpf/index.js';
-import { TC_HANDLE } from '../../src/datapath/index.js';
+import { Datapath, TC_HANDLE } from '../../src/datapath/index.js';
 import { tcPriority } from '../../src/reconcile/index.js';
 import { startStream } from '../helpers/stream.js';
 import { recordSummary } from '../reliability/summary.js';
@@ -149,4 +149,22 @@ describeKernel('the apply child killed mid-apply', () => {
       L.ok('detach');
     }
   }, 120_000);
+
+  it('killed while pinning a fresh data path (before xv_config, pinned last): the next start clears the partial pins and starts afresh', async () => {
+    // the state such a kill leaves: maps and programs pinned, xv_config not (and a few others missing)
+    const dp = await Datapath.load({ sizes: { fdb: 4096 } });
+    try {
+      dp.pin(L.pinDir);
+    } finally {
+      dp.close();
+    }
+    for (const p of ['maps/xv_config', 'maps/xv_fdb', 'progs/xv_tc_endpoint']) rmSync(join(L.pinDir, p));
+    expect(Datapath.isPinned(L.pinDir)).toBe(false);
+    const d = await L.daemon(cfgPath);
+    expect(d.log()).toMatch(new RegExp(`${L.pinDir}: removed \\d+ pin\\(s\\) of an interrupted start \\(no xv_config\\), pinning afresh`));
+    expect(L.ok('config', 'diff', cfgPath)).toBe('no changes\n');
+    expect(L.lab.ping(L.c, '198.51.100.2', 2)).toBe(true);
+    d.proc.kill('SIGTERM');
+    await exited(d.proc);
+  }, 60_000);
 });
