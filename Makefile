@@ -62,7 +62,8 @@ deps:
 # three-host labs, adopt after SIGKILL, two instances, endpoint re-create and
 # the continuity quick profile. test/helpers/tcmode.ts passes it as --tc-mode.
 TC_NETLINK_TESTS := test/datapath/lab-kernel.test.ts test/datapath/lab-xvtep.test.ts test/daemon/traffic.test.ts \
-  test/cli/instances.test.ts test/reliability/endpoint-recreate.test.ts test/reliability/continuity.test.ts
+  test/cli/instances.test.ts test/reliability/endpoint-recreate.test.ts test/reliability/continuity.test.ts \
+  test/daemon/apply-kill.test.ts test/daemon/bpffs-gone.test.ts test/reconcile/two-instances.test.ts
 
 # XVTEP_REQUIRE_KERNEL_TESTS=1 (set by CI) turns every skipped kernel test into a failure.
 test: deps

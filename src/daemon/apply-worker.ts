@@ -9,10 +9,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Config } from '../config/index.js';
-import { ManagerError, openPinned, reconcileConfig, loadForApply, readState, recordResult, claimDaemon, errMessage, withPinDir, sweepIntervalMs } from '../reconcile/index.js';
+import { assertStateWritable, faultPoint, ManagerError, openPinned, reconcileConfig, loadForApply, readState, recordResult, claimDaemon, errMessage, withPinDir, sweepIntervalMs } from '../reconcile/index.js';
 import { alive } from './alive.js';
 import { withTcMode } from '../reconcile/index.js';
-import { bringUp } from './bringup.js';
+import { bringUp, recordQuietly } from './bringup.js';
 import type { WatchedEndpoint } from './endpoints.js';
 import type { UnderlayConfigured } from './underlay.js';
 import { mergeCluster, readClusterView, type LocalNode } from '../cluster/index.js';
@@ -100,7 +100,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
     }
   } catch (e) {
     if (e instanceof ConfigError) {
-      if (!r.first && r.expectPinDir) recordResult(r.expectPinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
+      if (!r.first && r.expectPinDir) recordQuietly(r.expectPinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
       return { ok: false, kind: 'config', source: e.source, issues: e.issues };
     }
     throw e;
@@ -134,15 +134,23 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   try {
     dp = openPinned(cfg.state.pinDir);
   } catch (e) {
-    recordResult(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
+    recordQuietly(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
     throw e;
   }
   try {
+    assertStateWritable(cfg.state.pinDir);
     const res = reconcileConfig(dp, cfg, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
-    recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath, res.endpointXdp);
-    return { ok: true, changes: res.changes, warnings: res.warnings, notes: res.notes, summary: summary(file), conflicts };
+    faultPoint('record');
+    const warnings = [...res.warnings];
+    try {
+      recordResult(cfg.state.pinDir, { ok: true, trigger: r.trigger, changes: res.changes }, r.configPath, res.endpointXdp);
+    } catch (e) {
+      // the space went between the check and now: the maps are the file's, only the record is missing
+      warnings.push(`applied, but the state file could not record it (${errMessage(e)}): status shows the previous apply until the next one`);
+    }
+    return { ok: true, changes: res.changes, warnings, notes: res.notes, summary: summary(file), conflicts };
   } catch (e) {
-    recordResult(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
+    recordQuietly(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
     throw e;
   } finally {
     dp.close();

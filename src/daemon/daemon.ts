@@ -11,12 +11,13 @@ import { ClusterAgent } from '../cluster/index.js';
 import { ConfigError } from '../config/index.js';
 import { Datapath } from '../datapath/index.js';
 import { startMetricsServer } from '../metrics/index.js';
-import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, releaseDaemon, updateState, errMessage } from '../reconcile/index.js';
+import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, releaseDaemon, updateState, errMessage, type ManagerState } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
 import { EndpointWatcher } from './endpoints.js';
 import { NextHopKeeper } from './nexthops.js';
+import { PinWatcher } from './pins.js';
 import { watchFile } from './watch.js';
 import { UnderlayWatcher } from './underlay.js';
 
@@ -91,7 +92,8 @@ function runApply(req: Omit<ApplyRequest, 'daemonPid'>): Promise<ApplyReply> {
           return reject(new ManagerError(`${message}; recording it failed too: ${errMessage(e)}`, 2));
         }
       }
-      reject(new ManagerError(message, 2));
+      // a signal: it ran and was killed, possibly between two map writes, with its journal
+      reject(Object.assign(new ManagerError(message, 2), { killed: signal !== null }));
     });
     // A child that dies before it reads this fails the write (EPIPE); 'close' reports the death.
     child.send({ ...req, daemonPid: process.pid } satisfies ApplyRequest, (e) => (failed ??= e ?? undefined));
@@ -117,6 +119,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let cfg: Summary = first.summary;
   const pinDir = cfg.pinDir;
   const dp = Datapath.open(pinDir);
+  const pins = new PinWatcher(pinDir, dp, log);
   updateState(pinDir, (s) => {
     s.daemonPid = process.pid;
   });
@@ -125,7 +128,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const startServer = async () => {
     if (!cfg.metrics.enabled) return;
     const { host, port } = cfg.metrics.listen;
-    server = await startMetricsServer({ dp: () => dp, pinDir, maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION, extra: () => agent?.metrics() ?? '' }, host, port);
+    server = await startMetricsServer({ dp: () => dp, pinDir, state: () => withUnrecorded(readState(pinDir)), maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION, extra: () => agent?.metrics() ?? '' }, host, port);
     log(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
   };
   try {
@@ -176,22 +179,76 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let chain: Promise<void> = Promise.resolve();
   let endpoints: EndpointWatcher | undefined;
   const reload = (trigger: string): Promise<boolean> => {
-    const run = chain.then(() => reloadOnce(trigger)).catch((e: unknown) => {
-      log(`reload: ${errMessage(e)}`);
+    let seen = 0;
+    const run = chain.then(() => {
+      seen = readState(pinDir).reloads;
+      return reloadOnce(trigger);
+    }).catch((e: unknown) => {
+      lastFailure = errMessage(e);
+      log(`reload: ${lastFailure}`);
       return false;
+    }).then((ok) => {
+      noteUnrecorded(seen, ok, trigger);
+      return ok;
     });
     chain = run.then(() => endpoints?.sync());
     return run;
   };
-  const reloadOnce = async (trigger: string): Promise<boolean> => {
-    const r = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
+  // Applies the state directory could not record (it was full or read-only):
+  // the metrics count them here, and the next state write that succeeds folds them in.
+  const unrecorded = { failures: 0, last: null as ManagerState['lastReload'] };
+  let lastFailure = '';
+  const withUnrecorded = (s: ManagerState): ManagerState => unrecorded.failures === 0 ? s
+    : { ...s, reloads: s.reloads + unrecorded.failures, reloadFailures: s.reloadFailures + unrecorded.failures, lastReload: unrecorded.last };
+  const noteUnrecorded = (seen: number, ok: boolean, trigger: string) => {
+    if (!ok && readState(pinDir).reloads === seen) {
+      unrecorded.failures++;
+      unrecorded.last = { at: new Date().toISOString(), ok: false, trigger, changes: 0, error: lastFailure };
+    } else if (ok && unrecorded.failures > 0) {
+      try {
+        updateState(pinDir, (s) => {
+          s.reloads += unrecorded.failures;
+          s.reloadFailures += unrecorded.failures;
+        });
+        unrecorded.failures = 0;
+        unrecorded.last = null;
+      } catch {
+        // still full: kept for the next one
+      }
+    }
+  };
+  const applyOnce = (trigger: string) => runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
+  const reloadOnce = async (asked: string): Promise<boolean> => {
+    const refused = pins.refusal();
+    if (refused !== null) {
+      lastFailure = refused;
+      log(`reload (${asked}) refused, still serving the previous config: ${lastFailure}`);
+      return false;
+    }
+    let trigger = asked;
+    let r: ApplyReply;
+    try {
+      r = await applyOnce(trigger);
+    } catch (e) {
+      // Killed mid-apply, the worker's rollback journal died with it: the
+      // maps may hold part of the new file and all of the old. The apply is
+      // a diff against the live maps, so running it once more completes it
+      // (or fails cleanly and rolls back). Once: a kill that repeats (the
+      // OOM killer) is reported, not looped on.
+      if (!(e as { killed?: boolean }).killed) throw e;
+      log(`reload (${trigger}): ${errMessage(e)}; the maps may be half-applied: applying the file again`);
+      trigger = `${asked}, again after a killed apply`;
+      r = await applyOnce(trigger);
+    }
     if (!r.ok) {
-      log(`reload (${trigger}) failed, still serving the previous config: ${errMessage(failure(r))}`);
+      lastFailure = errMessage(failure(r));
+      log(`reload (${trigger}) failed, still serving the previous config: ${lastFailure}`);
       return false;
     }
     for (const w of r.warnings) log(`warning: ${w}`);
     for (const n of r.notes) log(n);
     log(`reload (${trigger}): ${r.changes} map change(s)`);
+    pins.hold();
     for (const c of r.conflicts) log(`cluster: conflict: ${c}`);
     agent?.addConflicts(r.conflicts.length);
     const next = r.summary;
@@ -230,7 +287,9 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       void chain.then(() => agent?.close()).then(() => {
         setSpareWorker(false);
         server?.close();
+        if (pins.goneSince !== null) log(`${sig}: the pins are gone (since ${pins.goneSince}) and this process holds the last references: the data path stops with it`);
         shutdown(dp, pinDir, o.detachOnExit, sig, log);
+        pins.close();
         resolve();
       });
     };

@@ -197,7 +197,12 @@ export class Datapath {
     return left;
   }
 
-  /** Pins every control-plane map and every program under pinDir (a bpffs). */
+  /**
+   * Pins every control-plane map and every program under pinDir (a bpffs).
+   * xv_config last: it is what isPinned() looks for, so a process killed
+   * while pinning leaves a set that does not pass for an instance
+   * (partialPins() finds it).
+   */
   pin(pinDir: string): void {
     if (!existsSync(pinDir)) {
       const parent = dirname(pinDir);
@@ -206,15 +211,26 @@ export class Datapath {
     }
     assertBpffs(pinDir);
     for (const sub of ['maps', 'progs', 'links']) mkdirSync(join(pinDir, sub), { recursive: true, mode: 0o700 });
-    for (const name of PINNED_MAPS) {
+    const pinMap = (name: string) => {
       const path = join(pinDir, 'maps', name);
       const m = this.rawMaps.get(name); // an ADDED_MAPS one may be missing on adopted pins
       if (m && !existsSync(path)) m.pin(path);
-    }
+    };
+    for (const name of PINNED_MAPS) if (name !== MapName.config) pinMap(name);
     for (const [name, p] of this.programs) {
       const path = join(pinDir, 'progs', name);
       if (!existsSync(path)) p.pin(path);
     }
+    pinMap(MapName.config);
+  }
+
+  /** xvtep pins under pinDir without xv_config: what a process killed while pinning leaves. */
+  static partialPins(pinDir: string): string[] {
+    if (Datapath.isPinned(pinDir)) return [];
+    return ['maps', 'progs'].flatMap((sub) => {
+      const dir = join(pinDir, sub);
+      return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('xv_')).map((n) => join(dir, n)) : [];
+    });
   }
 
   /** Writes xv_config (with this layout's version) and invalidates caches. */

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Datapath } from '../datapath/index.js';
-import { readEndpointStates, readState, readUnderlayState } from '../reconcile/index.js';
+import { readEndpointStates, readState, readUnderlayState, type ManagerState } from '../reconcile/index.js';
 import { ChunkPool } from './chunks.js';
 import { renderXvtepMetrics } from './collector.js';
 
@@ -13,6 +13,8 @@ export interface MetricsSource {
   pinDir: string;
   maxVniSeries: () => number;
   version: string;
+  /** The manager state to report (default: the state file); the daemon adds what it could not write there. */
+  state?: () => ManagerState;
   /** More families in exposition text, from the daemon (the cluster agent's). */
   extra?: () => string;
 }
@@ -28,7 +30,7 @@ export function processRegistry(): Registry {
 
 /** One scrape: the xvtep families (chunks of bytes from `pool`, written as rendered) and prom-client's process families. */
 export async function renderAll(src: MetricsSource, reg: Registry, pool?: ChunkPool): Promise<{ own: Buffer[]; process: string }> {
-  const own = await renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), underlay: readUnderlayState(src.pinDir), version: src.version }, pool);
+  const own = await renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: src.state?.() ?? readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), underlay: readUnderlayState(src.pinDir), version: src.version }, pool);
   return { own, process: (src.extra?.() ?? '') + await reg.metrics() };
 }
 

@@ -4,6 +4,7 @@
 // (a full map, a vanished interface) the journal runs backwards and the maps
 // are back at the last good state before the error is reported.
 import { errMessage } from './text.js';
+import { faultPoint } from './fault.js';
 import { needsGenerationBump, type Diff } from './diff.js';
 import { ManagerError } from './errors.js';
 import type { Store } from './store.js';
@@ -48,6 +49,7 @@ export function applyDiff(store: Store, d: Diff, hooks: ApplyHooks = {}): void {
   let step = 'start';
   const run = (name: string, fn: () => void): void => {
     step = name;
+    faultPoint(name);
     fn();
   };
   const newVni = new Map<number, VniSettings>([...d.vnis.add, ...d.vnis.change.map((c) => c.to)].map((v) => [v.vni, v.settings]));

@@ -19,6 +19,7 @@ import {
 import type { EndpointXdpSetting } from '../config/index.js';
 import type { Journal } from './apply.js';
 import { system } from './errors.js';
+import { faultPoint } from './fault.js';
 import { STATE_DIR } from './state.js';
 
 export type Role = 'underlay' | 'endpoint';
@@ -134,13 +135,17 @@ export class Attachments {
    */
   #refuseShared(iface: string): void {
     let here: Set<number>;
+    let ifindex: number;
     try {
-      const ifindex = ifindexOf(iface);
+      ifindex = ifindexOf(iface);
       here = new Set([xdpProgIdOf(ifindex), ...attachedProgramIds(ifindex, AttachType.TCX_INGRESS)].filter((id) => id > 0));
     } catch {
       return; // attaching reports the missing interface
     }
-    if (here.size === 0) return;
+    // Netlink filters (kernels without tcx) are not in BPF_PROG_QUERY: each
+    // instance's sits at its own priority (tcPriority of its pin dir), so
+    // they are looked up per instance below, and the clsact may hold only them.
+    const refuse = (pinDir: string) => system(`${iface} is already attached by the xvtep instance pinned at ${pinDir}: one interface, one instance (xvtep detach --pin-dir ${pinDir} there first, or use another interface)`);
     const own = dirname(this.dir);
     let files: string[];
     try {
@@ -165,6 +170,28 @@ export class Attachments {
       }
       for (const p of pins) {
         let progId: number;
+        if (p.endsWith('-tc-ingress')) {
+          // a pinned program, not a link: on this interface if the filter at that instance's priority runs it
+          let filterProg: number;
+          try {
+            filterProg = TcFilter.query(ifindex, 'ingress', TC_HANDLE, tcPriority(pinDir));
+          } catch {
+            continue;
+          }
+          if (filterProg === 0) continue;
+          try {
+            const prog = Program.open(join(links, p));
+            try {
+              progId = prog.id;
+            } finally {
+              prog.close();
+            }
+          } catch {
+            continue;
+          }
+          if (progId === filterProg) throw refuse(pinDir);
+          continue;
+        }
         try {
           const link = Link.open(join(links, p));
           try {
@@ -175,9 +202,7 @@ export class Attachments {
         } catch {
           continue;
         }
-        if (here.has(progId)) {
-          throw system(`${iface} is already attached by the xvtep instance pinned at ${pinDir}: one interface, one instance (xvtep detach --pin-dir ${pinDir} there first, or use another interface)`);
-        }
+        if (here.has(progId)) throw refuse(pinDir);
       }
     }
   }
@@ -199,6 +224,7 @@ export class Attachments {
     const auto = 'TC hooks attach as netlink clsact filters: this kernel has no tcx (linux 6.6)';
     if (this.tc.mode === 'auto' && a.links.has('tc-ingress') && !this.notes.includes(auto)) this.notes.push(auto);
     try {
+      faultPoint('pin links'); // attached, not pinned yet: a kill here must leave no hook behind
       for (const [hook, link] of a.links) {
         const pin = join(this.dir, linkPinName(a, hook));
         if (existsSync(pin)) this.#drop(pin); // defunct: the interface was recreated

@@ -8,6 +8,7 @@
 // VNIs, peers and flood destinations added here and not in the file are
 // removed by the next reload (`xvtep config diff` shows them first).
 import { UpdateFlag, ifnameOf, parseIP } from '../bpf/index.js';
+import { defaultMaxLearned } from '../config/index.js';
 import { manageNeighbours, type Datapath, type FdbDest } from '../datapath/index.js';
 import { checkFloodList, SlotAllocator } from './desired.js';
 import { system, usage } from './errors.js';
@@ -198,13 +199,16 @@ export interface VniAdd {
   learning: boolean;
   allowUnknownPeers: boolean;
   proxy: boolean;
+  /** Learned entries this VNI may hold (0: no per-VNI cap); default capacity.fdb / 16, as a file's VNI without maxLearned. */
+  maxLearned?: number;
 }
 
 /**
  * Adds a VNI to t (a copy of the live tables, or a batch's staged copy).
- * maxSlots: rows of the loaded xv_stats.
+ * maxSlots: rows of the loaded xv_stats; fdbCapacity: max_entries of the
+ * loaded FDB, which the default per-VNI learn cap is a share of.
  */
-export function stageVniAdd(t: Tables, a: VniAdd, maxSlots: number): void {
+export function stageVniAdd(t: Tables, a: VniAdd, maxSlots: number, fdbCapacity: number): void {
   if (t.vnis.has(a.vni)) throw system(`vni ${a.vni}: EEXIST (already configured; xvtep vni del first)`);
   for (const [name, ifindex] of a.endpoints) {
     const other = t.endpoints.get(ifindex);
@@ -214,7 +218,9 @@ export function stageVniAdd(t: Tables, a: VniAdd, maxSlots: number): void {
   const locals = [...a.endpoints.values()];
   checkFloodList(a.vni, [], locals, 'endpoint');
   const statsSlot = new SlotAllocator(t, maxSlots).allocate(a.vni);
-  t.vnis.set(a.vni, { learning: a.learning, allowUnknownPeers: a.allowUnknownPeers, proxyArp: a.proxy, proxyNd: a.proxy, statsSlot });
+  // The cap a VNI of the file gets: without it, one VNI added live could learn the whole total cap.
+  const maxLearned = a.maxLearned ?? defaultMaxLearned(fdbCapacity);
+  t.vnis.set(a.vni, { learning: a.learning, allowUnknownPeers: a.allowUnknownPeers, proxyArp: a.proxy, proxyNd: a.proxy, statsSlot, maxLearned });
   for (const ifindex of locals) {
     t.endpoints.set(ifindex, { ifindex, vni: a.vni });
     t.devs.add(ifindex);
@@ -226,7 +232,7 @@ export function stageVniAdd(t: Tables, a: VniAdd, maxSlots: number): void {
 export function vniAdd(dp: Datapath, pinDir: string, a: VniAdd, notes?: string[], assumePeerNapi?: boolean): Diff {
   const live = readLive(dp);
   const t = cloneTables(live);
-  stageVniAdd(t, a, dp.stats.info.maxEntries);
+  stageVniAdd(t, a, dp.stats.info.maxEntries, dp.fdb.map.info.maxEntries);
   return converge(dp, pinDir, t, live, { notes, assumePeerNapi });
 }
 

@@ -11,7 +11,8 @@ import { changeCount, diffTables, type Diff } from './diff.js';
 import { system, usage } from './errors.js';
 import type { Tables } from './model.js';
 import { preparePinDir } from './pindir.js';
-import { removeState } from './state.js';
+import { readState, removeState } from './state.js';
+import { mountPointOf } from './pinkeeper.js';
 import { readLive, storeOf } from './store.js';
 
 export interface Opened {
@@ -28,8 +29,14 @@ export function sizesOf(cfg: Config): DatapathSizes {
 
 /** Adopts what is pinned under pinDir, or loads and pins a fresh data path. */
 export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promise<Opened> {
-  const notice = preparePinDir(pinDir);
+  let notice = preparePinDir(pinDir);
   if (Datapath.isPinned(pinDir)) return { dp: Datapath.open(pinDir), created: false, notice };
+  // A start killed while pinning: no instance (no link is pinned before all of it is), so nothing to adopt.
+  const partial = Datapath.partialPins(pinDir);
+  if (partial.length > 0) {
+    Datapath.unpin(pinDir);
+    notice = [notice, `${pinDir}: removed ${partial.length} pin(s) of an interrupted start (no xv_config), pinning afresh`].filter(Boolean).join('; ');
+  }
   const dp = await Datapath.load({ sizes });
   try {
     dp.pin(pinDir);
@@ -43,6 +50,12 @@ export async function openOrCreate(pinDir: string, sizes: DatapathSizes): Promis
 
 /** The pinned data path, for commands that must not create one. */
 export function openPinned(pinDir: string): Datapath {
+  if (!Datapath.isPinned(pinDir)) {
+    const pid = readState(pinDir).daemonPid;
+    if (pid !== null && running(pid)) {
+      throw system(`${pinDir}: nothing pinned here, but xvtep run (pid ${pid}) serves this pin directory: was its bpffs unmounted? mount -t bpf bpf ${mountPointOf(pinDir)} and the daemon pins it again within a second`);
+    }
+  }
   if (!Datapath.isPinned(pinDir)) throw system(`${pinDir}: no xvtep state pinned here (run xvtep attach first, or pass the right --pin-dir / -c)`);
   return Datapath.open(pinDir);
 }
@@ -220,4 +233,13 @@ function timer(): (what: string) => void {
     process.stderr.write(`timing ${what} ${(Number(now - t) / 1e6).toFixed(1)} ms\n`);
     t = now;
   };
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { system } from './errors.js';
+import { errMessage } from './text.js';
 
 export interface ReloadResult {
   at: string;
@@ -64,13 +66,40 @@ export function ensureStateDir(): void {
   if ((st.mode & 0o077) !== 0) chmodSync(STATE_DIR, 0o700);
 }
 
-/** Atomic replace: a reader sees the old file or the new one. */
-export function writeState(s: ManagerState): void {
+/**
+ * Atomic replace: a reader sees the old file or the new one. A write that
+ * fails (a full filesystem) removes its partial temporary file: left there,
+ * it would hold the space the next write needs.
+ */
+function writeAtomic(path: string, text: string): void {
   ensureStateDir();
-  const path = statePath(s.pinDir);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, text, { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function writeState(s: ManagerState): void {
+  writeAtomic(statePath(s.pinDir), JSON.stringify(s, null, 2) + '\n');
+}
+
+/**
+ * Before an apply touches a map: the state file must be writable (the apply
+ * ends by recording its result there). Rewriting it now, unchanged, finds a
+ * full or read-only state directory while refusing still leaves the maps as
+ * they are, instead of after the maps have changed.
+ */
+export function assertStateWritable(pinDir: string): void {
+  try {
+    updateState(pinDir, () => {});
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw system(`state directory ${STATE_DIR}: cannot write ${statePath(pinDir)} (${code}: ${errMessage(e).replace(/^\w+: /, '')}): refused before any map change, the maps keep the running config; free space there and apply again`, e);
+  }
 }
 
 export function updateState(pinDir: string, fn: (s: ManagerState) => void): ManagerState {
@@ -139,11 +168,7 @@ export function readEndpointStates(pinDir: string): EndpointStates | null {
 }
 
 export function writeEndpointStates(pinDir: string, s: EndpointStates): void {
-  ensureStateDir();
-  const path = endpointStatesPath(pinDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, path);
+  writeAtomic(endpointStatesPath(pinDir), JSON.stringify(s, null, 2) + '\n');
 }
 
 /**
@@ -181,11 +206,7 @@ export function readUnderlayState(pinDir: string): UnderlayState | null {
 }
 
 export function writeUnderlayState(pinDir: string, s: UnderlayState): void {
-  ensureStateDir();
-  const path = underlayStatePath(pinDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, path);
+  writeAtomic(underlayStatePath(pinDir), JSON.stringify(s, null, 2) + '\n');
 }
 
 /**

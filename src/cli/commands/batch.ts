@@ -112,7 +112,7 @@ export async function runBatch(argv: readonly string[]): Promise<number> {
   try {
     const live = readLive(dp);
     const t = cloneTables(live);
-    const stage: Stage = { t, state: stagedEdits(t), maxSlots: dp.stats.info.maxEntries, notes: [] };
+    const stage: Stage = { t, state: stagedEdits(t), maxSlots: dp.stats.info.maxEntries, fdbCapacity: dp.fdb.map.info.maxEntries, notes: [] };
     const steps: Step[] = [];
     const errors: string[] = [];
     let dirty = false, commands = 0, assumePeerNapi = g.assumePeerNapi;

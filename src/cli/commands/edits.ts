@@ -4,7 +4,7 @@
 // applied once at the end (batch.ts); both go through the same checks.
 import type { Command } from 'commander';
 import { ifindexOf, ifnameOf } from '../../bpf/index.js';
-import { interfaceNameProblem } from '../../config/index.js';
+import { CAPACITY_MAX, describeValue, interfaceNameProblem } from '../../config/index.js';
 import type { Datapath } from '../../datapath/index.js';
 import {
   fdbAppend, fdbDel, fdbFlush, fdbSet, neighDel, neighSet, peerAdd, peerDel, stagePeerAdd, stagePeerDel, stageVniAdd, stageVniDel, vniAdd, vniDel,
@@ -22,6 +22,8 @@ export interface Stage {
   state: EditState;
   /** Rows of the loaded xv_stats (VNI slots). */
   maxSlots: number;
+  /** max_entries of the loaded FDB (the default per-VNI learn cap is a share of it). */
+  fdbCapacity: number;
   /** For the operator once the batch is applied. */
   notes: string[];
 }
@@ -58,7 +60,7 @@ export interface EditSpec {
 const KW_FDB_SET: KeywordSpec = { vni: 'value', dst: 'value', dev: 'value' };
 const KW_VNI_DST: KeywordSpec = { vni: 'value', dst: 'value' };
 const KW_VNI: KeywordSpec = { vni: 'value' };
-const KW_VNI_ADD: KeywordSpec = { endpoint: 'multi', learning: 'value', proxy: 'value', 'allow-unknown-peers': 'value' };
+const KW_VNI_ADD: KeywordSpec = { endpoint: 'multi', learning: 'value', proxy: 'value', 'allow-unknown-peers': 'value', maxlearned: 'value' };
 const KW_NEIGH_SET: KeywordSpec = { lladdr: 'value', vni: 'value' };
 
 const GROUPS: Record<EditSpec['group'], string> = {
@@ -170,10 +172,17 @@ function fdbSpecs(): EditSpec[] {
   return specs;
 }
 
+/** vni add's maxlearned N: as a file's vnis[].maxLearned (0 = no per-VNI cap). */
+function maxLearnedArg(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) > CAPACITY_MAX) throw new UsageError(`vni add: maxlearned ${describeValue(v)} is not 0..${CAPACITY_MAX} (0: no per-VNI cap)`);
+  return Number(v);
+}
+
 function vniSpecs(): EditSpec[] {
   return [{
     group: 'vni', verb: 'add', args: '<vni> [args...]', assumePeerNapi: true, keywords: KW_VNI_ADD,
-    description: 'add: add N [endpoint IFACE]... [learning on|off] [proxy on|off] [allow-unknown-peers on|off]',
+    description: 'add: add N [endpoint IFACE]... [learning on|off] [proxy on|off] [allow-unknown-peers on|off] [maxlearned N (0: no per-VNI cap; default capacity.fdb/16)]',
     parse: ([vniText, ...words], o) => {
       const kw = parseKeywords(words, KW_VNI_ADD, 'vni add');
       const n = vniArg(vniText, 'vni add');
@@ -181,12 +190,13 @@ function vniSpecs(): EditSpec[] {
       const a = {
         vni: n, endpoints, learning: onOffArg(one(kw, 'learning'), 'learning', true), proxy: onOffArg(one(kw, 'proxy'), 'proxy', false),
         allowUnknownPeers: onOffArg(one(kw, 'allow-unknown-peers'), 'allow-unknown-peers', false),
+        maxLearned: maxLearnedArg(one(kw, 'maxlearned')),
       };
       return edit((dp, pinDir) => {
         const notes: string[] = [];
         vniAdd(dp, pinDir, a, notes, !!o.assumePeerNapi);
         for (const m of notes) note(m);
-      }, (s) => stageVniAdd(s.t, a, s.maxSlots));
+      }, (s) => stageVniAdd(s.t, a, s.maxSlots, s.fdbCapacity));
     },
   }, {
     group: 'vni', verb: 'del', args: '<vni>', keywords: {}, description: 'delete a VNI with its endpoints, peers, FDB and neighbors',
