@@ -51,6 +51,10 @@ const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 /** etcd's default --max-txn-ops is 128. */
 const TXN_OPS = 100;
+/** Keys per page of a list: member records are ~200 bytes, a VNI record up to ~1.3 MB (65,536 MACs). */
+const LIST_PAGE_KEYS = 1000;
+/** grpc-js's answer to a message past its receive limit. */
+const TOO_LARGE = /larger than max|RESOURCE_EXHAUSTED/i;
 
 class Broken extends Error {}
 
@@ -87,7 +91,7 @@ export class ClusterAgent {
   #released: boolean;
   /** Settles with the first listed view, or null once the first session fails. */
   #first: { promise: Promise<ClusterView | null>; resolve: (v: ClusterView | null) => void };
-  readonly counters = { refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0 };
+  readonly counters = { refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0, listPages: 0 };
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -284,16 +288,42 @@ export class ClusterAgent {
     this.#published.clear();
   }
 
-  /** Everything under the prefix, as of one revision, replaces what we knew: a diff, not a flush. */
+  /**
+   * Everything under the prefix, as of one revision, replaces what we knew:
+   * a diff, not a flush. Read in pages (grpc-js refuses a message over
+   * 4 MiB, ~200,000 MACs in one range): each page continues after the last
+   * key, all at the first page's revision. A page still too large is read
+   * again with half the keys; a revision compacted between pages fails the
+   * list, and the session's retry lists again from the top.
+   */
   async #list(): Promise<void> {
-    const res = await this.#client.kv.range({ key: Buffer.from(this.#c.prefix), range_end: prefixEnd(this.#c.prefix) });
-    this.#lastContact = Date.now();
     const next: Members = { members: new Map(), vnis: new Map() };
     const own = new Map<string, { value: string; lease: string }>();
-    for (const kv of res.kvs) this.#ingest(next, own, kv, 'Put');
+    const end = prefixEnd(this.#c.prefix);
+    let from = Buffer.from(this.#c.prefix);
+    let revision: string | undefined;
+    let limit = LIST_PAGE_KEYS;
+    for (;;) {
+      let res: Awaited<ReturnType<Etcd3['kv']['range']>>;
+      try {
+        res = await this.#client.kv.range({ key: from, range_end: end, limit, ...(revision ? { revision } : {}) });
+      } catch (e) {
+        if (limit > 1 && TOO_LARGE.test((e as Error).message)) {
+          limit = Math.max(1, limit >> 1);
+          continue;
+        }
+        throw e;
+      }
+      this.#lastContact = Date.now();
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) this.#ingest(next, own, kv, 'Put');
+      this.counters.listPages++;
+      if (!res.more || !res.kvs.length) break;
+      from = Buffer.concat([res.kvs.at(-1)!.key, Buffer.from([0])]);
+    }
     this.#state = next;
     this.#own = own;
-    this.#revision = Number(res.header.revision);
+    this.#revision = Number(revision);
     this.counters.resyncs++;
     this.#lastSync = Date.now();
     this.#first.resolve(this.view());
