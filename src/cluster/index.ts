@@ -17,3 +17,4 @@ export { mergeCluster, type Merged } from './merge.js';
 export { readClusterStatus, readClusterView, removeClusterFiles, type ClusterStatus, type MemberStatus } from './store.js';
 export { memberKey, parseKey, parseMember, parseVniRecord, vniKey, RECORD_VERSION, type MemberRecord, type VniRecord } from './records.js';
 export { viewOf, type ClusterView } from './view.js';
+export { withLastView, type WithLastView } from './last-view.js';
