@@ -102,12 +102,17 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const hold = new Promise<void>((res, rej) => (release = (ok) => (ok ? res() : rej(new Error('the first apply failed')))));
   hold.catch(() => {});
   let sentView: ClusterView | null = null;
+  // The agent publishes as soon as the first apply is done (a member
+  // announces itself once its data path takes traffic); its applies wait
+  // for the rest of the set-up below (the reload queue they join).
+  let setUp!: (ok: boolean) => void;
+  const setUpDone = new Promise<boolean>((res) => (setUp = res));
   const startAgent = async (s: Summary, held?: Promise<void>) => {
     if (!s.cluster || !s.local) return;
     agent = await startClusterAgent({
       cluster: s.cluster, pinDir: s.pinDir, local: s.local, log, hold: held,
       learned: () => learnedLocal(dp, new Set(cfg.local?.vnis.map((v) => v.vni))),
-      apply: (trigger, view) => applyView(trigger, view),
+      apply: (trigger, view) => setUpDone.then((ok) => ok && applyView(trigger, view)),
     });
     log(`cluster: node ${s.cluster.nodeName}, etcd ${s.cluster.etcd.endpoints.join(', ')}, prefix ${s.cluster.prefix}, lease TTL ${s.cluster.leaseTtlSeconds} s`);
   };
@@ -133,6 +138,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     await starting;
   } catch (e) {
     release(false);
+    await starting.catch(() => {}); // an agent still being created is closed too
     await agent?.close();
     throw e;
   }
@@ -145,6 +151,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const pinDir = cfg.pinDir;
   dp = Datapath.open(pinDir);
   if (first.tookView && sentView) agent?.applied(sentView);
+  release(true);
   updateState(pinDir, (s) => {
     s.daemonPid = process.pid;
   });
@@ -159,6 +166,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   try {
     await startServer();
   } catch (e) {
+    setUp(false);
+    await agent?.close();
     dp.close();
     throw new ManagerError(`metrics: cannot listen on ${cfg.metrics.listen.host}:${cfg.metrics.listen.port}: ${errMessage(e)}`, 2);
   }
@@ -262,7 +271,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const underlay = new UnderlayWatcher({ pinDir, configured: () => cfg.underlay, reload: (t) => reload(t).then(() => {}), setMtu: (mtu) => dp.setUnderlayMtu(mtu), log });
   const nextHops = new NextHopKeeper(dp, log);
   agent?.addConflicts(first.conflicts.length);
-  release(true);
+  setUp(true);
   process.off('SIGHUP', onEarlyHup);
   process.on('SIGHUP', () => void reload('SIGHUP'));
 

@@ -43,6 +43,26 @@ describeKernel('cluster: behaviour under failures', () => {
     await L.destroy();
   });
 
+  it('a second xvtep run on the same pin dir is refused and leaves the first one\'s records and lease alone', async () => {
+    const lease = async () => {
+      const r = await L.etcd.etcdctl(['get', '/xvtep/v1/members/h1', '-w', 'json']);
+      // an int64 in JSON: read its digits, not a double
+      return BigInt(/"lease":(\d+)/.exec(r.out)![1]!).toString(16);
+    };
+    const before = L.status('h1').lease!.id;
+    expect(await lease()).toBe(before);
+    const out0 = L.host('h1').out.length;
+    // its agent connects, takes a lease and lists while the apply runs, but publishes nothing: that apply is refused
+    const second = L.cli('h1', 'run', '-c', L.host('h1').cfgPath);
+    expect(second.code, second.stderr).toBe(2);
+    expect(second.stderr).toMatch(/xvtep run is already running \(pid \d+\)/);
+    expect(second.stderr).not.toMatch(/published|took the records/);
+    expect(await lease()).toBe(before);
+    expect(L.status('h1').lease!.id).toBe(before);
+    expect(others('h1').map((h) => L.host(h).out.includes('member h1 left'))).toEqual([false, false]);
+    expect(L.host('h1').out.slice(out0)).not.toMatch(/lease .* lost/);
+  });
+
   it('refuses each kind of bad record, logs and counts it, and leaves the maps unchanged', async () => {
     const before = SPECS.map((s) => snapshot(s.name));
     const refused = () => SPECS.map((s) => L.status(s.name).counters.refused);
