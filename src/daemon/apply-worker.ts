@@ -171,7 +171,8 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
     } : undefined;
     const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true, prepare });
     dp.close();
-    return { ok: true, changes: result.changes, warnings: result.warnings, notes: [...notes, ...result.notes], summary: summary(file), conflicts, file: keep, tookView };
+    // bringUp already reported its warnings ("warning: ...") and notes through log, in order: once each.
+    return { ok: true, changes: result.changes, warnings: [], notes, summary: summary(file), conflicts, file: keep, tookView };
   }
   let dp: ReturnType<typeof openPinned>;
   try {
