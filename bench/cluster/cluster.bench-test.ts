@@ -5,6 +5,7 @@
 //    (target p99 < 300 ms).
 // Numbers are printed and written to bench/results/cluster-<date>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { Etcd3 } from 'etcd3';
 import { afterAll, expect, it } from 'vitest';
 import { ClusterLab, type HostSpec } from '../../test/helpers/cluster-lab.js';
@@ -19,9 +20,11 @@ const VNIS = Math.ceil(MEMBERS / PER_VNI);
 const LEARN_SAMPLES = Number(process.env.XVTEP_BENCH_LEARN ?? 50);
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
-const results: Record<string, unknown> = { at: new Date().toISOString(), note: 'shared 2-core machine, loaded by other work' };
+const loadAvg = () => loadavg().map((x) => Math.round(x * 100) / 100);
+const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, loadAvgAtStart: loadAvg() };
 
 afterAll(() => {
+  results.loadAvgAtEnd = loadAvg();
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/cluster-${(results.at as string).replace(/[:.]/g, '-')}.json`;
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
@@ -70,10 +73,15 @@ it(`start-up against ${MEMBERS} simulated members × ${MACS} MACs`, async () => 
     };
     await waitFor(() => { const c = count(); return c.fdb === MEMBERS * MACS && c.peers === MEMBERS; }, 60_000, () => `${JSON.stringify(count())}: ${h.out}`);
     const applied = Date.now() - t0;
-    await waitFor(() => L.lineAt('big', /reload \(cluster [a-z]+\): [1-9]/) !== null, 10_000, () => h.out);
+    // The view goes into the first apply when the list beats the data path's load; else a cluster apply follows it.
+    const viewApplied = () => L.lineAt('big', /applied \S+ with the cluster's view: [1-9]|reload \(cluster [a-z]+\): [1-9]/);
+    await waitFor(() => viewApplied() !== null, 10_000, () => h.out);
     const grant = L.lineAt('big', /lease \S+ granted/)! - t0;
-    const done = L.lineAt('big', /reload \(cluster [a-z]+\): [1-9]/)! - t0;
-    results.startup = { members: MEMBERS, macs: MEMBERS * MACS, vnis: VNIS, spawnToReadyMs: ready, leaseGrantMs: grant, resyncAppliedLogMs: done, listToAppliedMs: done - grant, spawnToMapsCompleteMs: applied };
+    const done = viewApplied()! - t0;
+    results.startup = {
+      members: MEMBERS, macs: MEMBERS * MACS, vnis: VNIS, spawnToReadyMs: ready, leaseGrantMs: grant, viewAppliedLogMs: done,
+      inFirstApply: L.lineAt('big', /applied \S+ with the cluster's view/) !== null, spawnToMapsCompleteMs: applied, loadAvg: loadAvg(),
+    };
     console.log(`start-up: ${JSON.stringify(results.startup)}`);
     expect(count()).toEqual({ fdb: MEMBERS * MACS, peers: MEMBERS });
   } finally {
@@ -105,6 +113,64 @@ it.skipIf(process.env.XVTEP_BENCH_ONLY === 'startup')(`a MAC learned on one host
     }
     results.learned = { samples: samples.length, p50Ms: pct(samples, 50), p99Ms: pct(samples, 99), maxMs: Math.max(...samples), walkMs: 200 };
     console.log(`learned MAC propagation: ${JSON.stringify(results.learned)}`);
+  } finally {
+    await L.destroy();
+  }
+});
+
+// Join and death, 8 hosts: j8 is SIGKILLed (its records go at its lease's
+// expiry: the death) and started again (its records come back: the join),
+// JOINS times. Times are when this process read each daemon's lines.
+const JOINS = Number(process.env.XVTEP_BENCH_JOINS ?? 20);
+const JOIN_TTL = 3;
+it.skipIf(process.env.XVTEP_BENCH_ONLY === 'startup')(`join and death of one of 8 hosts (${JOINS} rounds, TTL ${JOIN_TTL} s)`, async () => {
+  const specs: HostSpec[] = Array.from({ length: 8 }, (_, i) => ({
+    name: `j${i + 1}`, addr: `192.0.2.${i + 1}`, vnis: [{ vni: 100, cts: [{ name: `k${i + 1}`, ip: `198.51.100.${i + 1}`, mac: `02:00:00:02:00:${hex(i + 1)}` }] }],
+  }));
+  const L = new ClusterLab('bj', JOIN_TTL);
+  const others = specs.slice(0, 7).map((s) => s.name);
+  // j8's file names one MAC behind its endpoint: the others get a peer and an FDB entry from it
+  const j8mac = '02:00:00:02:00:08';
+  const hasJ8 = (n: string) => {
+    const m = L.maps(n);
+    return m.peers.includes('100|192.0.2.8') && m.fdb.some((f) => f.mac === j8mac && f.remote === '192.0.2.8');
+  };
+  const applyAfter = (n: string, re: RegExp, after: number) => {
+    const seen = L.lineAt(n, re, after);
+    return seen === null ? null : L.lineAt(n, /reload \(cluster watch\): [1-9]\d* map change/, seen);
+  };
+  try {
+    await L.start(specs);
+    const j8 = L.host('j8');
+    L.writeConfig('j8', { ...j8.cfg, vnis: [{ vni: 100, endpoints: ['vk8'], fdb: [{ mac: j8mac, endpoint: 'vk8' }] }] });
+    await Promise.all(specs.map((s) => L.run(s.name)));
+    await waitFor(() => others.every(hasJ8), 60_000, () => `j8 not everywhere: ${others.map((n) => `${n}:${hasJ8(n)}`).join(' ')}`);
+    const joins: number[] = [], fromPublish: number[] = [], deaths: number[] = [], afterExpiry: number[] = [];
+    for (let i = 0; i < JOINS; i++) {
+      // death: SIGKILL leaves the records to the lease
+      const killed = Date.now();
+      await L.stop('j8', 'SIGKILL');
+      await waitFor(() => others.every((n) => applyAfter(n, /member j8 left/, killed) !== null), (JOIN_TTL + 10) * 1000, () => `round ${i}: j8 not removed everywhere`);
+      const gone = others.map((n) => applyAfter(n, /member j8 left/, killed)!);
+      const expiredSeen = Math.min(...others.map((n) => L.lineAt(n, /member j8 left/, killed)!));
+      deaths.push(Math.max(...gone) - killed);
+      afterExpiry.push(Math.max(...gone) - expiredSeen);
+      expect(others.filter(hasJ8), `round ${i}: j8's entries left after its death`).toEqual([]);
+      // join: from j8's lease grant to the last of the 7 having applied its records
+      const started = Date.now();
+      await L.run('j8');
+      await waitFor(() => others.every((n) => applyAfter(n, /member j8 joined/, started) !== null), 20_000, () => `round ${i}: j8 not joined everywhere`);
+      const granted = L.lineAt('j8', /cluster: lease \S+ granted/, started)!;
+      const published = L.lineAt('j8', /cluster: published \d+ record/, started)!;
+      const last = Math.max(...others.map((n) => applyAfter(n, /member j8 joined/, started)!));
+      joins.push(last - granted);
+      fromPublish.push(last - published);
+      expect(others.filter((n) => !hasJ8(n)), `round ${i}: j8's entries missing after its join`).toEqual([]);
+    }
+    const stats = (xs: number[]) => ({ p50Ms: pct(xs, 50), p99Ms: pct(xs, 99), maxMs: Math.max(...xs) });
+    results.join = { hosts: 8, rounds: JOINS, grantToLastAppliedMs: stats(joins), publishToLastAppliedMs: stats(fromPublish), targetP99Ms: 1000, loadAvg: loadAvg() };
+    results.death = { hosts: 8, rounds: JOINS, ttlS: JOIN_TTL, killToGoneEverywhereMs: stats(deaths), boundMs: JOIN_TTL * 1000 + 1000, firstDeleteSeenToLastAppliedMs: stats(afterExpiry), loadAvg: loadAvg() };
+    console.log(`join: ${JSON.stringify(results.join)}\ndeath: ${JSON.stringify(results.death)}`);
   } finally {
     await L.destroy();
   }

@@ -30,8 +30,18 @@ export interface AgentOptions {
   local: LocalNode;
   /** MACs learned on local endpoints now, per VNI (a walk of the FDB). */
   learned: () => Map<number, string[]>;
-  /** Applies the view written to the view file (a daemon reload); resolves true when it was applied. */
-  apply: (trigger: string) => Promise<boolean>;
+  /**
+   * Applies a view (already written to the view file, for the next start)
+   * through the reconcile path; resolves true when it was applied.
+   */
+  apply: (trigger: string, view: ClusterView) => Promise<boolean>;
+  /**
+   * Until this settles the agent connects, takes a lease and lists, but
+   * neither publishes nor applies: the daemon's first apply (which may
+   * still find another daemon on the pin dir) goes first, and takes the
+   * first view itself (firstView, applied).
+   */
+  hold?: Promise<void>;
   log: (m: string) => void;
   /** How often local learning is compared with what is published. Default 200 ms. */
   learnPollMs?: number;
@@ -41,6 +51,10 @@ const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 /** etcd's default --max-txn-ops is 128. */
 const TXN_OPS = 100;
+/** Keys per page of a list: member records are ~200 bytes, a VNI record up to ~1.3 MB (65,536 MACs). */
+const LIST_PAGE_KEYS = 1000;
+/** grpc-js's answer to a message past its receive limit. */
+const TOO_LARGE = /larger than max|RESOURCE_EXHAUSTED/i;
 
 class Broken extends Error {}
 
@@ -74,12 +88,22 @@ export class ClusterAgent {
   #wake: (() => void) | null = null;
   #breakSession: ((e: Error) => void) | null = null;
   #publishing: Promise<void> = Promise.resolve();
-  readonly counters = { refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0 };
+  #released: boolean;
+  /** Settles with the first listed view, or null once the first session fails. */
+  #first: { promise: Promise<ClusterView | null>; resolve: (v: ClusterView | null) => void };
+  readonly counters = { refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0, listPages: 0 };
 
   constructor(o: AgentOptions) {
     this.#o = o;
     this.#c = o.cluster;
     this.#local = o.local;
+    this.#released = !o.hold;
+    let resolve!: (v: ClusterView | null) => void;
+    this.#first = { promise: new Promise((r) => (resolve = r)), resolve };
+    void o.hold?.then(() => {
+      this.#released = true;
+      this.#publishIfChanged();
+    }, () => {});
     this.#client = etcdClient(o.cluster);
     void this.#run();
     this.#learnTimer = setInterval(() => this.#publishIfChanged(), o.learnPollMs ?? 200);
@@ -92,6 +116,27 @@ export class ClusterAgent {
     this.#published.clear();
     this.#publishIfChanged();
     this.#scheduleApply('cluster (file reloaded)');
+  }
+
+  /**
+   * The view of the first list, for the daemon's first apply: null when
+   * etcd failed first or did not answer within ms (the apply then merges
+   * the view file of the previous run, as any apply does).
+   */
+  firstView(ms: number): Promise<ClusterView | null> {
+    let t: NodeJS.Timeout | undefined;
+    return Promise.race([this.#first.promise, new Promise<null>((r) => (t = setTimeout(() => r(null), ms)))]).finally(() => clearTimeout(t));
+  }
+
+  /** The daemon applied this view itself (its first apply): the agent's own apply of it is skipped. */
+  applied(view: ClusterView): void {
+    this.#applied = JSON.stringify(view);
+    this.counters.applies++;
+    try {
+      writeClusterView(this.#o.pinDir, view);
+    } catch (e) {
+      this.#o.log(`cluster: cannot write the view: ${(e as Error).message}`);
+    }
   }
 
   /** Counts file-vs-cluster conflicts reported by an apply (the file won them). */
@@ -126,6 +171,7 @@ export class ClusterAgent {
         if (this.#etcdUp || this.#etcdError !== msg) this.#o.log(`cluster: etcd ${this.#etcdUp ? 'lost' : 'unavailable'}: ${msg}; keeping the last known state, retrying`);
         this.#etcdUp = false;
         this.#etcdError = msg;
+        this.#first.resolve(null);
         this.#writeStatus();
       }
       if (Date.now() - started > 10_000) backoff = BACKOFF_MIN_MS;
@@ -155,6 +201,9 @@ export class ClusterAgent {
         const ttl = await race(this.#client.leaseClient.leaseTimeToLive({ ID: this.#leaseId }));
         if (Number(ttl.TTL) <= 0) this.#leaseLost('expired while etcd was unreachable');
       }
+      // The grant and the list do not depend on each other: one round trip, not two.
+      const listed = this.#list();
+      listed.catch(() => {});
       if (!this.#leaseId) {
         const g = await race(this.#client.leaseClient.leaseGrant({ TTL: this.#c.leaseTtlSeconds }));
         this.#leaseId = g.ID;
@@ -188,7 +237,7 @@ export class ClusterAgent {
         s.write({ ID: id });
       }, kaEvery);
 
-      await race(this.#list());
+      await race(listed);
       this.#etcdUp = true;
       this.#etcdError = null;
       this.#published.clear();
@@ -197,7 +246,11 @@ export class ClusterAgent {
       // restarted within its TTL). The publish just moved them to our lease;
       // its lease goes now instead of at its TTL.
       const old = new Set([...this.#own.values()].map((o) => o.lease).filter((l) => l !== '0' && l !== this.#leaseId));
+      if (this.#o.hold) await race(this.#o.hold);
+      const before = this.counters.published;
       await race(this.#publish(true));
+      const n = this.counters.published - before;
+      this.#o.log(`cluster: published ${n} record change(s) under lease ${BigInt(this.#leaseId!).toString(16)}`);
       for (const id of old) {
         await race(this.#client.leaseClient.leaseRevoke({ ID: id })).catch(() => {});
         this.#o.log(`cluster: took the records of lease ${BigInt(id).toString(16)} back (a previous run) and revoked it`);
@@ -235,18 +288,45 @@ export class ClusterAgent {
     this.#published.clear();
   }
 
-  /** Everything under the prefix, as of one revision, replaces what we knew: a diff, not a flush. */
+  /**
+   * Everything under the prefix, as of one revision, replaces what we knew:
+   * a diff, not a flush. Read in pages (grpc-js refuses a message over
+   * 4 MiB, ~200,000 MACs in one range): each page continues after the last
+   * key, all at the first page's revision. A page still too large is read
+   * again with half the keys; a revision compacted between pages fails the
+   * list, and the session's retry lists again from the top.
+   */
   async #list(): Promise<void> {
-    const res = await this.#client.kv.range({ key: Buffer.from(this.#c.prefix), range_end: prefixEnd(this.#c.prefix) });
-    this.#lastContact = Date.now();
     const next: Members = { members: new Map(), vnis: new Map() };
     const own = new Map<string, { value: string; lease: string }>();
-    for (const kv of res.kvs) this.#ingest(next, own, kv, 'Put');
+    const end = prefixEnd(this.#c.prefix);
+    let from = Buffer.from(this.#c.prefix);
+    let revision: string | undefined;
+    let limit = LIST_PAGE_KEYS;
+    for (;;) {
+      let res: Awaited<ReturnType<Etcd3['kv']['range']>>;
+      try {
+        res = await this.#client.kv.range({ key: from, range_end: end, limit, ...(revision ? { revision } : {}) });
+      } catch (e) {
+        if (limit > 1 && TOO_LARGE.test((e as Error).message)) {
+          limit = Math.max(1, limit >> 1);
+          continue;
+        }
+        throw e;
+      }
+      this.#lastContact = Date.now();
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) this.#ingest(next, own, kv, 'Put');
+      this.counters.listPages++;
+      if (!res.more || !res.kvs.length) break;
+      from = Buffer.concat([res.kvs.at(-1)!.key, Buffer.from([0])]);
+    }
     this.#state = next;
     this.#own = own;
-    this.#revision = Number(res.header.revision);
+    this.#revision = Number(revision);
     this.counters.resyncs++;
     this.#lastSync = Date.now();
+    this.#first.resolve(this.view());
     this.#scheduleApply('cluster resync');
   }
 
@@ -318,6 +398,8 @@ export class ClusterAgent {
       return;
     }
     this.#applying = (async () => {
+      if (this.#o.hold) await this.#o.hold.catch(() => {});
+      if (this.#closed) return;
       do {
         this.#again = false;
         const v = this.view();
@@ -330,7 +412,7 @@ export class ClusterAgent {
           break;
         }
         this.counters.applies++;
-        const ok = await this.#o.apply(trigger);
+        const ok = await this.#o.apply(trigger, v);
         if (ok) this.#applied = text;
         else this.counters.applyFailures++;
       } while (this.#again && !this.#closed);
@@ -368,7 +450,7 @@ export class ClusterAgent {
   }
 
   #publishIfChanged(): void {
-    if (!this.#etcdUp || !this.#leaseId || this.#closed) return;
+    if (!this.#etcdUp || !this.#leaseId || this.#closed || !this.#released) return;
     this.#publishing = this.#publishing.then(() => this.#publish(false)).catch((e: unknown) => {
       this.#breakSession?.(new Broken(`publish: ${(e as Error).message}`));
     });

@@ -56,7 +56,7 @@ export interface ClusterStatus {
   revision: number;
   lastSync: string | null;
   members: MemberStatus[];
-  counters: { refused: number; conflicts: number; watchEvents: number; resyncs: number; leaseLost: number; applies: number; applyFailures: number; published: number };
+  counters: { refused: number; conflicts: number; watchEvents: number; resyncs: number; leaseLost: number; applies: number; applyFailures: number; published: number; listPages: number };
   /** How local learning reaches etcd. */
   learning: string;
   at: string;

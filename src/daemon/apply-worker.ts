@@ -15,7 +15,7 @@ import { withTcMode } from '../reconcile/index.js';
 import { bringUp, recordQuietly } from './bringup.js';
 import type { WatchedEndpoint } from './endpoints.js';
 import type { UnderlayConfigured } from './underlay.js';
-import { mergeCluster, readClusterView, type LocalNode } from '../cluster/index.js';
+import { mergeCluster, readClusterView, type ClusterView, type LocalNode } from '../cluster/index.js';
 import { LAYOUT_VERSION } from '../datapath/index.js';
 import { hostResolver, ZERO_MAC } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
@@ -34,6 +34,8 @@ export interface ApplyRequest {
   insecureConfigPerms?: boolean;
   /** --tc-mode, over the file's underlay.tcMode. */
   tcMode?: string;
+  /** `run`'s first apply: send EarlyMessages (the daemon answers view requests). */
+  earlyCluster?: boolean;
 }
 
 export interface Summary {
@@ -51,9 +53,38 @@ export interface Summary {
 }
 
 export type ApplyReply =
-  | { ok: true; changes: number; warnings: string[]; notes: string[]; summary: Summary; conflicts: string[] }
+  | {
+    ok: true; changes: number; warnings: string[]; notes: string[]; summary: Summary; conflicts: string[];
+    /** With a cluster: the file as applied before the cluster's merge, for the daemon's in-process cluster applies. */
+    file: Config | null;
+    /** The first apply: whether it merged the view the daemon sent (else the view file's, if any). */
+    tookView: boolean;
+  }
   | { ok: false; kind: 'config'; source: string; issues: ConfigError['issues'] }
   | { ok: false; kind: 'other'; message: string; exitCode: 1 | 2 };
+
+/**
+ * Messages a first apply of `run` sends before its reply: the file's
+ * summary once parsed (the daemon starts its cluster agent then, while the
+ * data path loads), and a request for the cluster's first view, answered
+ * with a ViewAnswer.
+ */
+export type EarlyMessage = { early: 'parsed'; summary: Summary } | { early: 'view?' };
+export interface ViewAnswer {
+  view: ClusterView | null;
+}
+
+/** Asks the daemon for the cluster's first view (null: it has none yet). */
+function askView(): Promise<ClusterView | null> {
+  return new Promise((resolve) => {
+    const on = (m: ViewAnswer) => {
+      process.off('message', on);
+      resolve(m.view);
+    };
+    process.on('message', on);
+    process.send!({ early: 'view?' } satisfies EarlyMessage);
+  });
+}
 
 function localNode(c: Config): LocalNode | null {
   if (!c.cluster) return null;
@@ -83,9 +114,9 @@ function summary(c: Config): Summary {
  * first included: a restarted daemon keeps the cluster's entries from its
  * previous run instead of removing them until etcd answers.
  */
-function withCluster(file: Config): { cfg: Config; conflicts: string[] } {
+function withCluster(file: Config, sent: ClusterView | null = null): { cfg: Config; conflicts: string[] } {
   if (!file.cluster) return { cfg: file, conflicts: [] };
-  const view = readClusterView(file.state.pinDir);
+  const view = sent ?? readClusterView(file.state.pinDir);
   if (!view) return { cfg: file, conflicts: [] };
   const m = mergeCluster(file, view);
   return { cfg: m.config, conflicts: m.conflicts };
@@ -108,7 +139,9 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
   const notes: string[] = [];
   const log = (m: string) => notes.push(m);
   const file = cfg;
-  const { cfg: merged, conflicts } = withCluster(file);
+  const keep = file.cluster ? file : null;
+  if (r.first && r.earlyCluster && file.cluster) process.send!({ early: 'parsed', summary: summary(file) } satisfies EarlyMessage);
+  let { cfg: merged, conflicts } = withCluster(file);
   cfg = merged;
   if (r.first) {
     const other = readState(cfg.state.pinDir).daemonPid;
@@ -126,9 +159,20 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
       throw new ManagerError(`${cfg.state.pinDir}: xvtep run is already running${owner > 0 ? ` (pid ${owner})` : ' (another one is starting)'}`, 2);
     }
     // A missing endpoint is not the daemon's failure: it is watched for (endpoints.ts).
-    const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true });
+    // The cluster's first view, listed by the daemon's agent while the data
+    // path loaded, goes into this same apply: one apply, not two.
+    let tookView = false;
+    const prepare = r.earlyCluster && file.cluster ? async () => {
+      const view = await askView();
+      if (!view) return cfg;
+      tookView = true;
+      ({ cfg: merged, conflicts } = withCluster(file, view));
+      return merged;
+    } : undefined;
+    const { dp, result } = await bringUp(cfg, r.configPath, r.trigger, log, { assumePeerNapi: r.assumePeerNapi, tolerateMissingEndpoints: true, prepare });
     dp.close();
-    return { ok: true, changes: result.changes, warnings: result.warnings, notes: [...notes, ...result.notes], summary: summary(file), conflicts };
+    // bringUp already reported its warnings ("warning: ...") and notes through log, in order: once each.
+    return { ok: true, changes: result.changes, warnings: [], notes, summary: summary(file), conflicts, file: keep, tookView };
   }
   let dp: ReturnType<typeof openPinned>;
   try {
@@ -148,7 +192,7 @@ async function apply(r: ApplyRequest): Promise<ApplyReply> {
       // the space went between the check and now: the maps are the file's, only the record is missing
       warnings.push(`applied, but the state file could not record it (${errMessage(e)}): status shows the previous apply until the next one`);
     }
-    return { ok: true, changes: res.changes, warnings, notes: res.notes, summary: summary(file), conflicts };
+    return { ok: true, changes: res.changes, warnings, notes: res.notes, summary: summary(file), conflicts, file: keep, tookView: false };
   } catch (e) {
     recordQuietly(cfg.state.pinDir, { ok: false, trigger: r.trigger, changes: 0, error: errMessage(e) });
     throw e;

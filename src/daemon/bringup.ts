@@ -6,13 +6,21 @@ import { assertStateWritable, detachAll, openOrCreate, reconcileConfig, sizesOf,
 
 export type Log = (msg: string) => void;
 
-export async function bringUp(cfg: Config, configPath: string | null, trigger: string, log: Log, opts: { assumePeerNapi?: boolean; tolerateMissingEndpoints?: boolean } = {}): Promise<{ dp: Datapath; result: ReconcileResult; created: boolean }> {
+export interface BringUpOptions {
+  assumePeerNapi?: boolean;
+  tolerateMissingEndpoints?: boolean;
+  /** Called once the data path is loaded (or adopted): the config to converge to (run merges the cluster's first view here). */
+  prepare?: () => Promise<Config>;
+}
+
+export async function bringUp(cfg: Config, configPath: string | null, trigger: string, log: Log, opts: BringUpOptions = {}): Promise<{ dp: Datapath; result: ReconcileResult; created: boolean }> {
   const pinDir = cfg.state.pinDir;
   const { dp, created, notice } = await openOrCreate(pinDir, sizesOf(cfg));
   if (notice) log(notice);
   try {
     assertStateWritable(pinDir);
-    const result = reconcileConfig(dp, cfg, opts);
+    const target = opts.prepare ? await opts.prepare() : cfg;
+    const result = reconcileConfig(dp, target, opts);
     try {
       recordResult(pinDir, { ok: true, trigger, changes: result.changes }, configPath, result.endpointXdp);
     } catch (e) {

@@ -1,20 +1,24 @@
 // xvtep run: bring the data path up (adopting what is pinned: no program
 // reload, no counter reset), then serve metrics, reload on SIGHUP and on file
 // changes, and age learned FDB entries. Exiting leaves the data path running
-// unless --detach-on-exit; a SIGKILL leaves it running too. Every config
-// apply runs in a short-lived child process (apply-worker.ts) so its garbage
-// never inflates this long-lived process.
+// unless --detach-on-exit; a SIGKILL leaves it running too. Every apply of
+// the file runs in a short-lived child process (apply-worker.ts) so its
+// garbage never inflates this long-lived process. With a cluster, the
+// cluster agent starts as soon as the worker has parsed the file (its
+// lease and list overlap the data path's load), the first view goes into
+// the first apply, and later views are applied here, in-process, on the
+// file as the last worker parsed it: a fork per etcd event cost 0.1-0.6 s.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { ClusterAgent } from '../cluster/index.js';
-import { ConfigError } from '../config/index.js';
+import { mergeCluster, startClusterAgent, type ClusterAgent, type ClusterView } from '../cluster/index.js';
+import { ConfigError, type Config } from '../config/index.js';
 import { Datapath } from '../datapath/index.js';
 import { startMetricsServer } from '../metrics/index.js';
-import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, releaseDaemon, updateState, errMessage, type ManagerState } from '../reconcile/index.js';
+import { assertStateWritable, DEFAULT_AGEING_S, detachAll, ManagerError, readState, reconcileConfig, recordResult, releaseDaemon, updateState, errMessage, type ManagerState } from '../reconcile/index.js';
 import { VERSION } from '../version.js';
-import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
-import type { Log } from './bringup.js';
+import type { ApplyReply, ApplyRequest, EarlyMessage, Summary, ViewAnswer } from './apply-worker.js';
+import { recordQuietly, type Log } from './bringup.js';
 import { EndpointWatcher } from './endpoints.js';
 import { NextHopKeeper } from './nexthops.js';
 import { PinWatcher } from './pins.js';
@@ -32,6 +36,9 @@ export interface DaemonOptions {
   log?: Log;
 }
 
+/** How long the first apply waits for the cluster's first list, past the data path's load. */
+const FIRST_VIEW_WAIT_MS = 1000;
+
 const stderrLog: Log = (m) => process.stderr.write(`xvtep: ${m}\n`);
 
 // Only forked, never imported here: the daemon itself never parses a config,
@@ -41,41 +48,16 @@ const applyWorker = fileURLToPath(new URL('./apply-worker.js', import.meta.url))
 // stdout/stderr shared with the daemon, as a worker thread's were.
 const forkWorker = () => fork(applyWorker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 
-/**
- * With a cluster, applies follow etcd events and their latency counts (a
- * dead member must be gone within TTL + 1 s): one worker is kept forked
- * ahead, its modules loaded, waiting for its request (~0.6 s of start-up
- * off the critical path, for one idle process). Without a cluster, none.
- */
-let spare: ChildProcess | undefined;
-let keepSpare = false;
-function takeWorker(): ChildProcess {
-  const child = spare && spare.exitCode === null && spare.signalCode === null && spare.connected ? spare : forkWorker();
-  spare = undefined;
-  // The next one starts once this apply is done: its start-up would
-  // otherwise take CPU from the apply it is meant to speed up.
-  child.once('close', () => {
-    if (keepSpare && !spare) {
-      spare = forkWorker();
-      spare.on('error', () => {});
-    }
-  });
-  return child;
-}
-function setSpareWorker(on: boolean): void {
-  keepSpare = on;
-  if (!on && spare) {
-    spare.kill();
-    spare = undefined;
-  }
-}
-
-function runApply(req: Omit<ApplyRequest, 'daemonPid'>): Promise<ApplyReply> {
+/** early: what a first apply says before its reply (EarlyMessage); an answer to 'view?' is sent back to it. */
+function runApply(req: Omit<ApplyRequest, 'daemonPid'>, early?: (m: EarlyMessage, child: ChildProcess) => void): Promise<ApplyReply> {
   return new Promise((resolve, reject) => {
-    const child = takeWorker();
+    const child = forkWorker();
     let reply: ApplyReply | undefined;
     let failed: Error | undefined;
-    child.once('message', (m: ApplyReply) => (reply = m));
+    child.on('message', (m: ApplyReply | EarlyMessage) => {
+      if ('early' in m) early?.(m, child);
+      else reply = m;
+    });
     child.once('error', (e) => (failed ??= e)); // 'close' follows and reports it
     // 'close', not 'exit': it comes after the IPC channel, so after the reply.
     child.once('close', (code, signal) => {
@@ -110,16 +92,69 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   let earlyHup = false;
   const onEarlyHup = () => (earlyHup = true);
   process.on('SIGHUP', onEarlyHup);
-  const first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
-  if (!first.ok) throw failure(first);
+
+  // Cluster: the agent starts once the first apply's worker has parsed the
+  // file; it publishes and applies only after that apply (the hold).
+  let agent: ClusterAgent | undefined;
+  let cfg!: Summary;
+  let dp!: Datapath;
+  /** The file as the last worker parsed it (cluster configs only): cluster views merge into it here. */
+  let fileCfg: Config | null = null;
+  let release!: (ok: boolean) => void;
+  const hold = new Promise<void>((res, rej) => (release = (ok) => (ok ? res() : rej(new Error('the first apply failed')))));
+  hold.catch(() => {});
+  let sentView: ClusterView | null = null;
+  // The agent publishes as soon as the first apply is done (a member
+  // announces itself once its data path takes traffic); its applies wait
+  // for the rest of the set-up below (the reload queue they join).
+  let setUp!: (ok: boolean) => void;
+  const setUpDone = new Promise<boolean>((res) => (setUp = res));
+  const startAgent = async (s: Summary, held?: Promise<void>) => {
+    if (!s.cluster || !s.local) return;
+    agent = await startClusterAgent({
+      cluster: s.cluster, pinDir: s.pinDir, local: s.local, log, hold: held,
+      learned: () => learnedLocal(dp, new Set(cfg.local?.vnis.map((v) => v.vni))),
+      apply: (trigger, view) => setUpDone.then((ok) => ok && applyView(trigger, view)),
+    });
+    log(`cluster: node ${s.cluster.nodeName}, etcd ${s.cluster.etcd.endpoints.join(', ')}, prefix ${s.cluster.prefix}, lease TTL ${s.cluster.leaseTtlSeconds} s`);
+  };
+  let starting: Promise<void> = Promise.resolve();
+  const onEarly = (m: EarlyMessage, child: ChildProcess) => {
+    if (m.early === 'parsed') {
+      starting = startAgent(m.summary, hold);
+      starting.catch(() => {}); // reported after the first apply
+      return;
+    }
+    // Bounded: etcd slow to answer must not hold the data path back (the
+    // worker then merges the previous run's view file, and the agent
+    // applies the listed view as soon as it has it).
+    void starting.then(() => (agent ? agent.firstView(FIRST_VIEW_WAIT_MS) : null), () => null).then((view) => {
+      sentView = view;
+      if (child.connected) child.send({ view } satisfies ViewAnswer, () => {});
+    });
+  };
+  let first: ApplyReply;
+  try {
+    first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms, earlyCluster: true }, onEarly);
+    if (!first.ok) throw failure(first);
+    await starting;
+  } catch (e) {
+    release(false);
+    await starting.catch(() => {}); // an agent still being created is closed too
+    await agent?.close();
+    throw e;
+  }
   for (const w of first.warnings) log(`warning: ${w}`);
   for (const n of first.notes) log(n);
-  log(`applied ${o.configPath}: ${first.changes} map change(s)`);
+  log(`applied ${o.configPath}${first.tookView ? ' with the cluster\'s view' : ''}: ${first.changes} map change(s)`);
   for (const c of first.conflicts) log(`cluster: conflict: ${c}`);
-  let cfg: Summary = first.summary;
+  cfg = first.summary;
+  fileCfg = first.file;
   const pinDir = cfg.pinDir;
-  const dp = Datapath.open(pinDir);
+  dp = Datapath.open(pinDir);
   const pins = new PinWatcher(pinDir, dp, log);
+  if (first.tookView && sentView) agent?.applied(sentView);
+  release(true);
   updateState(pinDir, (s) => {
     s.daemonPid = process.pid;
   });
@@ -134,27 +169,17 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   try {
     await startServer();
   } catch (e) {
+    setUp(false);
+    await agent?.close();
     dp.close();
     throw new ManagerError(`metrics: cannot listen on ${cfg.metrics.listen.host}:${cfg.metrics.listen.port}: ${errMessage(e)}`, 2);
   }
 
-  // Cluster: started once the file is applied (with the last view, if any).
-  let agent: ClusterAgent | undefined;
-  const startAgent = () => {
-    setSpareWorker(!!cfg.cluster);
-    if (!cfg.cluster || !cfg.local) return;
-    agent = new ClusterAgent({
-      cluster: cfg.cluster, pinDir, local: cfg.local, log,
-      learned: () => learnedLocal(dp, new Set(cfg.local?.vnis.map((v) => v.vni))),
-      apply: (trigger) => reload(trigger),
-    });
-    log(`cluster: node ${cfg.cluster.nodeName}, etcd ${cfg.cluster.etcd.endpoints.join(', ')}, prefix ${cfg.cluster.prefix}, lease TTL ${cfg.cluster.leaseTtlSeconds} s`);
-  };
   const clusterChanged = async (prev: Summary['cluster']) => {
     if (JSON.stringify(prev) !== JSON.stringify(cfg.cluster)) {
       await agent?.close();
       agent = undefined;
-      startAgent();
+      await startAgent(cfg);
     } else if (cfg.local) agent?.update(cfg.local);
   };
 
@@ -217,6 +242,59 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       }
     }
   };
+  // A cluster view, in the same queue as the reloads and counted as they are.
+  const applyView = (trigger: string, view: ClusterView): Promise<boolean> => {
+    let seen = 0;
+    const run = chain.then(() => {
+      seen = readState(pinDir).reloads;
+      return applyViewOnce(trigger, view);
+    }).catch((e: unknown) => {
+      lastFailure = errMessage(e);
+      log(`reload: ${lastFailure}`);
+      return false;
+    }).then((ok) => {
+      noteUnrecorded(seen, ok, trigger);
+      return ok;
+    });
+    chain = run.then(() => endpoints?.sync());
+    return run;
+  };
+  // The same reconcile as a worker's (validated, make-before-break, rollback),
+  // on the file as last parsed: the view's entries are a few hundred KB, not
+  // the file's parse, so this process keeps its size. The same refusals as a
+  // worker's too: no pins (bpffs gone), no room to record the result.
+  const applyViewOnce = (trigger: string, view: ClusterView): Promise<boolean> | boolean => {
+    if (!fileCfg) return reloadOnce(trigger); // no parsed file here: a worker merges the view file
+    const refused = pins.refusal();
+    if (refused !== null) {
+      lastFailure = refused;
+      log(`reload (${trigger}) refused, still serving the previous config: ${lastFailure}`);
+      return false;
+    }
+    const { config, conflicts } = mergeCluster(fileCfg, view);
+    let res: ReturnType<typeof reconcileConfig>;
+    try {
+      assertStateWritable(pinDir);
+      res = reconcileConfig(dp, config, { assumePeerNapi: o.assumePeerNapi, tolerateMissingEndpoints: true });
+    } catch (e) {
+      lastFailure = errMessage(e);
+      recordQuietly(pinDir, { ok: false, trigger, changes: 0, error: lastFailure });
+      log(`reload (${trigger}) failed, still serving the previous config: ${lastFailure}`);
+      return false;
+    }
+    try {
+      recordResult(pinDir, { ok: true, trigger, changes: res.changes }, o.configPath, res.endpointXdp);
+    } catch (e) {
+      log(`warning: applied, but the state file could not record it (${errMessage(e)}): status shows the previous apply until the next one`);
+    }
+    for (const w of res.warnings) log(`warning: ${w}`);
+    for (const n of res.notes) log(n);
+    log(`reload (${trigger}): ${res.changes} map change(s)`);
+    pins.hold();
+    for (const c of conflicts) log(`cluster: conflict: ${c}`);
+    agent?.addConflicts(conflicts.length);
+    return true;
+  };
   const applyOnce = (trigger: string) => runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger, first: false, expectPinDir: pinDir, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms });
   const reloadOnce = async (asked: string): Promise<boolean> => {
     const refused = pins.refusal();
@@ -252,6 +330,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     for (const c of r.conflicts) log(`cluster: conflict: ${c}`);
     agent?.addConflicts(r.conflicts.length);
     const next = r.summary;
+    fileCfg = r.file;
     const prevCluster = cfg.cluster;
     const moved = next.metrics.enabled !== cfg.metrics.enabled || next.metrics.listen.host !== cfg.metrics.listen.host || next.metrics.listen.port !== cfg.metrics.listen.port;
     cfg = next;
@@ -270,8 +349,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   endpoints = new EndpointWatcher({ pinDir, dp, configured: () => cfg.endpoints, reload: (t) => reload(t).then(() => {}), log });
   const underlay = new UnderlayWatcher({ pinDir, configured: () => cfg.underlay, reload: (t) => reload(t).then(() => {}), setMtu: (mtu) => dp.setUnderlayMtu(mtu), log });
   const nextHops = new NextHopKeeper(dp, log);
-  startAgent();
   agent?.addConflicts(first.conflicts.length);
+  setUp(true);
   process.off('SIGHUP', onEarlyHup);
   process.on('SIGHUP', () => void reload('SIGHUP'));
 
@@ -285,7 +364,6 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       underlay.close();
       nextHops.close();
       void chain.then(() => agent?.close()).then(() => {
-        setSpareWorker(false);
         server?.close();
         if (pins.goneSince !== null) log(`${sig}: the pins are gone (since ${pins.goneSince}) and this process holds the last references: the data path stops with it`);
         shutdown(dp, pinDir, o.detachOnExit, sig, log);

@@ -43,6 +43,26 @@ describeKernel('cluster: behaviour under failures', () => {
     await L.destroy();
   });
 
+  it('a second xvtep run on the same pin dir is refused and leaves the first one\'s records and lease alone', async () => {
+    const lease = async () => {
+      const r = await L.etcd.etcdctl(['get', '/xvtep/v1/members/h1', '-w', 'json']);
+      // an int64 in JSON: read its digits, not a double
+      return BigInt(/"lease":(\d+)/.exec(r.out)![1]!).toString(16);
+    };
+    const before = L.status('h1').lease!.id;
+    expect(await lease()).toBe(before);
+    const out0 = L.host('h1').out.length;
+    // its agent connects, takes a lease and lists while the apply runs, but publishes nothing: that apply is refused
+    const second = L.cli('h1', 'run', '-c', L.host('h1').cfgPath);
+    expect(second.code, second.stderr).toBe(2);
+    expect(second.stderr).toMatch(/xvtep run is already running \(pid \d+\)/);
+    expect(second.stderr).not.toMatch(/published|took the records/);
+    expect(await lease()).toBe(before);
+    expect(L.status('h1').lease!.id).toBe(before);
+    expect(others('h1').map((h) => L.host(h).out.includes('member h1 left'))).toEqual([false, false]);
+    expect(L.host('h1').out.slice(out0)).not.toMatch(/lease .* lost/);
+  });
+
   it('refuses each kind of bad record, logs and counts it, and leaves the maps unchanged', async () => {
     const before = SPECS.map((s) => snapshot(s.name));
     const refused = () => SPECS.map((s) => L.status(s.name).counters.refused);
@@ -96,7 +116,17 @@ describeKernel('cluster: behaviour under failures', () => {
     await L.etcd.members[0]!.stop();
     await waitFor(() => SPECS.every((x) => !L.status(x.name).etcdUp), 10_000, () => 'status never said etcd is down');
     expect(L.status('h2').etcdError).toBeTruthy();
-    await sleep(30_000); // the issue's 30 s, five leases long: nothing may expire meanwhile
+    const down = Date.now();
+    // meanwhile a daemon restarted without etcd: its first apply does not wait
+    // for a list that cannot come, and takes the cluster's entries from the view file
+    await L.stop('h1');
+    const spawned = Date.now();
+    await L.run('h1');
+    expect(Date.now() - spawned).toBeLessThan(15_000);
+    expect(L.host('h1').out).toMatch(/xvtep: applied \S+: 0 map change\(s\)/);
+    expect(L.host('h1').out).not.toMatch(/with the cluster's view/);
+    expect(snapshot('h1')).toEqual(before[0]);
+    await sleep(Math.max(0, 30_000 - (Date.now() - down))); // the issue's 30 s, five leases long: nothing may expire meanwhile
     expect(SPECS.map((x) => snapshot(x.name))).toEqual(before);
     L.etcd.members[0]!.start();
     await L.etcd.members[0]!.waitHealthy();

@@ -41,10 +41,13 @@ describeKernel(`cluster: ${N} hosts × 2 VNIs`, () => {
     await waitFor(() => SPECS.every((s) => fullMesh(L, s.name, SPECS)), 20_000, () => `no mesh: ${SPECS.map((s) => `${s.name}:${L.maps(s.name).peers.length}`).join(' ')}`);
     // From the daemons' own lines: h8's lease grant -> each other host's apply that followed its record.
     const granted = L.lineAt(`h${N}`, /cluster: lease \S+ granted/)!;
-    const applied = early.map((s) => {
-      const joined = L.lineAt(s.name, new RegExp(`member h${N} joined`), granted - 50)!;
-      return L.lineAt(s.name, /reload \(cluster watch\): [1-9]\d* map change/, joined)! - granted;
-    });
+    const appliedAt = (name: string) => {
+      const joined = L.lineAt(name, new RegExp(`member h${N} joined`), granted - 50);
+      return joined === null ? null : L.lineAt(name, /reload \(cluster watch\): [1-9]\d* map change/, joined);
+    };
+    // the maps change inside an apply, its line follows: wait for the lines too
+    await waitFor(() => early.every((s) => appliedAt(s.name) !== null), 10_000, () => `no apply line after h${N} joined: ${early.filter((s) => appliedAt(s.name) === null).map((s) => s.name).join(' ')}`);
+    const applied = early.map((s) => appliedAt(s.name)! - granted);
     console.log(`join of h${N}: lease granted -> its entries written by each of the ${N - 1} others: ${applied.join(', ')} ms (max ${Math.max(...applied)}); ` +
       `mesh seen complete by polling ${Date.now() - ready} ms after ready (loaded machine)`);
   });

@@ -186,6 +186,6 @@ export interface ClusterStatusJson {
   lease: { id: string; ttlSeconds: number; ttlLeftSeconds: number } | null;
   revision: number;
   members: Array<{ name: string; address: string; vnis: number[]; macs: number; ageSeconds: number }>;
-  counters: { refused: number; conflicts: number; watchEvents: number; resyncs: number; leaseLost: number; applies: number; applyFailures: number; published: number };
+  counters: { refused: number; conflicts: number; watchEvents: number; resyncs: number; leaseLost: number; applies: number; applyFailures: number; published: number; listPages: number };
   daemonRunning: boolean;
 }

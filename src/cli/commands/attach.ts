@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError, type Config } from '../../config/index.js';
 import { configFromFlags } from '../../config/parser.js';
 import { loadForApply } from '../../reconcile/index.js';
+import { withLastView } from '../../cluster/index.js';
 import { bringUp } from '../../daemon/index.js';
 import { UsageError } from '../errors.js';
 import { withTcMode } from '../../reconcile/index.js';
@@ -52,7 +53,11 @@ export function registerAttach(program: Command): void {
     .option('--tc-mode <mode>', TC_MODE_HELP)
     .action(async (o: QuickOptions & { assumePeerNapi?: boolean; tcMode?: string }) => {
       const { cfg: fromFile, path } = await configOf(o);
-      const cfg = withTcMode(fromFile, o.tcMode);
+      // A file with a cluster: section gets the last view of the cluster, as run's applies do.
+      const { config: merged, conflicts, note: viewNote } = withLastView(fromFile);
+      if (viewNote) note(viewNote);
+      for (const c of conflicts) note(`cluster: conflict: ${c}`);
+      const cfg = withTcMode(merged, o.tcMode);
       const { dp, result, created } = await bringUp(cfg, path, 'attach', note, { assumePeerNapi: !!o.assumePeerNapi });
       dp.close();
       note(`${created ? 'attached' : 'updated'} ${cfg.state.pinDir}: ${cfg.vnis.length} VNI(s), ${result.changes} map change(s)`);

@@ -1,5 +1,6 @@
 // xvtep config check|diff.
 import type { Command } from 'commander';
+import { withLastView } from '../../cluster/index.js';
 import { ConfigError } from '../../config/index.js';
 import { parseConfig, readConfigText } from '../../config/parser.js';
 import { diffLines, dataPathIssues, changeCount, openPinned, reconcileConfig } from '../../reconcile/index.js';
@@ -31,12 +32,15 @@ export function registerConfig(program: Command): void {
       if (!r.ok) throw new ConfigError(file, r.errors);
       const more = dataPathIssues(r.config);
       if (more.length) throw new ConfigError(file, more);
-      const cfg = withPinDir(r.config, o.pinDir);
+      // With a cluster: section, what run's reload would apply: the file and the last view of the cluster.
+      const { config: cfg, conflicts, note } = withLastView(withPinDir(r.config, o.pinDir));
       const dp = openPinned(cfg.state.pinDir);
       try {
         const res = reconcileConfig(dp, cfg, { dryRun: true });
         const lines = diffLines(res.diff);
-        if (o.json) return printJson({ changes: changeCount(res.diff), warnings: res.warnings, lines });
+        if (o.json) return printJson({ changes: changeCount(res.diff), warnings: res.warnings, lines, ...(note ? { cluster: { note, conflicts } } : {}) });
+        if (note) process.stderr.write(`xvtep: ${note}\n`);
+        for (const c of conflicts) process.stderr.write(`xvtep: cluster: conflict: ${c}\n`);
         for (const w of res.warnings) process.stderr.write(`xvtep: warning: ${w}\n`);
         if (lines.length === 0) process.stdout.write('no changes\n');
         for (const l of lines) process.stdout.write(`${l.op} ${l.map} ${l.text}\n`);
