@@ -226,6 +226,7 @@ export class Datapath {
     // the data path's count, not a setting (increments racing this write are lost until the next sweep)
     const learnedTotal = cur?.learnedTotal ?? 0;
     const gso6Ifindex = cur?.gso6Ifindex ?? 0;
+    const learnRingDrops = cur?.learnRingDrops ?? 0; // the data path's count too
     this.config.set(0, {
       layoutVersion: LAYOUT_VERSION,
       underlayIfindex: v.underlayIfindex,
@@ -248,6 +249,7 @@ export class Datapath {
       learnMaxTotal: v.learnMaxTotal ?? 0,
       learnedTotal,
       gso6Ifindex,
+      learnRingDrops,
     });
     this.bumpGeneration();
   }
