@@ -24,23 +24,51 @@ export interface LocalNode {
   fdbCapacity: number;
 }
 
+/** A change of this host's own learned MACs (the data path's xv_learn_ring, datapath's LearnEvents). */
+export interface LearnChange {
+  vni: number;
+  mac: string;
+  /** new, move: learned on an endpoint; left: now behind a remote VTEP. */
+  kind: 'new' | 'move' | 'left';
+}
+
+/** Events of local learning as the data path writes them. */
+export interface LearnFeed {
+  start(onEvents: (events: LearnChange[]) => void, onError: (e: Error) => void): void;
+  /** Events lost so far because the feed was full (only ever grows). */
+  drops(): number;
+  close(): void;
+}
+
 export interface AgentOptions {
   cluster: ClusterConfig;
   pinDir: string;
   local: LocalNode;
   /** MACs learned on local endpoints now, per VNI (a walk of the FDB). */
   learned: () => Map<number, string[]>;
+  /**
+   * Local learning as it happens: published after learnCoalesceMs, the walk
+   * then only a safety net. Absent (pins of an xvtep without the ring): the
+   * walk alone, every learnPollMs.
+   */
+  learnFeed?: LearnFeed;
   /** Applies the view written to the view file (a daemon reload); resolves true when it was applied. */
   apply: (trigger: string) => Promise<boolean>;
   log: (m: string) => void;
-  /** How often local learning is compared with what is published. Default 200 ms. */
+  /** How often the FDB is walked for local learning. Default 5000 ms with a learnFeed, 200 ms without. */
   learnPollMs?: number;
+  /** How long learn events are gathered before one publish. Default 15 ms. */
+  learnCoalesceMs?: number;
 }
 
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 /** etcd's default --max-txn-ops is 128. */
 const TXN_OPS = 100;
+
+const WALK_WITH_FEED_MS = 5000;
+const WALK_ALONE_MS = 200;
+const COALESCE_MS = 15;
 
 class Broken extends Error {}
 
@@ -70,20 +98,40 @@ export class ClusterAgent {
   /** key → value last written or confirmed in etcd. */
   #published = new Map<string, string>();
   #learnTimer: NodeJS.Timeout | undefined;
+  /** This host's learned MACs per VNI as last walked, kept current by learn events. */
+  #learned = new Map<number, Set<string>>();
+  #coalesce: NodeJS.Timeout | undefined;
+  #dropsSeen = 0;
+  readonly #walkMs: number;
   #statusTimer: NodeJS.Timeout | undefined;
   #wake: (() => void) | null = null;
   #breakSession: ((e: Error) => void) | null = null;
   #publishing: Promise<void> = Promise.resolve();
-  readonly counters = { refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0 };
+  readonly counters = {
+    refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0,
+    learnEvents: 0, learnRingDrops: 0, learnWalks: 0, learnBatches: 0,
+  };
 
   constructor(o: AgentOptions) {
     this.#o = o;
     this.#c = o.cluster;
     this.#local = o.local;
     this.#client = etcdClient(o.cluster);
+    this.#walkMs = o.learnPollMs ?? (o.learnFeed ? WALK_WITH_FEED_MS : WALK_ALONE_MS);
+    if (o.learnFeed) {
+      this.#dropsSeen = this.#readDrops();
+      o.learnFeed.start((evs) => this.#onLearn(evs), (e) => {
+        this.#o.log(`cluster: learn events: ${e.message}; walking the FDB instead`);
+        this.#walk('learn event error');
+      });
+    }
+    this.#walk(null);
     void this.#run();
-    this.#learnTimer = setInterval(() => this.#publishIfChanged(), o.learnPollMs ?? 200);
-    this.#statusTimer = setInterval(() => this.#writeStatus(), 1000);
+    this.#learnTimer = setInterval(() => this.#walk(null), this.#walkMs);
+    this.#statusTimer = setInterval(() => {
+      this.#checkDrops();
+      this.#writeStatus();
+    }, 1000);
   }
 
   /** The file changed (a reload): new VNIs, local entries or address. */
@@ -92,6 +140,25 @@ export class ClusterAgent {
     this.#published.clear();
     this.#publishIfChanged();
     this.#scheduleApply('cluster (file reloaded)');
+  }
+
+  /**
+   * Learned entries the ageing sweep (or any other deletion the data path
+   * does not report) removed: they leave etcd with the next publish.
+   */
+  forget(entries: ReadonlyArray<{ vni: number; mac: string }>): void {
+    let changed = false;
+    for (const e of entries) changed = this.#learned.get(e.vni)?.delete(e.mac) || changed;
+    if (changed) this.#publishSoon();
+  }
+
+  /**
+   * The maps were changed by an apply (a MAC another member now publishes,
+   * an endpoint gone): learned entries may have been replaced or removed
+   * without an event, so walk the FDB now.
+   */
+  rescan(): void {
+    this.#walk('after an apply');
   }
 
   /** Counts file-vs-cluster conflicts reported by an apply (the file won them). */
@@ -103,6 +170,8 @@ export class ClusterAgent {
     this.#closed = true;
     clearInterval(this.#learnTimer);
     clearInterval(this.#statusTimer);
+    clearTimeout(this.#coalesce);
+    this.#o.learnFeed?.close();
     this.#breakSession?.(new Broken('closing'));
     this.#wake?.();
     await this.#applying;
@@ -342,6 +411,80 @@ export class ClusterAgent {
     });
   }
 
+  // ---- local learning ----
+
+  #readDrops(): number {
+    try {
+      return this.#o.learnFeed?.drops() ?? 0;
+    } catch (e) {
+      this.#o.log(`cluster: reading learn event drops: ${(e as Error).message}`);
+      return this.#dropsSeen;
+    }
+  }
+
+  /** Events were lost (a full ring): only a walk knows what they said. */
+  #checkDrops(): void {
+    if (!this.#o.learnFeed) return;
+    const d = this.#readDrops();
+    if (d === this.#dropsSeen) return;
+    const lost = d - this.#dropsSeen;
+    this.#dropsSeen = d;
+    this.counters.learnRingDrops += lost;
+    this.#o.log(`cluster: ${lost} learn event(s) lost (ring full); walking the FDB`);
+    this.#walk('learn events lost');
+  }
+
+  #onLearn(evs: LearnChange[]): void {
+    if (this.#closed) return;
+    this.counters.learnEvents += evs.length;
+    let changed = false;
+    for (const e of evs) {
+      let set = this.#learned.get(e.vni);
+      if (e.kind === 'left') {
+        changed = (set?.delete(e.mac) ?? false) || changed;
+        continue;
+      }
+      if (!set) this.#learned.set(e.vni, (set = new Set()));
+      if (!set.has(e.mac)) {
+        set.add(e.mac);
+        changed = true;
+      }
+    }
+    if (changed) this.#publishSoon();
+    this.#checkDrops();
+  }
+
+  /** Replaces what is known of local learning with a walk of the FDB; publishes what changed. */
+  #walk(why: string | null): void {
+    if (this.#closed) return;
+    let learned: Map<number, string[]>;
+    try {
+      learned = this.#o.learned();
+    } catch (e) {
+      this.#o.log(`cluster: reading learned entries${why ? ` (${why})` : ''}: ${(e as Error).message}`);
+      return;
+    }
+    this.counters.learnWalks++;
+    this.#learned = new Map([...learned].map(([vni, macs]) => [vni, new Set(macs)]));
+    this.#publishIfChanged();
+  }
+
+  /** Gathers the events of the next few milliseconds into one publish (one etcd txn). */
+  #publishSoon(): void {
+    if (this.#coalesce) return;
+    this.#coalesce = setTimeout(() => {
+      this.#coalesce = undefined;
+      this.counters.learnBatches++;
+      this.#publishIfChanged();
+    }, this.#o.learnCoalesceMs ?? COALESCE_MS);
+  }
+
+  #learningText(): string {
+    if (!this.#o.learnFeed) return `FDB walk every ${this.#walkMs} ms (the pinned data path predates xv_learn_ring)`;
+    return `learn events (BPF ring buffer), published after ${this.#o.learnCoalesceMs ?? COALESCE_MS} ms in one txn; ` +
+      `FDB walk every ${this.#walkMs} ms, after each apply and when events were lost`;
+  }
+
   // ---- publishing this node's records ----
 
   #records(): Map<string, string> {
@@ -352,15 +495,8 @@ export class ClusterAgent {
       vnis: l.vnis.map((v) => v.vni).sort((a, b) => a - b), software: l.software, layout: l.layout,
     };
     out.set(memberKey(this.#c.prefix, this.#c.nodeName), JSON.stringify(member));
-    let learned: Map<number, string[]>;
-    try {
-      learned = this.#o.learned();
-    } catch (e) {
-      this.#o.log(`cluster: reading learned entries: ${(e as Error).message}`);
-      learned = new Map();
-    }
     for (const v of l.vnis) {
-      const macs = [...new Set([...v.macs, ...(learned.get(v.vni) ?? [])])].sort();
+      const macs = [...new Set([...v.macs, ...(this.#learned.get(v.vni) ?? [])])].sort();
       const rec: VniRecord = { v: RECORD_VERSION, macs, neighbors: v.neighbors };
       out.set(vniKey(this.#c.prefix, v.vni, this.#c.nodeName), JSON.stringify(rec));
     }
@@ -425,7 +561,7 @@ export class ClusterAgent {
         ageSeconds: Math.round((now - (this.#firstSeen.get(s.rec.name) ?? now)) / 1000), software: s.rec.software,
       })).sort((a, b) => (a.name < b.name ? -1 : 1)),
       counters: { ...this.counters },
-      learning: `FDB walk every ${this.#o.learnPollMs ?? 200} ms`,
+      learning: this.#learningText(),
       at: new Date(now).toISOString(),
     };
   }
@@ -454,6 +590,10 @@ export class ClusterAgent {
       ['xvtep_cluster_lease_lost_total', 'counter', 'Times this node lost its lease and granted a new one', s.counters.leaseLost],
       ['xvtep_cluster_applies_total', 'counter', 'Cluster views handed to the reconcile path', s.counters.applies],
       ['xvtep_cluster_apply_failures_total', 'counter', 'Cluster views the reconcile path refused (the previous state stays)', s.counters.applyFailures],
+      ['xvtep_cluster_learn_events_total', 'counter', 'Local learning events received from the data path (xv_learn_ring)', s.counters.learnEvents],
+      ['xvtep_cluster_learn_ring_drops_total', 'counter', 'Local learning events the data path lost to a full ring since this agent started (each led to an FDB walk)', s.counters.learnRingDrops],
+      ['xvtep_cluster_learn_walks_total', 'counter', 'FDB walks for local learning (periodic, after applies, after lost events)', s.counters.learnWalks],
+      ['xvtep_cluster_learn_batches_total', 'counter', 'Coalesced publishes of learning events', s.counters.learnBatches],
     ] as const;
     return lines.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`).join('');
   }

@@ -56,7 +56,11 @@ export interface ClusterStatus {
   revision: number;
   lastSync: string | null;
   members: MemberStatus[];
-  counters: { refused: number; conflicts: number; watchEvents: number; resyncs: number; leaseLost: number; applies: number; applyFailures: number; published: number };
+  counters: {
+    refused: number; conflicts: number; watchEvents: number; resyncs: number; leaseLost: number; applies: number; applyFailures: number; published: number;
+    /** Local learning: events from the data path, events it lost (ring full), FDB walks, coalesced publishes. */
+    learnEvents: number; learnRingDrops: number; learnWalks: number; learnBatches: number;
+  };
   /** How local learning reaches etcd. */
   learning: string;
   at: string;

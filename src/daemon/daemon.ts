@@ -143,6 +143,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     agent = new ClusterAgent({
       cluster: cfg.cluster, pinDir, local: cfg.local, log,
       learned: () => learnedLocal(dp, new Set(cfg.local?.vnis.map((v) => v.vni))),
+      learnFeed: dp.learnEvents(),
       apply: (trigger) => reload(trigger),
     });
     log(`cluster: node ${cfg.cluster.nodeName}, etcd ${cfg.cluster.etcd.endpoints.join(', ')}, prefix ${cfg.cluster.prefix}, lease TTL ${cfg.cluster.leaseTtlSeconds} s`);
@@ -162,8 +163,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     ageing = new Map(cfg.ageing);
     ageTimer = setInterval(() => {
       try {
-        const n = dp.ageLearned((vni) => ageing.get(vni) ?? DEFAULT_AGEING_S).length;
+        const old = dp.ageLearned((vni) => ageing.get(vni) ?? DEFAULT_AGEING_S);
+        const n = old.length;
         if (n > 0) log(`aged out ${n} learned FDB entr${n === 1 ? 'y' : 'ies'}`);
+        // the data path reports learning, not ageing: the agent withdraws these
+        const local = old.filter((r) => r.dest.kind === 'local');
+        if (local.length) agent?.forget(local);
       } catch (e) {
         log(`ageing: ${errMessage(e)}`);
       }
@@ -194,6 +199,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     log(`reload (${trigger}): ${r.changes} map change(s)`);
     for (const c of r.conflicts) log(`cluster: conflict: ${c}`);
     agent?.addConflicts(r.conflicts.length);
+    // an apply may replace or remove learned entries, which the data path reports no event for
+    if (r.changes > 0) agent?.rescan();
     const next = r.summary;
     const prevCluster = cfg.cluster;
     const moved = next.metrics.enabled !== cfg.metrics.enabled || next.metrics.listen.host !== cfg.metrics.listen.host || next.metrics.listen.port !== cfg.metrics.listen.port;
