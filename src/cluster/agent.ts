@@ -54,6 +54,13 @@ export interface AgentOptions {
   learnFeed?: LearnFeed;
   /** Applies the view written to the view file (a daemon reload); resolves true when it was applied. */
   apply: (trigger: string) => Promise<boolean>;
+  /**
+   * Writes the view's new FDB entries into the maps at once, ahead of the
+   * apply (the daemon's ClusterFdbWriter); returns how many, how many of
+   * the view's entries it left to the apply, and the local learned entries
+   * that a member's claim replaced.
+   */
+  fdbAhead?: (view: ClusterView) => { written: number; pending: number; replacedLocal: Array<{ vni: number; mac: string }> };
   log: (m: string) => void;
   /** How often the FDB is walked for local learning. Default 5000 ms with a learnFeed, 200 ms without. */
   learnPollMs?: number;
@@ -93,6 +100,7 @@ export class ClusterAgent {
   #lastContact: number | null = null;
   #lastSync: number | null = null;
   #applied: string | null = null;
+  #appliedView: ClusterView | null = null;
   #applying: Promise<void> | null = null;
   #again = false;
   /** key → value last written or confirmed in etcd. */
@@ -109,8 +117,9 @@ export class ClusterAgent {
   #publishing: Promise<void> = Promise.resolve();
   readonly counters = {
     refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0,
-    learnEvents: 0, learnRingDrops: 0, learnWalks: 0, learnBatches: 0,
+    learnEvents: 0, learnRingDrops: 0, learnWalks: 0, learnBatches: 0, fdbAhead: 0, appliesAhead: 0,
   };
+  #fdbAheadError: string | null = null;
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -382,6 +391,8 @@ export class ClusterAgent {
   }
 
   #scheduleApply(trigger: string): void {
+    // not behind an apply in progress (~0.1-0.8 s): new MACs go in now
+    if (this.#o.fdbAhead && !this.#closed) this.#writeFdbAhead(this.view());
     if (this.#applying) {
       this.#again = true;
       return;
@@ -398,10 +409,20 @@ export class ClusterAgent {
           this.#o.log(`cluster: cannot write the view: ${(e as Error).message}`);
           break;
         }
+        // Only new MACs toward existing peers, all in the maps already: the
+        // apply would find nothing to do (and costs a worker process).
+        if (this.#appliedView && onlyFdbAdded(this.#appliedView, v) && this.#writeFdbAhead(v) === 0) {
+          this.#applied = text;
+          this.#appliedView = v;
+          this.counters.appliesAhead++;
+          continue;
+        }
         this.counters.applies++;
         const ok = await this.#o.apply(trigger);
-        if (ok) this.#applied = text;
-        else this.counters.applyFailures++;
+        if (ok) {
+          this.#applied = text;
+          this.#appliedView = v;
+        } else this.counters.applyFailures++;
       } while (this.#again && !this.#closed);
     })().finally(() => {
       this.#applying = null;
@@ -409,6 +430,27 @@ export class ClusterAgent {
       // An event between the loop's last check and here only set #again.
       if (this.#again && !this.#closed) this.#scheduleApply(trigger);
     });
+  }
+
+  /**
+   * Other members' new MACs into the FDB now; the apply that follows does
+   * the rest (and finds these done). Returns how many of the view's entries
+   * are left to the apply (-1: all, no writer or it failed).
+   */
+  #writeFdbAhead(v: ClusterView): number {
+    if (!this.#o.fdbAhead) return -1;
+    try {
+      const r = this.#o.fdbAhead(v);
+      this.counters.fdbAhead += r.written;
+      if (r.replacedLocal.length) this.forget(r.replacedLocal);
+      this.#fdbAheadError = null;
+      return r.pending;
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (msg !== this.#fdbAheadError) this.#o.log(`cluster: writing FDB entries ahead of the apply: ${msg}; the apply follows`);
+      this.#fdbAheadError = msg;
+      return -1;
+    }
   }
 
   // ---- local learning ----
@@ -594,6 +636,8 @@ export class ClusterAgent {
       ['xvtep_cluster_learn_ring_drops_total', 'counter', 'Local learning events the data path lost to a full ring since this agent started (each led to an FDB walk)', s.counters.learnRingDrops],
       ['xvtep_cluster_learn_walks_total', 'counter', 'FDB walks for local learning (periodic, after applies, after lost events)', s.counters.learnWalks],
       ['xvtep_cluster_learn_batches_total', 'counter', 'Coalesced publishes of learning events', s.counters.learnBatches],
+      ['xvtep_cluster_fdb_ahead_total', 'counter', "Other members' FDB entries written into the maps as their record arrived, ahead of the full apply", s.counters.fdbAhead],
+      ['xvtep_cluster_applies_ahead_total', 'counter', 'Cluster views that only added MACs toward existing peers, complete once written ahead: no full apply', s.counters.appliesAhead],
     ] as const;
     return lines.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`).join('');
   }
@@ -604,6 +648,19 @@ function prefixEnd(prefix: string): Buffer {
   const b = Buffer.from(prefix);
   b[b.length - 1]! += 1;
   return b;
+}
+
+/** Whether `next` only adds FDB entries to `prev` (same VNIs, peers, neighbours; no entry gone or moved). */
+function onlyFdbAdded(prev: ClusterView, next: ClusterView): boolean {
+  const pk = Object.keys(prev.vnis), nk = Object.keys(next.vnis);
+  if (pk.length !== nk.length) return false;
+  for (const k of nk) {
+    const a = prev.vnis[k], b = next.vnis[k]!;
+    if (!a || JSON.stringify(a.peers) !== JSON.stringify(b.peers) || JSON.stringify(a.neighbors) !== JSON.stringify(b.neighbors)) return false;
+    const now = new Map(b.fdb.map((e) => [e.mac, e.remote]));
+    for (const e of a.fdb) if (now.get(e.mac) !== e.remote) return false;
+  }
+  return true;
 }
 
 function keep<T>(prev: Map<string, T>, next: Map<string, T>, id: string): void {

@@ -15,6 +15,7 @@ import { DEFAULT_AGEING_S, detachAll, ManagerError, readState, recordResult, rel
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, Summary } from './apply-worker.js';
 import type { Log } from './bringup.js';
+import { ClusterFdbWriter } from './cluster-fdb.js';
 import { EndpointWatcher } from './endpoints.js';
 import { NextHopKeeper } from './nexthops.js';
 import { watchFile } from './watch.js';
@@ -137,6 +138,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
 
   // Cluster: started once the file is applied (with the last view, if any).
   let agent: ClusterAgent | undefined;
+  const fdbWriter = new ClusterFdbWriter(dp);
   const startAgent = () => {
     setSpareWorker(!!cfg.cluster);
     if (!cfg.cluster || !cfg.local) return;
@@ -145,6 +147,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       learned: () => learnedLocal(dp, new Set(cfg.local?.vnis.map((v) => v.vni))),
       learnFeed: dp.learnEvents(),
       apply: (trigger) => reload(trigger),
+      fdbAhead: (view) => fdbWriter.write(view),
     });
     log(`cluster: node ${cfg.cluster.nodeName}, etcd ${cfg.cluster.etcd.endpoints.join(', ')}, prefix ${cfg.cluster.prefix}, lease TTL ${cfg.cluster.leaseTtlSeconds} s`);
   };

@@ -18,7 +18,9 @@ const SPECS: HostSpec[] = [1, 2].map((i) => ({
 
 type Status = ClusterStatusJson & {
   learning: string;
-  counters: ClusterStatusJson['counters'] & { learnEvents: number; learnRingDrops: number; learnWalks: number; learnBatches: number };
+  counters: ClusterStatusJson['counters'] & {
+    learnEvents: number; learnRingDrops: number; learnWalks: number; learnBatches: number; fdbAhead: number; appliesAhead: number;
+  };
 };
 
 describeKernel('cluster: local learning through learn events', () => {
@@ -57,8 +59,9 @@ describeKernel('cluster: local learning through learn events', () => {
     expect(text).toMatch(/^ {2}learn events \d+ {2}lost \(ring full\) 0 {2}walks \d+ {2}batches published \d+$/m);
   });
 
-  it('a burst of new MACs on h1 reaches etcd in a few coalesced publishes, and h2\'s FDB', async () => {
+  it('a burst of new MACs on h1 reaches etcd in a few coalesced publishes, and h2\'s FDB as the record arrives', async () => {
     const before = status('h1').counters;
+    const before2 = status('h2').counters;
     const macs = Array.from({ length: 40 }, (_, i) => `02:78:00:00:00:${hex(i)}`);
     sendFrom(macs);
     await waitFor(() => macs.every(onH2), 10_000, () => `not all on h2: ${JSON.stringify(L.maps('h2').fdb.filter((e) => e.mac.startsWith('02:78')).length)}\n${L.host('h1').out}`);
@@ -71,6 +74,10 @@ describeKernel('cluster: local learning through learn events', () => {
     expect(batches).toBeGreaterThanOrEqual(1);
     expect(batches).toBeLessThanOrEqual(5);
     expect(after.learnRingDrops).toBe(0);
+    // h2 wrote them as h1's record arrived, and needed no full apply for them (h1 is a peer already)
+    const after2 = status('h2').counters;
+    expect(after2.fdbAhead - before2.fdbAhead).toBeGreaterThanOrEqual(macs.length);
+    expect(after2.appliesAhead - before2.appliesAhead).toBeGreaterThanOrEqual(1);
     const metrics = L.lab.exec(L.host('h1').ns, 'curl', '-sf', 'http://127.0.0.1:9471/metrics');
     expect(Number(/^xvtep_cluster_learn_events_total (\d+)$/m.exec(metrics)![1])).toBeGreaterThanOrEqual(after.learnEvents);
     expect(metrics).toMatch(/^xvtep_cluster_learn_ring_drops_total 0$/m);
