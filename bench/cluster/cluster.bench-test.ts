@@ -109,7 +109,8 @@ it.skipIf(process.env.XVTEP_BENCH_ONLY === 'startup')(`a MAC learned on one host
       dp.close();
     }
     const learning = (L.status('h1') as { learning?: string }).learning;
-    results.learned = { samples: samples.length, p50Ms: pct(samples, 50), p99Ms: pct(samples, 99), maxMs: Math.max(...samples), learning };
+    const ms = (x: number) => Math.round(x * 10) / 10;
+    results.learned = { samples: samples.length, p50Ms: ms(pct(samples, 50)), p99Ms: ms(pct(samples, 99)), maxMs: ms(Math.max(...samples)), learning };
     console.log(`learned MAC propagation: ${JSON.stringify(results.learned)}`);
   } finally {
     await L.destroy();
