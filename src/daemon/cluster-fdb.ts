@@ -29,13 +29,17 @@ export class ClusterFdbWriter {
     let rewrote = false;
     for (const [v, vv] of Object.entries(view.vnis)) {
       const vni = Number(v);
+      // one lookup per member, not per MAC (1,000 members x 10 MACs at start-up, none a peer yet)
+      const isPeer = new Map<string, boolean>();
       for (const { mac, remote } of vv.fdb) {
         const id = `${vni}/${mac}`;
         if (this.#done.get(id) === remote) {
           next.set(id, remote);
           continue;
         }
-        if (!this.dp.peers.has(vni, remote)) {
+        let peer = isPeer.get(remote);
+        if (peer === undefined) isPeer.set(remote, (peer = this.dp.peers.has(vni, remote)));
+        if (!peer) {
           out.pending++; // a new member: peers first, by the full apply
           continue;
         }
