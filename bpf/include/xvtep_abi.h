@@ -86,7 +86,11 @@
  *                                    udp6zerocsumrx); 0: drop them
  *                                    (udp6_zero_csum). Non-zero ones are
  *                                    always verified (udp6_bad_csum)
- *  23   1  _pad0              -      zero
+ *  23   1  learn_events       -      1 = write xv_learn_ring records (the
+ *                                    control plane sets it while it
+ *                                    consumes them: with a cluster); 0 =
+ *                                    none, and nothing counted as lost.
+ *                                    Was _pad0 (always 0)
  *  24   4  local_ip4          net    local VTEP IPv4, 0 = no IPv4 underlay
  *  28   4  fdb_refresh_ms     host   min interval between timestamp
  *                                    refreshes of a learned entry; 0 = 1000
@@ -142,7 +146,7 @@ struct xv_config {
 	__u8 udp6_zero_csum;
 	__u8 ep_csum_complete;
 	__u8 udp6_zero_csum_rx;
-	__u8 _pad0;
+	__u8 learn_events;
 	__be32 local_ip4;
 	__u32 fdb_refresh_ms;
 	__u8 local_ip6[16];
@@ -342,7 +346,8 @@ _Static_assert(sizeof(struct xv_bum) == 656, "xv_bum ABI");
 /* learned entry now behind another endpoint, or back from a remote VTEP;  */
 /* XV_LEARN_LEFT: a local learned entry re-learned behind a remote VTEP    */
 /* (ifindex = 0). Never on a refresh, a refused learn (learn cap, static   */
-/* conflict, FDB full) or remote learning of a MAC that was not local.     */
+/* conflict, FDB full) or remote learning of a MAC that was not local,    */
+/* and none unless xv_config.learn_events is 1 (no consumer, no records).  */
 /* A full ring loses the record and counts xv_config.learn_ring_drops (and */
 /* XV_EV_LEARN_RING_FULL): the consumer must then walk xv_fdb.             */
 /*

@@ -181,7 +181,7 @@ static __always_inline int fdb_learn(const struct xv_config *cfg,
 	else
 		gen_bump(); /* a cached decision may point at the old location */
 	count_event(st, e ? XV_EV_LEARN_MOVE : XV_EV_LEARN_NEW);
-	if (ifindex || was_local)
+	if ((ifindex || was_local) && cfg->learn_events)
 		learn_notify(st, vni, key.mac, ifindex,
 			     !ifindex ? XV_LEARN_LEFT : e ? XV_LEARN_MOVE : XV_LEARN_NEW);
 	stamp = now;
