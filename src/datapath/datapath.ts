@@ -56,6 +56,8 @@ export interface VtepSettings {
   nhCacheMs: number;
   /** Learned FDB entries allowed over all VNIs (the rest is the static reserve); 0 = no cap. */
   learnMaxTotal?: number;
+  /** Write learn events to xv_learn_ring (only when something consumes them: the cluster agent). */
+  learnEvents?: boolean;
 }
 
 export interface LoadOptions {
@@ -261,6 +263,7 @@ export class Datapath {
       nhCacheMs: v.nhCacheMs,
       rxGroIfindex,
       learnMaxTotal: v.learnMaxTotal ?? 0,
+      learnEvents: v.learnEvents ? 1 : 0,
       learnedTotal,
       gso6Ifindex,
       learnRingDrops,
@@ -291,6 +294,7 @@ export class Datapath {
       epChecksumComplete: c.epCsumComplete === 1,
       nhCacheMs: c.nhCacheMs,
       learnMaxTotal: c.learnMaxTotal,
+      learnEvents: c.learnEvents === 1,
     };
   }
 

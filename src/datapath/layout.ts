@@ -58,7 +58,8 @@ export const configCodec = struct({
   udp6ZeroCsum: u8,
   epCsumComplete: u8,
   udp6ZeroCsumRx: u8,
-  _pad0: pad(1),
+  /** 1: the data path writes xv_learn_ring records (someone consumes them). */
+  learnEvents: u8,
   localIp4: bytes(4),
   fdbRefreshMs: u32,
   localIp6: bytes(16),

@@ -60,7 +60,7 @@ describeKernel('learn events (xv_learn_ring)', () => {
     for (const v of [VA, VB]) env.dp.deleteVni(v);
     // fdb_refresh_ms 1: the learning cache stops confirming after 1 ms, so a
     // refresh below really reaches the FDB (and writes its timestamp)
-    env.configureRaw({ fdbRefreshMs: 1 });
+    env.configureRaw({ fdbRefreshMs: 1, learnEvents: 1 });
     env.vni(VA, { slot: SA, learning: true, endpoints: [env.ifx.ep1, env.ifx.ep2], peers: [ADDR.peer4, ADDR.peer4b] });
     env.vni(VB, { slot: SB, learning: true, maxLearned: 1, endpoints: [env.ifx.ep3], peers: [ADDR.peer4] });
     env.staticRemote(VA, MAC.rem, ADDR.peer4);
@@ -149,8 +149,25 @@ describeKernel('learn events (xv_learn_ring)', () => {
     env.xdp('xv_xdp_endpoint', frame(m, MAC.rem), last);
     expect(events.take()).toEqual([{ vni: VA, mac: m, ifindex: last, kind: 'move' }]);
     // configure() (a reload) keeps the count
-    env.dp.configure(env.settings());
+    env.dp.configure(env.settings({ learnEvents: true }));
     expect(events.drops()).toBe(drops0 + 2);
+  });
+
+  it('learn_events 0 (no consumer: no cluster): no record, nothing counted as lost', () => {
+    env.dp.configure(env.settings({ fdbRefreshMs: 1, learnEvents: false }));
+    expect(env.dp.settings()!.learnEvents).toBe(false);
+    const drops0 = events.drops();
+    const m = macN(0xa6, 1);
+    env.counting({ [SA]: { txPackets: 2, txBytes: 2 * frame(m, MAC.rem).length, event: { learn_new: 1, learn_move: 1 } } }, () => {
+      env.xdp('xv_xdp_endpoint', frame(m, MAC.rem), env.ifx.ep1);
+      env.tc('xv_tc_endpoint', frame(m, MAC.rem), env.ifx.ep2);
+    });
+    expect(records()).toEqual([]);
+    expect(events.drops()).toBe(drops0);
+    env.dp.configure(env.settings({ fdbRefreshMs: 1, learnEvents: true }));
+    expect(env.dp.settings()!.learnEvents).toBe(true);
+    env.xdp('xv_xdp_endpoint', frame(m, MAC.rem), env.ifx.ep1);
+    expect(records()).toEqual([rawEvent(VA, env.ifx.ep1, m, 2)]);
   });
 
   it('pinned with the data path and adopted (xvtep run after a SIGKILL); pins of an older xvtep are adopted without it', () => {
