@@ -56,7 +56,7 @@ describeKernel('cluster: local learning through learn events', () => {
     expect(st.learning).toMatch(/^learn events \(BPF ring buffer\), published after 15 ms in one txn; FDB walk every 5000 ms/);
     const text = L.cli('h1', 'cluster', 'status').stdout;
     expect(text).toMatch(/^learning: learn events \(BPF ring buffer\)/m);
-    expect(text).toMatch(/^ {2}learn events \d+ {2}lost \(ring full\) 0 {2}walks \d+ {2}batches published \d+$/m);
+    expect(text).toMatch(/^ {2}learn events \d+ {2}lost \(ring full\) 0 {2}walks \d+ {2}batches published \d+ {2}FDB entries written ahead \d+ {2}applies skipped \d+$/m);
   });
 
   it('a burst of new MACs on h1 reaches etcd in a few coalesced publishes, and h2\'s FDB as the record arrives', async () => {
