@@ -111,6 +111,8 @@ export class ClusterAgent {
   #coalesce: NodeJS.Timeout | undefined;
   #dropsSeen = 0;
   readonly #walkMs: number;
+  /** The learn feed, once started (undefined: none, or it failed to start: the walk alone). */
+  readonly #feed: LearnFeed | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
   #wake: (() => void) | null = null;
   #breakSession: ((e: Error) => void) | null = null;
@@ -126,14 +128,20 @@ export class ClusterAgent {
     this.#c = o.cluster;
     this.#local = o.local;
     this.#client = etcdClient(o.cluster);
-    this.#walkMs = o.learnPollMs ?? (o.learnFeed ? WALK_WITH_FEED_MS : WALK_ALONE_MS);
     if (o.learnFeed) {
-      this.#dropsSeen = this.#readDrops();
-      o.learnFeed.start((evs) => this.#onLearn(evs), (e) => {
-        this.#o.log(`cluster: learn events: ${e.message}; walking the FDB instead`);
-        this.#walk('learn event error');
-      });
+      try {
+        this.#dropsSeen = o.learnFeed.drops();
+        o.learnFeed.start((evs) => this.#onLearn(evs), (e) => {
+          this.#o.log(`cluster: learn events: ${e.message}; walking the FDB instead`);
+          this.#walk('learn event error');
+        });
+        this.#feed = o.learnFeed;
+      } catch (e) {
+        o.learnFeed.close();
+        o.log(`cluster: learn events unavailable (${(e as Error).message}); walking the FDB every ${o.learnPollMs ?? WALK_ALONE_MS} ms`);
+      }
     }
+    this.#walkMs = o.learnPollMs ?? (this.#feed ? WALK_WITH_FEED_MS : WALK_ALONE_MS);
     this.#walk(null);
     void this.#run();
     this.#learnTimer = setInterval(() => this.#walk(null), this.#walkMs);
@@ -180,7 +188,7 @@ export class ClusterAgent {
     clearInterval(this.#learnTimer);
     clearInterval(this.#statusTimer);
     clearTimeout(this.#coalesce);
-    this.#o.learnFeed?.close();
+    this.#feed?.close();
     this.#breakSession?.(new Broken('closing'));
     this.#wake?.();
     await this.#applying;
@@ -457,7 +465,7 @@ export class ClusterAgent {
 
   #readDrops(): number {
     try {
-      return this.#o.learnFeed?.drops() ?? 0;
+      return this.#feed?.drops() ?? 0;
     } catch (e) {
       this.#o.log(`cluster: reading learn event drops: ${(e as Error).message}`);
       return this.#dropsSeen;
@@ -466,7 +474,7 @@ export class ClusterAgent {
 
   /** Events were lost (a full ring): only a walk knows what they said. */
   #checkDrops(): void {
-    if (!this.#o.learnFeed) return;
+    if (!this.#feed) return;
     const d = this.#readDrops();
     if (d === this.#dropsSeen) return;
     const lost = d - this.#dropsSeen;
@@ -522,7 +530,7 @@ export class ClusterAgent {
   }
 
   #learningText(): string {
-    if (!this.#o.learnFeed) return `FDB walk every ${this.#walkMs} ms (the pinned data path predates xv_learn_ring)`;
+    if (!this.#feed) return `FDB walk every ${this.#walkMs} ms (${this.#o.learnFeed ? 'learn events unavailable' : 'the pinned data path predates xv_learn_ring'})`;
     return `learn events (BPF ring buffer), published after ${this.#o.learnCoalesceMs ?? COALESCE_MS} ms in one txn; ` +
       `FDB walk every ${this.#walkMs} ms, after each apply and when events were lost`;
   }

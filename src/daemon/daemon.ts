@@ -142,10 +142,16 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const startAgent = () => {
     setSpareWorker(!!cfg.cluster);
     if (!cfg.cluster || !cfg.local) return;
+    let learnFeed: ReturnType<Datapath['learnEvents']>;
+    try {
+      learnFeed = dp.learnEvents();
+    } catch (e) {
+      log(`cluster: learn events unavailable (${errMessage(e)}); the agent walks the FDB instead`);
+    }
     agent = new ClusterAgent({
       cluster: cfg.cluster, pinDir, local: cfg.local, log,
       learned: () => learnedLocal(dp, new Set(cfg.local?.vnis.map((v) => v.vni))),
-      learnFeed: dp.learnEvents(),
+      learnFeed,
       apply: (trigger) => reload(trigger),
       fdbAhead: (view) => fdbWriter.write(view),
     });
