@@ -12,7 +12,8 @@
         "src/tc_ops.cc",
         "src/sys_ops.cc",
         "src/probe_ops.cc",
-        "src/objects/bpf_object.cc"
+        "src/objects/bpf_object.cc",
+        "src/objects/ring_buffer.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -86,7 +86,11 @@
  *                                    udp6zerocsumrx); 0: drop them
  *                                    (udp6_zero_csum). Non-zero ones are
  *                                    always verified (udp6_bad_csum)
- *  23   1  _pad0              -      zero
+ *  23   1  learn_events       -      1 = write xv_learn_ring records (the
+ *                                    control plane sets it while it
+ *                                    consumes them: with a cluster); 0 =
+ *                                    none, and nothing counted as lost.
+ *                                    Was _pad0 (always 0)
  *  24   4  local_ip4          net    local VTEP IPv4, 0 = no IPv4 underlay
  *  28   4  fdb_refresh_ms     host   min interval between timestamp
  *                                    refreshes of a learned entry; 0 = 1000
@@ -117,7 +121,11 @@
  *                                    path adds 1 per new learned entry
  *                                    (atomic), the control plane sets it to
  *                                    a recount when it ages entries out
- *  68   4  _reserved1         -      zero
+ *  68   4  learn_ring_drops   host   local learning events lost because
+ *                                    xv_learn_ring was full (atomic; the
+ *                                    data path only counts up, configure()
+ *                                    keeps it). Was _reserved1 (always 0),
+ *                                    so pins of an older xvtep read 0
  */
 #define XV_NH_CACHE_OFF 0xffffffffU
 #define XV_DF_UNSET   0
@@ -138,7 +146,7 @@ struct xv_config {
 	__u8 udp6_zero_csum;
 	__u8 ep_csum_complete;
 	__u8 udp6_zero_csum_rx;
-	__u8 _pad0;
+	__u8 learn_events;
 	__be32 local_ip4;
 	__u32 fdb_refresh_ms;
 	__u8 local_ip6[16];
@@ -147,7 +155,7 @@ struct xv_config {
 	__u32 gso6_ifindex;
 	__u32 learn_max_total;
 	__u32 learned_total;
-	__u32 _reserved1;
+	__u32 learn_ring_drops;
 };
 _Static_assert(sizeof(struct xv_config) == 72, "xv_config ABI");
 
@@ -331,6 +339,40 @@ _Static_assert(sizeof(struct xv_bum) == 656, "xv_bum ABI");
 /* ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------ */
+/* xv_learn_ring: RINGBUF, XV_LEARN_RING_BYTES, records struct              */
+/* xv_learn_event (16 B). One record per change of this host's own learned */
+/* MACs, so the control plane can publish them without walking xv_fdb:     */
+/* XV_LEARN_NEW: a new entry learned on an endpoint; XV_LEARN_MOVE: a      */
+/* learned entry now behind another endpoint, or back from a remote VTEP;  */
+/* XV_LEARN_LEFT: a local learned entry re-learned behind a remote VTEP    */
+/* (ifindex = 0). Never on a refresh, a refused learn (learn cap, static   */
+/* conflict, FDB full) or remote learning of a MAC that was not local,    */
+/* and none unless xv_config.learn_events is 1 (no consumer, no records).  */
+/* A full ring loses the record and counts xv_config.learn_ring_drops (and */
+/* XV_EV_LEARN_RING_FULL): the consumer must then walk xv_fdb.             */
+/*
+ * off size field    order  meaning
+ *   0   4  vni      host
+ *   4   4  ifindex  host   the endpoint (0 for XV_LEARN_LEFT)
+ *   8   6  mac      -
+ *  14   1  kind     -      XV_LEARN_*
+ *  15   1  _pad     -      zero
+ */
+#define XV_LEARN_RING_BYTES (1 << 18) /* 256 KiB, ~10900 records; power of two */
+#define XV_LEARN_NEW  1
+#define XV_LEARN_MOVE 2
+#define XV_LEARN_LEFT 3
+
+struct xv_learn_event {
+	__u32 vni;
+	__u32 ifindex;
+	__u8 mac[6];
+	__u8 kind;
+	__u8 _pad;
+};
+_Static_assert(sizeof(struct xv_learn_event) == 16, "xv_learn_event ABI");
+
+/* ------------------------------------------------------------------------ */
 /* xv_stats: PERCPU_ARRAY, key u32 slot, value struct xv_stats (416 B).     */
 /* Slot 0 counts what has no VNI (not configured, unknown VNI, malformed    */
 /* before the VNI is known, ...). Slot N is owned by the VNI whose          */
@@ -382,6 +424,7 @@ enum xv_event {
 	XV_EV_RX_GRO            = 14, /* unicast TCP handed to the stack's GRO */
 	XV_EV_ECN_CE            = 15, /* outer CE copied to the inner IP header (RFC 6040) */
 	XV_EV_LEARN_LIMIT       = 16, /* new source MAC not learned: VNI or total cap reached (packet kept) */
+	XV_EV_LEARN_RING_FULL   = 17, /* local learning event lost: xv_learn_ring full */
 	XV_EV__MAX              = 32,
 };
 

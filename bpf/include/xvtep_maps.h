@@ -142,4 +142,13 @@ struct {
 	__type(value, struct xv_txflow);
 } xv_txflow SEC(".maps");
 
+/* Local learning events for the control plane (struct xv_learn_event). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XV_LEARN_RING_BYTES);
+} xv_learn_ring SEC(".maps");
+/* A ring buffer has no value type: this puts the record's layout in the
+ * object's BTF, where test/datapath/abi.test.ts checks it (16 B of .rodata). */
+const volatile struct xv_learn_event xv_learn_event_btf = {};
+
 #endif /* XVTEP_MAPS_H */

@@ -78,6 +78,33 @@ static __attribute__((noinline)) int learn_cap(struct xv_config *cfg, __u32 vni,
 }
 
 /*
+ * Tells the control plane that this host's own learned MACs changed
+ * (xv_learn_ring, xvtep_abi.h). Out of line: only new or moved MACs get here.
+ */
+static __attribute__((noinline)) void learn_notify(struct xv_stats *st,
+						   __u32 vni, const __u8 *mac,
+						   __u32 ifindex, __u32 kind)
+{
+	struct xv_learn_event *ev;
+	struct xv_config *cfg;
+
+	ev = bpf_ringbuf_reserve(&xv_learn_ring, sizeof(*ev), 0);
+	if (!ev) {
+		cfg = get_config();
+		if (cfg)
+			__sync_fetch_and_add(&cfg->learn_ring_drops, 1);
+		count_event(st, XV_EV_LEARN_RING_FULL);
+		return;
+	}
+	ev->vni = vni;
+	ev->ifindex = ifindex;
+	mac_copy(ev->mac, mac);
+	ev->kind = kind;
+	ev->_pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
  * Learn src MAC -> destination.
  * Local destination: ifindex != 0, family == 0, remote all-zero.
  * Remote: ifindex == 0. remote must always be a valid pointer.
@@ -99,6 +126,7 @@ static __always_inline int fdb_learn(const struct xv_config *cfg,
 	struct xv_ip dest = *remote;
 	__u64 now = xv_now_ns(), refresh = refresh_ns(cfg), stamp;
 	__u32 idx = lcache_idx(vni, mac);
+	int was_local;
 
 	if (ifindex)
 		dest.w[0] = ifindex;
@@ -132,6 +160,8 @@ static __always_inline int fdb_learn(const struct xv_config *cfg,
 		count_event(st, XV_EV_LEARN_LIMIT);
 		return 0;
 	}
+	/* read before the update replaces the value e points at */
+	was_local = e && (e->flags & XV_FDB_F_LOCAL);
 	if (ifindex) {
 		ne.ifindex = ifindex;
 		ne.flags = XV_FDB_F_LOCAL;
@@ -151,6 +181,9 @@ static __always_inline int fdb_learn(const struct xv_config *cfg,
 	else
 		gen_bump(); /* a cached decision may point at the old location */
 	count_event(st, e ? XV_EV_LEARN_MOVE : XV_EV_LEARN_NEW);
+	if ((ifindex || was_local) && cfg->learn_events)
+		learn_notify(st, vni, key.mac, ifindex,
+			     !ifindex ? XV_LEARN_LEFT : e ? XV_LEARN_MOVE : XV_LEARN_NEW);
 	stamp = now;
 cache:
 	lcache_keep(lc, vni, mac, family, &dest, stamp);

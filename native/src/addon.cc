@@ -3,6 +3,7 @@
 #include "compat.h"
 #include "libbpf_log.h"
 #include "objects/bpf_object.h"
+#include "objects/ring_buffer.h"
 #include "ops.h"
 
 namespace xvtep {
@@ -10,6 +11,7 @@ namespace xvtep {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfPrint();
   exports.Set("BpfObject", BpfObject::Init(env));
+  exports.Set("RingBuffer", RingBuffer::Init(env));
   InitMapOps(env, exports);
   InitProgOps(env, exports);
   InitLinkOps(env, exports);

@@ -13,3 +13,4 @@ export * from './netns.js';
 export * from './object.js';
 export * from './program.js';
 export * from './probe.js';
+export * from './ring.js';

@@ -22,6 +22,14 @@ export interface NativeBpfObject {
   load(): Promise<void>;
   close(): void;
 }
+/** A libbpf ring_buffer over one ringbuf map fd; records come back as copies. */
+export interface NativeRingBuffer {
+  start(cb: (err: Error | null, records: Buffer[]) => void): void;
+  consume(): Buffer[];
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
 export interface NativeTestRunArgs {
   data?: Uint8Array; dataOutSize?: number; ctx?: Uint8Array; ctxOutSize?: number;
   repeat?: number; flags?: number; cpu?: number; batchSize?: number; netnsFd?: number;
@@ -34,6 +42,7 @@ export interface NativeXdpQuery { progId: number; drvProgId: number; skbProgId: 
 
 export interface Native {
   BpfObject: new (source: string | Uint8Array, name?: string) => NativeBpfObject;
+  RingBuffer: new (mapFd: number) => NativeRingBuffer;
   mapLookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   mapUpdate(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void;
   mapDelete(fd: number, key: Uint8Array): boolean;

@@ -24,6 +24,24 @@ export interface LocalNode {
   fdbCapacity: number;
 }
 
+/** A change of this host's own learned MACs (the data path's xv_learn_ring, datapath's LearnEvents). */
+export interface LearnChange {
+  vni: number;
+  mac: string;
+  /** new, move: learned on an endpoint; left: now behind a remote VTEP. */
+  kind: 'new' | 'move' | 'left';
+}
+
+/** Events of local learning as the data path writes them. */
+export interface LearnFeed {
+  start(onEvents: (events: LearnChange[]) => void, onError: (e: Error) => void): void;
+  /** Events lost so far because the feed was full (only ever grows). */
+  drops(): number;
+  close(): void;
+}
+
+export type FdbAhead = (view: ClusterView) => { written: number; pending: number; replacedLocal: Array<{ vni: number; mac: string }> };
+
 export interface AgentOptions {
   cluster: ClusterConfig;
   pinDir: string;
@@ -42,9 +60,25 @@ export interface AgentOptions {
    * first view itself (firstView, applied).
    */
   hold?: Promise<void>;
+  /**
+   * Local learning as it happens: published after learnCoalesceMs, the walk
+   * then only a safety net. Absent (pins of an xvtep without the ring): the
+   * walk alone, every learnPollMs. A daemon whose data path opens after the
+   * agent starts hands it over with useDatapath() instead.
+   */
+  learnFeed?: LearnFeed;
+  /**
+   * Writes the view's new FDB entries into the maps at once, ahead of the
+   * apply (the daemon's ClusterFdbWriter); returns how many, how many of
+   * the view's entries it left to the apply, and the local learned entries
+   * that a member's claim replaced.
+   */
+  fdbAhead?: FdbAhead;
   log: (m: string) => void;
-  /** How often local learning is compared with what is published. Default 200 ms. */
+  /** How often the FDB is walked for local learning. Default 5000 ms with a learnFeed, 200 ms without. */
   learnPollMs?: number;
+  /** How long learn events are gathered before one publish. Default 15 ms. */
+  learnCoalesceMs?: number;
 }
 
 const BACKOFF_MIN_MS = 100;
@@ -55,6 +89,10 @@ const TXN_OPS = 100;
 const LIST_PAGE_KEYS = 1000;
 /** grpc-js's answer to a message past its receive limit. */
 const TOO_LARGE = /larger than max|RESOURCE_EXHAUSTED/i;
+
+const WALK_WITH_FEED_MS = 5000;
+const WALK_ALONE_MS = 200;
+const COALESCE_MS = 15;
 
 class Broken extends Error {}
 
@@ -79,11 +117,22 @@ export class ClusterAgent {
   #lastContact: number | null = null;
   #lastSync: number | null = null;
   #applied: string | null = null;
+  #appliedView: ClusterView | null = null;
   #applying: Promise<void> | null = null;
   #again = false;
   /** key → value last written or confirmed in etcd. */
   #published = new Map<string, string>();
   #learnTimer: NodeJS.Timeout | undefined;
+  /** This host's learned MACs per VNI as last walked, kept current by learn events. */
+  #learned = new Map<number, Set<string>>();
+  #coalesce: NodeJS.Timeout | undefined;
+  #dropsSeen = 0;
+  #walkMs: number;
+  /** The learn feed, once started (undefined: none, or it failed to start: the walk alone). */
+  #feed: LearnFeed | undefined;
+  /** A feed was offered (started or not): the walk-only status says why. */
+  #feedOffered = false;
+  #fdbAhead: FdbAhead | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
   #wake: (() => void) | null = null;
   #breakSession: ((e: Error) => void) | null = null;
@@ -91,7 +140,11 @@ export class ClusterAgent {
   #released: boolean;
   /** Settles with the first listed view, or null once the first session fails. */
   #first: { promise: Promise<ClusterView | null>; resolve: (v: ClusterView | null) => void };
-  readonly counters = { refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0, listPages: 0 };
+  readonly counters = {
+    refused: 0, conflicts: 0, watchEvents: 0, resyncs: 0, leaseLost: 0, applies: 0, applyFailures: 0, published: 0, listPages: 0,
+    learnEvents: 0, learnRingDrops: 0, learnWalks: 0, learnBatches: 0, fdbAhead: 0, appliesAhead: 0,
+  };
+  #fdbAheadError: string | null = null;
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -102,12 +155,54 @@ export class ClusterAgent {
     this.#first = { promise: new Promise((r) => (resolve = r)), resolve };
     void o.hold?.then(() => {
       this.#released = true;
-      this.#publishIfChanged();
+      this.#walk(null);
     }, () => {});
     this.#client = etcdClient(o.cluster);
+    this.#fdbAhead = o.fdbAhead;
+    if (o.learnFeed) this.#startFeed(o.learnFeed);
+    this.#walkMs = o.learnPollMs ?? (this.#feed ? WALK_WITH_FEED_MS : WALK_ALONE_MS);
+    this.#walk(null);
     void this.#run();
-    this.#learnTimer = setInterval(() => this.#publishIfChanged(), o.learnPollMs ?? 200);
-    this.#statusTimer = setInterval(() => this.#writeStatus(), 1000);
+    this.#learnTimer = setInterval(() => this.#walk(null), this.#walkMs);
+    this.#statusTimer = setInterval(() => {
+      this.#checkDrops();
+      this.#writeStatus();
+    }, 1000);
+  }
+
+  /**
+   * The daemon's data path is open (an agent started while it loaded): local
+   * learning from its ring from now on, other members' new MACs written
+   * ahead into its FDB. Before this, walks find nothing to read.
+   */
+  useDatapath(d: { learnFeed?: LearnFeed; fdbAhead?: FdbAhead }): void {
+    if (this.#closed) {
+      d.learnFeed?.close();
+      return;
+    }
+    this.#fdbAhead = d.fdbAhead;
+    this.#feedOffered ||= !!d.learnFeed;
+    if (d.learnFeed && !this.#feed) this.#startFeed(d.learnFeed);
+    if (this.#o.learnPollMs === undefined && this.#feed) {
+      this.#walkMs = WALK_WITH_FEED_MS;
+      clearInterval(this.#learnTimer);
+      this.#learnTimer = setInterval(() => this.#walk(null), this.#walkMs);
+    }
+  }
+
+  #startFeed(feed: LearnFeed): void {
+    this.#feedOffered = true;
+    try {
+      this.#dropsSeen = feed.drops();
+      feed.start((evs) => this.#onLearn(evs), (e) => {
+        this.#o.log(`cluster: learn events: ${e.message}; walking the FDB instead`);
+        this.#walk('learn event error');
+      });
+      this.#feed = feed;
+    } catch (e) {
+      feed.close();
+      this.#o.log(`cluster: learn events unavailable (${(e as Error).message}); walking the FDB every ${this.#o.learnPollMs ?? WALK_ALONE_MS} ms`);
+    }
   }
 
   /** The file changed (a reload): new VNIs, local entries or address. */
@@ -131,12 +226,32 @@ export class ClusterAgent {
   /** The daemon applied this view itself (its first apply): the agent's own apply of it is skipped. */
   applied(view: ClusterView): void {
     this.#applied = JSON.stringify(view);
+    this.#appliedView = view;
     this.counters.applies++;
     try {
       writeClusterView(this.#o.pinDir, view);
     } catch (e) {
       this.#o.log(`cluster: cannot write the view: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Learned entries the ageing sweep (or any other deletion the data path
+   * does not report) removed: they leave etcd with the next publish.
+   */
+  forget(entries: ReadonlyArray<{ vni: number; mac: string }>): void {
+    let changed = false;
+    for (const e of entries) changed = this.#learned.get(e.vni)?.delete(e.mac) || changed;
+    if (changed) this.#publishSoon();
+  }
+
+  /**
+   * The maps were changed by an apply (a MAC another member now publishes,
+   * an endpoint gone): learned entries may have been replaced or removed
+   * without an event, so walk the FDB now.
+   */
+  rescan(): void {
+    this.#walk('after an apply');
   }
 
   /** Counts file-vs-cluster conflicts reported by an apply (the file won them). */
@@ -148,6 +263,8 @@ export class ClusterAgent {
     this.#closed = true;
     clearInterval(this.#learnTimer);
     clearInterval(this.#statusTimer);
+    clearTimeout(this.#coalesce);
+    this.#feed?.close();
     this.#breakSession?.(new Broken('closing'));
     this.#wake?.();
     await this.#applying;
@@ -393,6 +510,8 @@ export class ClusterAgent {
   }
 
   #scheduleApply(trigger: string): void {
+    // not behind an apply in progress (~0.1-0.8 s): new MACs go in now
+    if (this.#fdbAhead && this.#released && !this.#closed) this.#writeFdbAhead(this.view());
     if (this.#applying) {
       this.#again = true;
       return;
@@ -411,10 +530,20 @@ export class ClusterAgent {
           this.#o.log(`cluster: cannot write the view: ${(e as Error).message}`);
           break;
         }
+        // Only new MACs toward existing peers, all in the maps already: the
+        // apply would find nothing to do (and costs a worker process).
+        if (this.#appliedView && onlyFdbAdded(this.#appliedView, v) && this.#writeFdbAhead(v) === 0) {
+          this.#applied = text;
+          this.#appliedView = v;
+          this.counters.appliesAhead++;
+          continue;
+        }
         this.counters.applies++;
         const ok = await this.#o.apply(trigger, v);
-        if (ok) this.#applied = text;
-        else this.counters.applyFailures++;
+        if (ok) {
+          this.#applied = text;
+          this.#appliedView = v;
+        } else this.counters.applyFailures++;
       } while (this.#again && !this.#closed);
     })().finally(() => {
       this.#applying = null;
@@ -422,6 +551,102 @@ export class ClusterAgent {
       // An event between the loop's last check and here only set #again.
       if (this.#again && !this.#closed) this.#scheduleApply(trigger);
     });
+  }
+
+  /**
+   * Other members' new MACs into the FDB now; the apply that follows does
+   * the rest (and finds these done). Returns how many of the view's entries
+   * are left to the apply (-1: all, no writer or it failed).
+   */
+  #writeFdbAhead(v: ClusterView): number {
+    if (!this.#fdbAhead) return -1;
+    try {
+      const r = this.#fdbAhead(v);
+      this.counters.fdbAhead += r.written;
+      if (r.replacedLocal.length) this.forget(r.replacedLocal);
+      this.#fdbAheadError = null;
+      return r.pending;
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (msg !== this.#fdbAheadError) this.#o.log(`cluster: writing FDB entries ahead of the apply: ${msg}; the apply follows`);
+      this.#fdbAheadError = msg;
+      return -1;
+    }
+  }
+
+  // ---- local learning ----
+
+  #readDrops(): number {
+    try {
+      return this.#feed?.drops() ?? 0;
+    } catch (e) {
+      this.#o.log(`cluster: reading learn event drops: ${(e as Error).message}`);
+      return this.#dropsSeen;
+    }
+  }
+
+  /** Events were lost (a full ring): only a walk knows what they said. */
+  #checkDrops(): void {
+    if (!this.#feed) return;
+    const d = this.#readDrops();
+    if (d === this.#dropsSeen) return;
+    const lost = d - this.#dropsSeen;
+    this.#dropsSeen = d;
+    this.counters.learnRingDrops += lost;
+    this.#o.log(`cluster: ${lost} learn event(s) lost (ring full); walking the FDB`);
+    this.#walk('learn events lost');
+  }
+
+  #onLearn(evs: LearnChange[]): void {
+    if (this.#closed) return;
+    this.counters.learnEvents += evs.length;
+    let changed = false;
+    for (const e of evs) {
+      let set = this.#learned.get(e.vni);
+      if (e.kind === 'left') {
+        changed = (set?.delete(e.mac) ?? false) || changed;
+        continue;
+      }
+      if (!set) this.#learned.set(e.vni, (set = new Set()));
+      if (!set.has(e.mac)) {
+        set.add(e.mac);
+        changed = true;
+      }
+    }
+    if (changed) this.#publishSoon();
+    this.#checkDrops();
+  }
+
+  /** Replaces what is known of local learning with a walk of the FDB; publishes what changed. */
+  #walk(why: string | null): void {
+    // before the hold settles the data path may not be open, or may be another daemon's
+    if (this.#closed || !this.#released) return;
+    let learned: Map<number, string[]>;
+    try {
+      learned = this.#o.learned();
+    } catch (e) {
+      this.#o.log(`cluster: reading learned entries${why ? ` (${why})` : ''}: ${(e as Error).message}`);
+      return;
+    }
+    this.counters.learnWalks++;
+    this.#learned = new Map([...learned].map(([vni, macs]) => [vni, new Set(macs)]));
+    this.#publishIfChanged();
+  }
+
+  /** Gathers the events of the next few milliseconds into one publish (one etcd txn). */
+  #publishSoon(): void {
+    if (this.#coalesce) return;
+    this.#coalesce = setTimeout(() => {
+      this.#coalesce = undefined;
+      this.counters.learnBatches++;
+      this.#publishIfChanged();
+    }, this.#o.learnCoalesceMs ?? COALESCE_MS);
+  }
+
+  #learningText(): string {
+    if (!this.#feed) return `FDB walk every ${this.#walkMs} ms (${this.#feedOffered ? 'learn events unavailable' : 'the pinned data path predates xv_learn_ring'})`;
+    return `learn events (BPF ring buffer), published after ${this.#o.learnCoalesceMs ?? COALESCE_MS} ms in one txn; ` +
+      `FDB walk every ${this.#walkMs} ms, after each apply and when events were lost`;
   }
 
   // ---- publishing this node's records ----
@@ -434,15 +659,8 @@ export class ClusterAgent {
       vnis: l.vnis.map((v) => v.vni).sort((a, b) => a - b), software: l.software, layout: l.layout,
     };
     out.set(memberKey(this.#c.prefix, this.#c.nodeName), JSON.stringify(member));
-    let learned: Map<number, string[]>;
-    try {
-      learned = this.#o.learned();
-    } catch (e) {
-      this.#o.log(`cluster: reading learned entries: ${(e as Error).message}`);
-      learned = new Map();
-    }
     for (const v of l.vnis) {
-      const macs = [...new Set([...v.macs, ...(learned.get(v.vni) ?? [])])].sort();
+      const macs = [...new Set([...v.macs, ...(this.#learned.get(v.vni) ?? [])])].sort();
       const rec: VniRecord = { v: RECORD_VERSION, macs, neighbors: v.neighbors };
       out.set(vniKey(this.#c.prefix, v.vni, this.#c.nodeName), JSON.stringify(rec));
     }
@@ -507,12 +725,14 @@ export class ClusterAgent {
         ageSeconds: Math.round((now - (this.#firstSeen.get(s.rec.name) ?? now)) / 1000), software: s.rec.software,
       })).sort((a, b) => (a.name < b.name ? -1 : 1)),
       counters: { ...this.counters },
-      learning: `FDB walk every ${this.#o.learnPollMs ?? 200} ms`,
+      learning: this.#learningText(),
       at: new Date(now).toISOString(),
     };
   }
 
   #writeStatus(): void {
+    // A daemon refused on a pin dir another one serves writes nothing there.
+    if (!this.#released) return;
     try {
       writeClusterStatus(this.#o.pinDir, this.status());
     } catch (e) {
@@ -536,6 +756,12 @@ export class ClusterAgent {
       ['xvtep_cluster_lease_lost_total', 'counter', 'Times this node lost its lease and granted a new one', s.counters.leaseLost],
       ['xvtep_cluster_applies_total', 'counter', 'Cluster views handed to the reconcile path', s.counters.applies],
       ['xvtep_cluster_apply_failures_total', 'counter', 'Cluster views the reconcile path refused (the previous state stays)', s.counters.applyFailures],
+      ['xvtep_cluster_learn_events_total', 'counter', 'Local learning events received from the data path (xv_learn_ring)', s.counters.learnEvents],
+      ['xvtep_cluster_learn_ring_drops_total', 'counter', 'Local learning events the data path lost to a full ring since this agent started (each led to an FDB walk)', s.counters.learnRingDrops],
+      ['xvtep_cluster_learn_walks_total', 'counter', 'FDB walks for local learning (periodic, after applies, after lost events)', s.counters.learnWalks],
+      ['xvtep_cluster_learn_batches_total', 'counter', 'Coalesced publishes of learning events', s.counters.learnBatches],
+      ['xvtep_cluster_fdb_ahead_total', 'counter', "Other members' FDB entries written into the maps as their record arrived, ahead of the full apply", s.counters.fdbAhead],
+      ['xvtep_cluster_applies_ahead_total', 'counter', 'Cluster views that only added MACs toward existing peers, complete once written ahead: no full apply', s.counters.appliesAhead],
     ] as const;
     return lines.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`).join('');
   }
@@ -546,6 +772,19 @@ function prefixEnd(prefix: string): Buffer {
   const b = Buffer.from(prefix);
   b[b.length - 1]! += 1;
   return b;
+}
+
+/** Whether `next` only adds FDB entries to `prev` (same VNIs, peers, neighbours; no entry gone or moved). */
+function onlyFdbAdded(prev: ClusterView, next: ClusterView): boolean {
+  const pk = Object.keys(prev.vnis), nk = Object.keys(next.vnis);
+  if (pk.length !== nk.length) return false;
+  for (const k of nk) {
+    const a = prev.vnis[k], b = next.vnis[k]!;
+    if (!a || JSON.stringify(a.peers) !== JSON.stringify(b.peers) || JSON.stringify(a.neighbors) !== JSON.stringify(b.neighbors)) return false;
+    const now = new Map(b.fdb.map((e) => [e.mac, e.remote]));
+    for (const e of a.fdb) if (now.get(e.mac) !== e.remote) return false;
+  }
+  return true;
 }
 
 function keep<T>(prev: Map<string, T>, next: Map<string, T>, id: string): void {

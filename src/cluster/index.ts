@@ -1,7 +1,7 @@
 // The cluster: xvtep nodes find each other through etcd (docs/cluster.md).
 // At the daemon's level: it uses config and reconcile, never the other way.
 import type { AgentOptions, ClusterAgent } from './agent.js';
-export type { ClusterAgent, AgentOptions, LocalNode } from './agent.js';
+export type { ClusterAgent, AgentOptions, LearnChange, LearnFeed, LocalNode } from './agent.js';
 
 /**
  * The agent and the etcd client it brings (~0.25 s of module loading) load

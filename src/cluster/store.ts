@@ -56,7 +56,15 @@ export interface ClusterStatus {
   revision: number;
   lastSync: string | null;
   members: MemberStatus[];
-  counters: { refused: number; conflicts: number; watchEvents: number; resyncs: number; leaseLost: number; applies: number; applyFailures: number; published: number; listPages: number };
+  counters: {
+    refused: number; conflicts: number; watchEvents: number; resyncs: number; leaseLost: number; applies: number; applyFailures: number; published: number; listPages: number;
+    /** Local learning: events from the data path, events it lost (ring full), FDB walks, coalesced publishes. */
+    learnEvents: number; learnRingDrops: number; learnWalks: number; learnBatches: number;
+    /** Other members' FDB entries written as their record arrived, ahead of the full apply. */
+    fdbAhead: number;
+    /** Views complete once written ahead (only new MACs toward existing peers): no full apply. */
+    appliesAhead: number;
+  };
   /** How local learning reaches etcd. */
   learning: string;
   at: string;

@@ -19,6 +19,7 @@ import { assertStateWritable, DEFAULT_AGEING_S, detachAll, ManagerError, readSta
 import { VERSION } from '../version.js';
 import type { ApplyReply, ApplyRequest, EarlyMessage, Summary, ViewAnswer } from './apply-worker.js';
 import { recordQuietly, type Log } from './bringup.js';
+import { ClusterFdbWriter } from './cluster-fdb.js';
 import { EndpointWatcher } from './endpoints.js';
 import { NextHopKeeper } from './nexthops.js';
 import { PinWatcher } from './pins.js';
@@ -109,6 +110,20 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   // for the rest of the set-up below (the reload queue they join).
   let setUp!: (ok: boolean) => void;
   const setUpDone = new Promise<boolean>((res) => (setUp = res));
+  // The agent's hands on the data path, once it is open: the ring of local
+  // learning, and other members' new MACs written ahead of an apply.
+  let fdbWriter: ClusterFdbWriter | undefined;
+  const feedAgent = (a: ClusterAgent | undefined) => {
+    if (!a || !dp) return;
+    let learnFeed: ReturnType<Datapath['learnEvents']> | undefined;
+    try {
+      learnFeed = dp.learnEvents();
+    } catch (e) {
+      log(`cluster: learn events unavailable (${errMessage(e)}); the agent walks the FDB instead`);
+    }
+    const w = (fdbWriter ??= new ClusterFdbWriter(dp));
+    a.useDatapath({ learnFeed, fdbAhead: (view) => w.write(view) });
+  };
   const startAgent = async (s: Summary, held?: Promise<void>) => {
     if (!s.cluster || !s.local) return;
     agent = await startClusterAgent({
@@ -116,6 +131,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       learned: () => learnedLocal(dp, new Set(cfg.local?.vnis.map((v) => v.vni))),
       apply: (trigger, view) => setUpDone.then((ok) => ok && applyView(trigger, view)),
     });
+    feedAgent(agent);
     log(`cluster: node ${s.cluster.nodeName}, etcd ${s.cluster.etcd.endpoints.join(', ')}, prefix ${s.cluster.prefix}, lease TTL ${s.cluster.leaseTtlSeconds} s`);
   };
   let starting: Promise<void> = Promise.resolve();
@@ -153,6 +169,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   const pinDir = cfg.pinDir;
   dp = Datapath.open(pinDir);
   const pins = new PinWatcher(pinDir, dp, log);
+  feedAgent(agent);
   if (first.tookView && sentView) agent?.applied(sentView);
   release(true);
   updateState(pinDir, (s) => {
@@ -190,8 +207,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     ageing = new Map(cfg.ageing);
     ageTimer = setInterval(() => {
       try {
-        const n = dp.ageLearned((vni) => ageing.get(vni) ?? DEFAULT_AGEING_S).length;
+        const old = dp.ageLearned((vni) => ageing.get(vni) ?? DEFAULT_AGEING_S);
+        const n = old.length;
         if (n > 0) log(`aged out ${n} learned FDB entr${n === 1 ? 'y' : 'ies'}`);
+        // the data path reports learning, not ageing: the agent withdraws these
+        const local = old.filter((r) => r.dest.kind === 'local');
+        if (local.length) agent?.forget(local);
       } catch (e) {
         log(`ageing: ${errMessage(e)}`);
       }
@@ -329,6 +350,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     pins.hold();
     for (const c of r.conflicts) log(`cluster: conflict: ${c}`);
     agent?.addConflicts(r.conflicts.length);
+    // an apply may replace or remove learned entries, which the data path reports no event for
+    if (r.changes > 0) agent?.rescan();
     const next = r.summary;
     fileCfg = r.file;
     const prevCluster = cfg.cluster;

@@ -17,6 +17,7 @@ import {
   type ConfigValue, type StatsValue,
 } from './layout.js';
 import { FdbCounter, type FdbCounts } from './fdb-counter.js';
+import { LearnEvents } from './learn-events.js';
 import { EndpointTable, FdbTable, FloodTable, NeighborTable, PeerTable, VniTable, vniInfoOf, type FdbRecord, type VniSettings } from './tables.js';
 
 export interface DatapathSizes {
@@ -55,6 +56,8 @@ export interface VtepSettings {
   nhCacheMs: number;
   /** Learned FDB entries allowed over all VNIs (the rest is the static reserve); 0 = no cap. */
   learnMaxTotal?: number;
+  /** Write learn events to xv_learn_ring (only when something consumes them: the cluster agent). */
+  learnEvents?: boolean;
 }
 
 export interface LoadOptions {
@@ -67,13 +70,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const defaultObjectPath = join(here, '..', '..', 'build', 'bpf', 'xvtep.bpf.o');
 
 /** Maps the control plane pins and adopts; the per-CPU caches are the data path's own. */
-const PINNED_MAPS = ['xv_config', 'xv_vni', 'xv_ep', 'xv_fdb', 'xv_peer', 'xv_neigh', 'xv_bum', 'xv_devs', 'xv_uplink', 'xv_bcast', 'xv_stats', 'xv_gen'];
+const PINNED_MAPS = ['xv_config', 'xv_vni', 'xv_ep', 'xv_fdb', 'xv_peer', 'xv_neigh', 'xv_bum', 'xv_devs', 'xv_uplink', 'xv_bcast', 'xv_stats', 'xv_gen', 'xv_learn_ring'];
 /**
  * Pinned maps an older xvtep of the same layout did not have. Its programs
  * (adopted, not reloaded) don't use them either, so open() adopts such pins
  * without them; the features they serve are then off (attachUnderlay() says so).
  */
-const ADDED_MAPS = new Set<string>([MapName.uplink]);
+const ADDED_MAPS = new Set<string>([MapName.uplink, MapName.learnRing]);
 
 export class Datapath {
   #counter: Promise<FdbCounter> | undefined;
@@ -93,6 +96,8 @@ export class Datapath {
   readonly uplink: BpfMap<number, number> | undefined;
   readonly bcast: BpfMap<number, number>;
   readonly gen: BpfMap<number, number>;
+  /** xv_learn_ring (raw records, see learnEvents()); undefined on pins of an xvtep that predates it. */
+  readonly learnRing: BpfMap | undefined;
 
   private constructor(
     readonly programs: ReadonlyMap<string, Program>,
@@ -115,6 +120,7 @@ export class Datapath {
     this.uplink = rawMaps.has(MapName.uplink) ? plain(MapName.uplink).typed(u32, u32) : undefined;
     this.bcast = plain(MapName.bcast).typed(u32, u32);
     this.gen = plain('xv_gen').typed(u32, u64n);
+    this.learnRing = rawMaps.has(MapName.learnRing) ? plain(MapName.learnRing) : undefined;
     const st = rawMaps.get(MapName.stats);
     if (!(st instanceof PerCpuMap)) throw new BpfError('open', constants.errno.ENOENT, 'map xv_stats', 'missing from the data path');
     this.stats = st.typed(u32, statsCodec);
@@ -233,6 +239,16 @@ export class Datapath {
     });
   }
 
+  /**
+   * A consumer of this host's learning events (xv_learn_ring); undefined on
+   * pins of an xvtep that predates the ring (its programs write none: walk
+   * the FDB instead). The caller closes it.
+   */
+  learnEvents(): LearnEvents | undefined {
+    if (!this.learnRing) return undefined;
+    return new LearnEvents(this.learnRing, () => this.config.get(0)?.learnRingDrops ?? 0);
+  }
+
   /** Writes xv_config (with this layout's version) and invalidates caches. */
   configure(v: VtepSettings): void {
     const { family, bytes } = parseIP(v.localAddress);
@@ -242,6 +258,7 @@ export class Datapath {
     // the data path's count, not a setting (increments racing this write are lost until the next sweep)
     const learnedTotal = cur?.learnedTotal ?? 0;
     const gso6Ifindex = cur?.gso6Ifindex ?? 0;
+    const learnRingDrops = cur?.learnRingDrops ?? 0; // the data path's count too
     this.config.set(0, {
       layoutVersion: LAYOUT_VERSION,
       underlayIfindex: v.underlayIfindex,
@@ -262,8 +279,10 @@ export class Datapath {
       nhCacheMs: v.nhCacheMs,
       rxGroIfindex,
       learnMaxTotal: v.learnMaxTotal ?? 0,
+      learnEvents: v.learnEvents ? 1 : 0,
       learnedTotal,
       gso6Ifindex,
+      learnRingDrops,
     });
     this.bumpGeneration();
   }
@@ -291,6 +310,7 @@ export class Datapath {
       epChecksumComplete: c.epCsumComplete === 1,
       nhCacheMs: c.nhCacheMs,
       learnMaxTotal: c.learnMaxTotal,
+      learnEvents: c.learnEvents === 1,
     };
   }
 

@@ -4,6 +4,7 @@ export * from './datapath.js';
 export * from './fdb-counter.js';
 export * from './gso6dev.js';
 export * from './layout.js';
+export * from './learn-events.js';
 export * from './nexthops.js';
 export * from './probe.js';
 export * from './tables.js';

@@ -58,7 +58,8 @@ export const configCodec = struct({
   udp6ZeroCsum: u8,
   epCsumComplete: u8,
   udp6ZeroCsumRx: u8,
-  _pad0: pad(1),
+  /** 1: the data path writes xv_learn_ring records (someone consumes them). */
+  learnEvents: u8,
   localIp4: bytes(4),
   fdbRefreshMs: u32,
   localIp6: bytes(16),
@@ -71,7 +72,8 @@ export const configCodec = struct({
   learnMaxTotal: u32,
   /** Data path counts up, the control plane's ageing sweep recounts (Datapath.ageLearned). */
   learnedTotal: u32,
-  _reserved1: pad(4),
+  /** Learning events the data path lost to a full xv_learn_ring (counts up only; configure() keeps it). */
+  learnRingDrops: u32,
 });
 export type ConfigValue = ValueOf<typeof configCodec>;
 
@@ -127,7 +129,7 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export const EVENTS = [
   'fdb_full', 'neigh_unresolved', 'learn_new', 'learn_move', 'static_conflict', 'proxy_arp',
   'proxy_nd', 'icmp_too_big', 'flood', 'local_fwd', 'xdp_to_tc', 'not_configured', 'unknown_ep',
-  'flood_skipped', 'rx_gro', 'ecn_ce', 'learn_limit',
+  'flood_skipped', 'rx_gro', 'ecn_ce', 'learn_limit', 'learn_ring_full',
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 
@@ -143,12 +145,23 @@ export const statsCodec = struct({
 });
 export type StatsValue = ValueOf<typeof statsCodec>;
 
+/**
+ * xv_learn_ring's records: this host's own learned MACs changed. new: learned
+ * on an endpoint; move: now behind another endpoint (or back from a remote
+ * VTEP); left: re-learned behind a remote VTEP (ifindex 0).
+ */
+export const LearnKind = { NEW: 1, MOVE: 2, LEFT: 3 } as const;
+export const LEARN_RING_BYTES = 1 << 18;
+export const learnEventCodec = struct({ vni: u32, ifindex: u32, mac, kind: u8, _pad: pad(1) });
+export type LearnEventValue = ValueOf<typeof learnEventCodec>;
+
 /** Slot 0 of xv_stats counts what has no VNI. */
 export const GLOBAL_STATS_SLOT = 0;
 
 export const MapName = {
   config: 'xv_config', vni: 'xv_vni', ep: 'xv_ep', fdb: 'xv_fdb', peer: 'xv_peer', neigh: 'xv_neigh',
   bum: 'xv_bum', devs: 'xv_devs', uplink: 'xv_uplink', bcast: 'xv_bcast', stats: 'xv_stats',
+  learnRing: 'xv_learn_ring',
 } as const;
 
 export const ProgName = {
@@ -170,7 +183,7 @@ export const ABI = {
   structs: {
     xv_config: configCodec, xv_vni_info: vniInfoCodec, xv_ep_info: epInfoCodec, xv_fdb_key: fdbKeyCodec,
     xv_fdb_entry: fdbEntryCodec, xv_addr_key: addrKeyCodec, xv_peer_val: peerValCodec, xv_neigh_val: neighValCodec,
-    xv_bum: bumCodec, xv_stats: statsCodec,
+    xv_bum: bumCodec, xv_stats: statsCodec, xv_learn_event: learnEventCodec,
   },
   enums: {
     xv_drop_reason: { prefix: 'XV_DROP_', names: DROP_REASONS, max: DROP_SLOTS },
@@ -179,8 +192,9 @@ export const ABI = {
   constants: {
     XVTEP_LAYOUT_VERSION: LAYOUT_VERSION, XV_AF_INET: AF_INET, XV_AF_INET6: AF_INET6,
     XV_BUM_MAX_REMOTE4: BUM_MAX_REMOTE4, XV_BUM_MAX_REMOTE6: BUM_MAX_REMOTE6, XV_BUM_MAX_LOCAL: BUM_MAX_LOCAL,
-    XV_MAX_BCAST_PORTS: BCAST_PORTS,
+    XV_MAX_BCAST_PORTS: BCAST_PORTS, XV_LEARN_RING_BYTES: LEARN_RING_BYTES,
+    ...prefixed('XV_LEARN_', LearnKind),
     ...prefixed('XV_VNI_F_', VniFlag), ...prefixed('XV_FDB_F_', FdbFlag), ...prefixed('XV_DF_', DfPolicy),
   } as Record<string, number>,
-  families: ['XV_VNI_F_', 'XV_FDB_F_', 'XV_DF_'],
+  families: ['XV_VNI_F_', 'XV_FDB_F_', 'XV_DF_', 'XV_LEARN_'],
 } as const;

@@ -83,6 +83,8 @@ export function settingsFromConfig(cfg: Config, r: Resolver): Settings {
     epChecksumComplete: false,
     nhCacheMs: 0,
     learnMaxTotal: learnMaxTotal(cfg.capacity.fdb, cfg.vnis.reduce((n, v) => n + v.fdb.length, 0)),
+    // the cluster agent consumes xv_learn_ring; without it nobody would
+    learnEvents: cfg.cluster !== undefined,
   };
 }
 

@@ -24,8 +24,8 @@ describe('ABI: layout.ts against the object BTF and xvtep_abi.h', () => {
 
   it('covers the whole ABI: every map key/value struct and both enums', () => {
     expect(Object.keys(ABI.structs).sort()).toEqual([
-      'xv_addr_key', 'xv_bum', 'xv_config', 'xv_ep_info', 'xv_fdb_entry', 'xv_fdb_key', 'xv_neigh_val', 'xv_peer_val',
-      'xv_stats', 'xv_vni_info',
+      'xv_addr_key', 'xv_bum', 'xv_config', 'xv_ep_info', 'xv_fdb_entry', 'xv_fdb_key', 'xv_learn_event', 'xv_neigh_val',
+      'xv_peer_val', 'xv_stats', 'xv_vni_info',
     ]);
     expect(ABI.enums.xv_drop_reason.names.length).toBeGreaterThan(10);
     expect(macros.get('XV_VNI_F_PROXY_ND')).toBe(8);

@@ -9,7 +9,7 @@ import { describeKernel } from '../helpers/kernel.js';
 const settings: VtepSettings = {
   underlayIfindex: 1, port: 4789, localAddress: '192.0.2.1', underlayMtu: 1500, srcPortMin: 32768, srcPortMax: 61000,
   ttl: 64, tos: 0, tosInherit: false, df: 'unset', udp6ZeroChecksum: false, udp6ZeroChecksumRx: false, fdbRefreshMs: 1000,
-  epChecksumComplete: false, nhCacheMs: 0, learnMaxTotal: 5000,
+  epChecksumComplete: false, nhCacheMs: 0, learnMaxTotal: 5000, learnEvents: true,
 };
 
 describeKernel('data path layout and tables', () => {

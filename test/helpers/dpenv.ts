@@ -151,7 +151,7 @@ export class DpEnv {
     this.dp.config.set(0, {
       layoutVersion: LAYOUT_VERSION, underlayIfindex: this.ifx.uly, udpPort: 4789, underlayMtu: 1500, srcPortMin: 0, srcPortMax: 0,
       ttl: 0, tos: 0, tosInherit: 0, dfPolicy: 0, udp6ZeroCsum: 0, epCsumComplete: 1, udp6ZeroCsumRx: 0, localIp4: ip4(ADDR.local4), fdbRefreshMs: 0,
-      localIp6: ip6(ADDR.local6), nhCacheMs: NH_CACHE_OFF, rxGroIfindex: 0, gso6Ifindex: 0, learnMaxTotal: 0, learnedTotal: 0, ...over,
+      localIp6: ip6(ADDR.local6), nhCacheMs: NH_CACHE_OFF, rxGroIfindex: 0, gso6Ifindex: 0, learnMaxTotal: 0, learnedTotal: 0, learnRingDrops: 0, learnEvents: 0, ...over,
     });
     this.dp.bumpGeneration();
   }

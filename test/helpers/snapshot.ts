@@ -13,6 +13,8 @@ export function snapshotMaps(pinDir: string): Record<string, string[]> {
     // solicitation included); a refused command must leave control-plane
     // state alone, and counters are not control-plane state.
     if (name === 'xv_stats') continue;
+    // A ring buffer holds no keys or values: a stream the data path writes (learn events).
+    if (name === 'xv_learn_ring') continue;
     const m = openPinnedMap(join(dir, name));
     try {
       let rows: string[];

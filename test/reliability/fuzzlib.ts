@@ -619,7 +619,7 @@ export function delta(before: readonly StatsValue[], after: readonly StatsValue[
 export const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
 
 /** Events a program may move besides the ones its verdict accounts for (learning side effects). */
-export const LEARN_EVENTS = [E.fdb_full, E.learn_new, E.learn_move, E.static_conflict, E.learn_limit];
+export const LEARN_EVENTS = [E.fdb_full, E.learn_new, E.learn_move, E.static_conflict, E.learn_limit, E.learn_ring_full];
 
 export function otherEvents(d: Delta, allowed: readonly number[]): string | undefined {
   for (let i = 0; i < EVENT_SLOTS; i++) {

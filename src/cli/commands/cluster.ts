@@ -24,6 +24,12 @@ export function registerCluster(program: Command): void {
         `lease ${s.lease ? `${s.lease.id} TTL ${s.lease.ttlSeconds} s, ${s.lease.ttlLeftSeconds} s left` : 'none'}`,
         `revision ${s.revision}, last sync ${s.lastSync ?? 'never'}`,
         `refused ${s.counters.refused}  conflicts ${s.counters.conflicts}  watch events ${s.counters.watchEvents}  resyncs ${s.counters.resyncs}  leases lost ${s.counters.leaseLost}`,
+        // (a daemon of an older xvtep writes neither)
+        ...(s.learning ? [
+          `learning: ${s.learning}`,
+          `  learn events ${s.counters.learnEvents ?? 0}  lost (ring full) ${s.counters.learnRingDrops ?? 0}  walks ${s.counters.learnWalks ?? 0}  batches published ${s.counters.learnBatches ?? 0}  ` +
+            `FDB entries written ahead ${s.counters.fdbAhead ?? 0}  applies skipped ${s.counters.appliesAhead ?? 0}`,
+        ] : []),
         '',
       ];
       process.stdout.write(lines.join('\n') + table([['MEMBER', 'ADDRESS', 'VNIS', 'MACS', 'AGE'],
