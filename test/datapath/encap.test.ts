@@ -435,6 +435,24 @@ describeKernel('encap: endpoint -> underlay', () => {
       });
     });
 
+    it('TC: a sender served from its flow entry stays learned: the entry lapses every fdbRefreshMs and the general path refreshes the FDB age', async () => {
+      env.configureRaw({ nhCacheMs: 60_000, fdbRefreshMs: 50 });
+      env.vni(VNI, { learning: true, endpoints: [env.ifx.ep1, env.ifx.ep2], peers: [ADDR.peer4, ADDR.peer6] });
+      const src = '02:00:00:00:c1:78';
+      const inner = inner4({ src });
+      await env.onOneCpu(async () => {
+        expect(runTc(inner).retval).toBe(TC.REDIRECT);
+        const first = Number(env.dp.fdb.get(VNI, src)!.updatedNs);
+        const t0 = Date.now();
+        while (Date.now() - t0 < 400) {
+          expect(runTc(inner).retval).toBe(TC.REDIRECT);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        // refreshed within ~2 refresh periods of the end, not frozen at the first frame
+        expect(Number(env.dp.fdb.get(VNI, src)!.updatedNs) - first).toBeGreaterThan(200e6);
+      });
+    });
+
     it('DF clear: every packet of a cached flow takes the next IPv4 ID', () => {
       env.configureRaw(cached);
       const inner = inner4({ proto: Proto.ICMP });
