@@ -226,8 +226,10 @@ try {
       // endpointXdp: on beside them: on a veth the XDP program sees the same skbs (no allocation saved)
       // learning: false beside them: how much of the tcx path's time is learning the sender's MAC
       const xvNoLearn = xv && named(Object.assign(variant(xv, 'xvtep-nolearn', { endpointXdp: 'auto', learning: false }), { xvtep: true }));
+      // the XDP encap ceiling (ceil_encap on e0) beside xvtep-xdp: that target in ns too, pps being unmeasurable here
       const modes = [[xvAuto, () => xv.program('xv_tc_endpoint')], [ceilTc, () => ceiling.coll.program('ceil_tc_encap')],
-        [xvOn, () => xv.program('xv_xdp_endpoint')], [xvNoLearn, () => xv.program('xv_tc_endpoint')]].filter(([m]) => m);
+        [xvOn, () => xv.program('xv_xdp_endpoint')], [ceilXdp, () => ceiling.coll.program('ceil_encap')],
+        [xvNoLearn, () => xv.program('xv_tc_endpoint')]].filter(([m]) => m);
       for (const flows of [1, 64]) {
         const id = `encap-${flows}`;
         const res = Object.fromEntries(modes.map(([m]) => [m.name, { ns: [], pps: [] }]));

@@ -191,15 +191,16 @@ cache:
 }
 
 /* Out-of-line variant for the TC endpoint program: keeps fdb_learn()'s locals
- * out of its frame (the TC call chain must fit the 512-byte combined stack). */
-static __attribute__((noinline)) void fdb_learn_local(const struct xv_config *cfg,
-						       struct xv_stats *st,
-						       __u32 vni, const __u8 *mac,
-						       __u32 ifindex)
+ * out of its frame (the TC call chain must fit the 512-byte combined stack).
+ * Returns fdb_learn()'s verdict: whether the decision may be cached. */
+static __attribute__((noinline)) int fdb_learn_local(const struct xv_config *cfg,
+						      struct xv_stats *st,
+						      __u32 vni, const __u8 *mac,
+						      __u32 ifindex)
 {
 	struct xv_ip none = {};
 
-	fdb_learn(cfg, st, vni, mac, 0, &none, ifindex);
+	return fdb_learn(cfg, st, vni, mac, 0, &none, ifindex);
 }
 
 /*

@@ -384,6 +384,75 @@ describeKernel('encap: endpoint -> underlay', () => {
       });
     }
 
+    // The tcx program keeps its flows in the same entries (tc_tx_fast): on one
+    // CPU, a flow's first packet takes the general path and fills its entry,
+    // the later ones are written from it. The same RFC bytes either way.
+    for (const { name, cfg } of cases) {
+      it(`TC: ${name}`, async () => {
+        env.configureRaw({ ...cached, ...cfg });
+        const c = { ttl: 64, tos: 0, tosInherit: 0, dfPolicy: 0, udpPort: 4789, udp6ZeroCsum: 0, ...cfg };
+        await env.onOneCpu(async () => {
+          for (const [dst, remote] of [[MAC.rem, ADDR.peer4], [MAC.rem2, ADDR.peer6]] as const) {
+            const v6 = remote === ADDR.peer6;
+            for (const inner of frames(dst)) {
+              const ip = innerIp(inner);
+              const tos = ((c.tosInherit && ip.dsf !== undefined ? ip.dsf : c.tos) & ~3) | (ip.dsf === undefined ? 0 : rfc6040(ip.dsf) & 3);
+              const df = !v6 && (c.dfPolicy === 1 || (c.dfPolicy === 2 && ip.df));
+              const outs = [0, 1, 2].map(() => env.counting(tx(inner), () => runTc(inner)));
+              const sport = sportOf(outs[0]!.data, v6);
+              const ids = new Set<number>();
+              for (const r of outs) {
+                expect(r.retval).toBe(TC.REDIRECT);
+                const o = r.data;
+                if (!v6) expect(checksum(o.subarray(14, 34))).toBe(0);
+                if (!v6 && !df) ids.add(idOf(o));
+                expect(hex(o)).toBe(hex(outer({
+                  inner, remote, sport, ttl: c.ttl, tos, df, id: v6 || df ? 0 : idOf(o), dport: c.udpPort,
+                  csum6: v6 && !c.udp6ZeroCsum,
+                })));
+              }
+              // DF clear: each packet its own ID, from the entry too
+              if (!v6 && !df) expect(ids.size).toBe(3);
+            }
+          }
+        });
+      });
+    }
+
+    it('TC: a flow entry serves later packets until the generation moves (an FDB change the control plane announces)', async () => {
+      env.configureRaw(cached);
+      const inner = inner4();
+      await env.onOneCpu(async () => {
+        const a = runTc(inner); // fills the entry
+        expect(hex(a.data)).toBe(hex(outer({ inner, sport: sportOf(a.data), id: idOf(a.data) })));
+        // the entry is rewritten without a generation bump: the flow entry still has the old decision
+        env.dp.fdb.set({ vni: VNI, mac: MAC.rem, dest: { kind: 'remote', remote: ADDR.peer6 }, static: true, updatedNs: 0 });
+        const b = runTc(inner);
+        expect(hex(b.data)).toBe(hex(outer({ inner, sport: sportOf(b.data), id: idOf(b.data) })));
+        env.dp.bumpGeneration();
+        const c = runTc(inner);
+        expect(hex(c.data)).toBe(hex(outer({ inner, remote: ADDR.peer6, sport: sportOf(c.data, true), csum6: true })));
+      });
+    });
+
+    it('TC: a sender served from its flow entry stays learned: the entry lapses every fdbRefreshMs and the general path refreshes the FDB age', async () => {
+      env.configureRaw({ nhCacheMs: 60_000, fdbRefreshMs: 50 });
+      env.vni(VNI, { learning: true, endpoints: [env.ifx.ep1, env.ifx.ep2], peers: [ADDR.peer4, ADDR.peer6] });
+      const src = '02:00:00:00:c1:78';
+      const inner = inner4({ src });
+      await env.onOneCpu(async () => {
+        expect(runTc(inner).retval).toBe(TC.REDIRECT);
+        const first = Number(env.dp.fdb.get(VNI, src)!.updatedNs);
+        const t0 = Date.now();
+        while (Date.now() - t0 < 400) {
+          expect(runTc(inner).retval).toBe(TC.REDIRECT);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        // refreshed within ~2 refresh periods of the end, not frozen at the first frame
+        expect(Number(env.dp.fdb.get(VNI, src)!.updatedNs) - first).toBeGreaterThan(200e6);
+      });
+    });
+
     it('DF clear: every packet of a cached flow takes the next IPv4 ID', () => {
       env.configureRaw(cached);
       const inner = inner4({ proto: Proto.ICMP });
