@@ -1,7 +1,7 @@
 // Parse + validate time of a large config (100,000 FDB entries over 1,000
 // VNIs, JSON), the part of a manager apply that happens before any map is
 // touched. Run after `make`: node bench/config-parse.mjs [rounds]
-import { parseConfig } from '../dist/config/index.js';
+import { parseConfig } from '../dist/config/parser.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 const hex = (n) => n.toString(16).padStart(2, '0');

@@ -60,7 +60,7 @@ export function mountBpffs(dir) {
  * Returns { result, dp } (dp still open, pins left in place).
  */
 export async function measureApply(pinDir, { vnis, fdb, noop = true, mem = () => {} }) {
-  const { parseConfig } = await import('../../dist/config/index.js');
+  const { parseConfig } = await import('../../dist/config/parser.js');
   const { openOrCreate, sizesOf, reconcileConfig } = await import('../../dist/reconcile/index.js');
   const empty = parseConfig(JSON.stringify(bigConfig(pinDir, { vnis, fdb: 0 })), 'empty.json');
   const full = bigConfig(pinDir, { vnis, fdb });
