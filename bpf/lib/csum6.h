@@ -123,7 +123,11 @@ static __always_inline int lco_sum(const __u8 *b, const void *end)
 	}
 	if (l4len < (proto == IPPROTO_TCP ? 20 : 8)) /* not even its header */
 		return -2;
-	in += bpf_htonl(l4len) + bpf_htonl(proto);
+	/* two adds into the 64-bit sum: added as __u32 first, the length
+	 * word (0xfa00.. and up for TCP) and the protocol word carried out of
+	 * 32 bits, and the outer checksum came out 0x0100 off */
+	in += bpf_htonl(l4len);
+	in += bpf_htonl(proto);
 	/* the region starts at next header + hop limit where the pseudo header
 	 * has the UDP length and next header: swap them, then take the inner
 	 * pseudo header off (one's complement: add its complement) */
