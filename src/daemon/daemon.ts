@@ -224,11 +224,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   // After each, the endpoint watcher looks at what the reload attached.
   let chain: Promise<void> = Promise.resolve();
   let endpoints: EndpointWatcher | undefined;
-  const reload = (trigger: string): Promise<boolean> => {
+  // Reloads and cluster views share one queue and one bookkeeping.
+  const queued = (trigger: string, once: () => Promise<boolean> | boolean): Promise<boolean> => {
     let seen = 0;
     const run = chain.then(() => {
       seen = readState(pinDir).reloads;
-      return reloadOnce(trigger);
+      return once();
     }).catch((e: unknown) => {
       lastFailure = errMessage(e);
       log(`reload: ${lastFailure}`);
@@ -240,6 +241,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     chain = run.then(() => endpoints?.sync());
     return run;
   };
+  const reload = (trigger: string): Promise<boolean> => queued(trigger, () => reloadOnce(trigger));
   // Applies the state directory could not record (it was full or read-only):
   // the metrics count them here, and the next state write that succeeds folds them in.
   const unrecorded = { failures: 0, last: null as ManagerState['lastReload'] };
@@ -264,22 +266,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     }
   };
   // A cluster view, in the same queue as the reloads and counted as they are.
-  const applyView = (trigger: string, view: ClusterView): Promise<boolean> => {
-    let seen = 0;
-    const run = chain.then(() => {
-      seen = readState(pinDir).reloads;
-      return applyViewOnce(trigger, view);
-    }).catch((e: unknown) => {
-      lastFailure = errMessage(e);
-      log(`reload: ${lastFailure}`);
-      return false;
-    }).then((ok) => {
-      noteUnrecorded(seen, ok, trigger);
-      return ok;
-    });
-    chain = run.then(() => endpoints?.sync());
-    return run;
-  };
+  const applyView = (trigger: string, view: ClusterView): Promise<boolean> => queued(trigger, () => applyViewOnce(trigger, view));
   // The same reconcile as a worker's (validated, make-before-break, rollback),
   // on the file as last parsed: the view's entries are a few hundred KB, not
   // the file's parse, so this process keeps its size. The same refusals as a
