@@ -56,15 +56,23 @@ describeKernel(`cluster: ${N} hosts × 2 VNIs`, () => {
     for (const [vni, net] of [[100, '198.51.100'], [200, '203.0.113']] as const) {
       const p = vni === 100 ? 'a' : 'b';
       await waitFor(() => L.lab.ping(L.ct(`${p}11`), `${net}.21`, 1), 15_000, () => `${p}11 never reached ${net}.21`);
+      // A pair's first ping waits for ARP across two hosts that may not have
+      // learned each other's containers yet (their learning reaches etcd and
+      // the other host on their own clocks): each pair gets a deadline, and
+      // a pair slower than two plain tries is printed.
+      const slow: string[] = [];
       for (let i = 1; i <= N; i++) {
         for (const e of [1, 2]) {
           const [ti, te] = e === 1 ? [i, 2] : [i % N + 1, 1];
-          const ok = L.lab.ping(L.ct(`${p}${i}${e}`), `${net}.${ti * 10 + te}`, 2) || L.lab.ping(L.ct(`${p}${i}${e}`), `${net}.${ti * 10 + te}`, 2);
-          expect(ok, `VNI ${vni}: ${p}${i}${e} -> ${net}.${ti * 10 + te}`).toBe(true);
+          const pair = `VNI ${vni}: ${p}${i}${e} -> ${net}.${ti * 10 + te}`;
+          const t0 = Date.now();
+          await waitFor(() => L.lab.ping(L.ct(`${p}${i}${e}`), `${net}.${ti * 10 + te}`, 2), 10_000, () => `${pair}: no answer in 10 s`);
+          if (Date.now() - t0 > 2500) slow.push(`${pair} ${Date.now() - t0} ms`);
         }
       }
+      if (slow.length) console.log(`slow first answers (loaded machine?): ${slow.join('; ')}`);
     }
-  });
+  }, 180_000);
 
   it('a broadcast reaches every other endpoint of its VNI exactly once, and none of the other VNI', async () => {
     const others = SPECS.flatMap((s) => s.vnis.flatMap((v) => v.cts.map((c) => c.name))).filter((c) => c !== 'a11');
