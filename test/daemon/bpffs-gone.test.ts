@@ -46,6 +46,7 @@ describeKernel('the bpffs unmounted under xvtep run', () => {
   it('the data path keeps forwarding, the daemon and the CLI say what happened, and a remount gets the pins back', async () => {
     expect(cli('status').code).toBe(0);
     const s = await startStream(L.c, L.b, '198.51.100.2', 5321, 100_000, PPS, { idleSeconds: 4 });
+    const streamStart = Date.now();
     await new Promise((r) => setTimeout(r, 500));
 
     expect(spawnSync('umount', [L.bpffs.dir]).status).toBe(0);
@@ -82,6 +83,8 @@ describeKernel('the bpffs unmounted under xvtep run', () => {
     process.kill(pid, 'SIGHUP');
     await waitFor(() => /reload \(SIGHUP\): \d+ map change/.test(log()), 10_000, () => `no reload: ${log().split('\n').slice(-3).join('\n')}`);
 
+    // the stream covers the whole outage and at least 3 s in all, however fast the steps went
+    await new Promise((r) => setTimeout(r, Math.max(0, 3000 - (Date.now() - streamStart))));
     s.stop();
     const r = await s.done;
     rows.push({ sent: r.sent, received: r.received, lost: r.sent - r.received });
