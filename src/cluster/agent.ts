@@ -60,22 +60,8 @@ export interface AgentOptions {
    * first view itself (firstView, applied).
    */
   hold?: Promise<void>;
-  /**
-   * Local learning as it happens: published after learnCoalesceMs, the walk
-   * then only a safety net. Absent (pins of an xvtep without the ring): the
-   * walk alone, every learnPollMs. A daemon whose data path opens after the
-   * agent starts hands it over with useDatapath() instead.
-   */
-  learnFeed?: LearnFeed;
-  /**
-   * Writes the view's new FDB entries into the maps at once, ahead of the
-   * apply (the daemon's ClusterFdbWriter); returns how many, how many of
-   * the view's entries it left to the apply, and the local learned entries
-   * that a member's claim replaced.
-   */
-  fdbAhead?: FdbAhead;
   log: (m: string) => void;
-  /** How often the FDB is walked for local learning. Default 5000 ms with a learnFeed, 200 ms without. */
+  /** How often the FDB is walked for local learning. Default 5000 ms with learn events (useDatapath), 200 ms without. */
   learnPollMs?: number;
   /** How long learn events are gathered before one publish. Default 15 ms. */
   learnCoalesceMs?: number;
@@ -158,9 +144,7 @@ export class ClusterAgent {
       this.#walk(null);
     }, () => {});
     this.#client = etcdClient(o.cluster);
-    this.#fdbAhead = o.fdbAhead;
-    if (o.learnFeed) this.#startFeed(o.learnFeed);
-    this.#walkMs = o.learnPollMs ?? (this.#feed ? WALK_WITH_FEED_MS : WALK_ALONE_MS);
+    this.#walkMs = o.learnPollMs ?? WALK_ALONE_MS;
     this.#walk(null);
     void this.#run();
     this.#learnTimer = setInterval(() => this.#walk(null), this.#walkMs);
@@ -171,9 +155,13 @@ export class ClusterAgent {
   }
 
   /**
-   * The daemon's data path is open (an agent started while it loaded): local
-   * learning from its ring from now on, other members' new MACs written
-   * ahead into its FDB. Before this, walks find nothing to read.
+   * The daemon's data path is open (the agent starts while it loads). From
+   * now on local learning comes as it happens from learnFeed (published after
+   * learnCoalesceMs, the walk then only a safety net; absent, as with pins of
+   * an xvtep without the ring: the walk alone, every learnPollMs), and
+   * fdbAhead writes a view's new FDB entries into the maps at once, ahead of
+   * the apply (the daemon's ClusterFdbWriter): how many, how many it left to
+   * the apply, and the local learned entries a member's claim replaced.
    */
   useDatapath(d: { learnFeed?: LearnFeed; fdbAhead?: FdbAhead }): void {
     if (this.#closed) {
@@ -181,7 +169,6 @@ export class ClusterAgent {
       return;
     }
     this.#fdbAhead = d.fdbAhead;
-    this.#feedOffered ||= !!d.learnFeed;
     if (d.learnFeed && !this.#feed) this.#startFeed(d.learnFeed);
     if (this.#o.learnPollMs === undefined && this.#feed) {
       this.#walkMs = WALK_WITH_FEED_MS;
