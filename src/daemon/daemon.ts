@@ -122,7 +122,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       log(`cluster: learn events unavailable (${errMessage(e)}); the agent walks the FDB instead`);
     }
     const w = (fdbWriter ??= new ClusterFdbWriter(dp));
-    a.useDatapath({ learnFeed, fdbAhead: (view) => w.write(view) });
+    a.useDatapath({ learnFeed, fdbAhead: (view) => w.write(view), generation: () => dp.gen.get(0) ?? 0 });
   };
   const startAgent = async (s: Summary, held?: Promise<void>) => {
     if (!s.cluster || !s.local) return;
