@@ -131,6 +131,9 @@ export class ClusterAgent {
   #breakSession: ((e: Error) => void) | null = null;
   #publishing: Promise<void> = Promise.resolve();
   #released: boolean;
+  /** Resolves once this node's records were first written after the hold (published()). */
+  #firstPublish!: () => void;
+  readonly #firstPublished = new Promise<void>((r) => (this.#firstPublish = r));
   /** Settles with the first listed view, or null once the first session fails. */
   #first: { promise: Promise<ClusterView | null>; resolve: (v: ClusterView | null) => void };
   readonly counters = {
@@ -258,6 +261,19 @@ export class ClusterAgent {
     this.#walk('after an apply');
   }
 
+  /**
+   * True once this node's records are in etcd after the daemon's first apply
+   * (the other members allow its frames once they have them), false if that
+   * took longer than timeoutMs (etcd slow or down: traffic flows without it).
+   */
+  published(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      this.#firstPublished.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+  }
+
   /** Counts file-vs-cluster conflicts reported by an apply (the file won them). */
   addConflicts(n: number): void {
     this.counters.conflicts += n;
@@ -371,6 +387,7 @@ export class ClusterAgent {
       if (this.#o.hold) await race(this.#o.hold);
       const before = this.counters.published;
       await race(this.#publish(true));
+      this.#firstPublish();
       const n = this.counters.published - before;
       this.#o.log(`cluster: published ${n} record change(s) under lease ${BigInt(this.#leaseId!).toString(16)}`);
       for (const id of old) {
