@@ -10,7 +10,8 @@
 // "who-has 192.0.2.2" for the root namespace, often before h2 did, and the
 // other hosts then sent h2's VXLAN frames to the root namespace until h2's
 // own ARP request corrected them (scale.test.ts: a22 -> 198.51.100.31 after
-// 4.1 s).
+// 4.1 s). A second test has a member join while the others' applies are
+// held: its containers must reach theirs at once all the same.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
