@@ -79,6 +79,8 @@ const TOO_LARGE = /larger than max|RESOURCE_EXHAUSTED/i;
 const WALK_WITH_FEED_MS = 5000;
 const WALK_ALONE_MS = 200;
 const COALESCE_MS = 15;
+/** How often the generation is read to notice edits the data path reports no event for. */
+const GEN_CHECK_MS = 200;
 
 class Broken extends Error {}
 
@@ -119,11 +121,19 @@ export class ClusterAgent {
   /** A feed was offered (started or not): the walk-only status says why. */
   #feedOffered = false;
   #fdbAhead: FdbAhead | undefined;
+  /** Reads xv_gen (useDatapath); the value the last walk saw, and the timer comparing them. */
+  #generation: (() => number | bigint) | undefined;
+  #genSeen: number | bigint | undefined;
+  #genError: string | null = null;
+  #genTimer: NodeJS.Timeout | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
   #wake: (() => void) | null = null;
   #breakSession: ((e: Error) => void) | null = null;
   #publishing: Promise<void> = Promise.resolve();
   #released: boolean;
+  /** Resolves once this node's records were first written after the hold (published()). */
+  #firstPublish!: () => void;
+  readonly #firstPublished = new Promise<void>((r) => (this.#firstPublish = r));
   /** Settles with the first listed view, or null once the first session fails. */
   #first: { promise: Promise<ClusterView | null>; resolve: (v: ClusterView | null) => void };
   readonly counters = {
@@ -162,8 +172,12 @@ export class ClusterAgent {
    * fdbAhead writes a view's new FDB entries into the maps at once, ahead of
    * the apply (the daemon's ClusterFdbWriter): how many, how many it left to
    * the apply, and the local learned entries a member's claim replaced.
+   * generation reads the maps' cache generation: with learn events, a change
+   * the agent did not walk after (`xvtep fdb del`/`flush`, `vni del`, a
+   * batch: CLI edits change the maps in their own process, and the data path
+   * reports no event for a deletion) leads to a walk within GEN_CHECK_MS.
    */
-  useDatapath(d: { learnFeed?: LearnFeed; fdbAhead?: FdbAhead }): void {
+  useDatapath(d: { learnFeed?: LearnFeed; fdbAhead?: FdbAhead; generation?: () => number | bigint }): void {
     if (this.#closed) {
       d.learnFeed?.close();
       return;
@@ -174,6 +188,12 @@ export class ClusterAgent {
       this.#walkMs = WALK_WITH_FEED_MS;
       clearInterval(this.#learnTimer);
       this.#learnTimer = setInterval(() => this.#walk(null), this.#walkMs);
+    }
+    // without the feed the walk runs every WALK_ALONE_MS anyway
+    if (d.generation && this.#feed && !this.#genTimer) {
+      this.#generation = d.generation;
+      this.#genSeen = this.#readGeneration();
+      this.#genTimer = setInterval(() => this.#checkGeneration(), GEN_CHECK_MS);
     }
   }
 
@@ -241,6 +261,19 @@ export class ClusterAgent {
     this.#walk('after an apply');
   }
 
+  /**
+   * True once this node's records are in etcd after the daemon's first apply
+   * (the other members allow its frames once they have them), false if that
+   * took longer than timeoutMs (etcd slow or down: traffic flows without it).
+   */
+  published(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      this.#firstPublished.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+  }
+
   /** Counts file-vs-cluster conflicts reported by an apply (the file won them). */
   addConflicts(n: number): void {
     this.counters.conflicts += n;
@@ -249,6 +282,7 @@ export class ClusterAgent {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#learnTimer);
+    clearInterval(this.#genTimer);
     clearInterval(this.#statusTimer);
     clearTimeout(this.#coalesce);
     this.#feed?.close();
@@ -353,6 +387,7 @@ export class ClusterAgent {
       if (this.#o.hold) await race(this.#o.hold);
       const before = this.counters.published;
       await race(this.#publish(true));
+      this.#firstPublish();
       const n = this.counters.published - before;
       this.#o.log(`cluster: published ${n} record change(s) under lease ${BigInt(this.#leaseId!).toString(16)}`);
       for (const id of old) {
@@ -584,6 +619,25 @@ export class ClusterAgent {
     this.#walk('learn events lost');
   }
 
+  #readGeneration(): number | bigint | undefined {
+    try {
+      const g = this.#generation?.();
+      this.#genError = null;
+      return g;
+    } catch (e) {
+      const m = (e as Error).message;
+      if (m !== this.#genError) this.#o.log(`cluster: reading the maps' generation: ${m}`);
+      this.#genError = m;
+      return this.#genSeen;
+    }
+  }
+
+  /** Someone changed the maps since the last walk (a CLI edit, an apply): walk. */
+  #checkGeneration(): void {
+    if (this.#closed || !this.#released) return;
+    if (this.#readGeneration() !== this.#genSeen) this.#walk('the maps were edited');
+  }
+
   #onLearn(evs: LearnChange[]): void {
     if (this.#closed) return;
     this.counters.learnEvents += evs.length;
@@ -609,6 +663,8 @@ export class ClusterAgent {
     // before the hold settles the data path may not be open, or may be another daemon's
     if (this.#closed || !this.#released) return;
     let learned: Map<number, string[]>;
+    // read before the walk: an edit during it is caught by the next check
+    if (this.#generation) this.#genSeen = this.#readGeneration();
     try {
       learned = this.#o.learned();
     } catch (e) {
@@ -633,7 +689,8 @@ export class ClusterAgent {
   #learningText(): string {
     if (!this.#feed) return `FDB walk every ${this.#walkMs} ms (${this.#feedOffered ? 'learn events unavailable' : 'the pinned data path predates xv_learn_ring'})`;
     return `learn events (BPF ring buffer), published after ${this.#o.learnCoalesceMs ?? COALESCE_MS} ms in one txn; ` +
-      `FDB walk every ${this.#walkMs} ms, after each apply and when events were lost`;
+      `FDB walk every ${this.#walkMs} ms, after each apply, when events were lost` +
+      `${this.#genTimer ? ` and within ${GEN_CHECK_MS} ms of an edit of the maps` : ''}`;
   }
 
   // ---- publishing this node's records ----

@@ -50,6 +50,9 @@ const applyWorker = fileURLToPath(new URL('./apply-worker.js', import.meta.url))
 const forkWorker = () => fork(applyWorker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 
 /** early: what a first apply says before its reply (EarlyMessage); an answer to 'view?' is sent back to it. */
+/** How long "ready" waits for the cluster agent's first publish. */
+const READY_PUBLISH_MS = 1000;
+
 function runApply(req: Omit<ApplyRequest, 'daemonPid'>, early?: (m: EarlyMessage, child: ChildProcess) => void): Promise<ApplyReply> {
   return new Promise((resolve, reject) => {
     const child = forkWorker();
@@ -122,7 +125,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       log(`cluster: learn events unavailable (${errMessage(e)}); the agent walks the FDB instead`);
     }
     const w = (fdbWriter ??= new ClusterFdbWriter(dp));
-    a.useDatapath({ learnFeed, fdbAhead: (view) => w.write(view) });
+    a.useDatapath({ learnFeed, fdbAhead: (view) => w.write(view), generation: () => dp.gen.get(0) ?? 0 });
   };
   const startAgent = async (s: Summary, held?: Promise<void>) => {
     if (!s.cluster || !s.local) return;
@@ -363,6 +366,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   setUp(true);
   process.off('SIGHUP', onEarlyHup);
   process.on('SIGHUP', () => void reload('SIGHUP'));
+
+  // The others drop this node's frames until its record reached them (their
+  // decap allow-list): containers that start at "ready" lost their first ARP
+  // request to that (a 1 s retransmission). Bounded: without etcd, traffic
+  // toward the members in the last view flows all the same.
+  if (agent && !(await agent.published(READY_PUBLISH_MS))) log(`cluster: this node's records are not in etcd yet (${READY_PUBLISH_MS} ms); ready without them, published when etcd answers`);
 
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

@@ -102,4 +102,28 @@ describeKernel('cluster: local learning through learn events', () => {
     await waitFor(() => !onH2(mac), 10_000, () => `${mac} still on h2 after ${Date.now() - t0} ms: ${L.host('h1').out}`);
     expect(L.maps('h1').fdb.some((e) => e.mac === mac)).toBe(false);
   });
+
+  it('`xvtep fdb del` of a learned entry on h1 leaves etcd within 1 s (not at the next 5 s walk), and h2\'s FDB', async () => {
+    // three in turn: a periodic walk may fall inside one deletion's second, not inside all three
+    const macs = [1, 2, 3].map((i) => `02:7a:00:00:00:${hex(i)}`);
+    sendFrom(macs);
+    await waitFor(() => macs.every(onH2), 10_000, () => `not all on h2: ${L.host('h1').out}`);
+    const took: number[] = [];
+    for (const mac of macs) {
+      const del = L.cli('h1', 'fdb', 'del', mac, 'vni', '100');
+      expect(del.code, del.stderr).toBe(0);
+      const t0 = Date.now();
+      let gone = 0;
+      for (const end = t0 + 8000; !gone && Date.now() < end;) {
+        if (!(await published()).includes(mac)) gone = Date.now();
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(gone, `${mac} still in etcd ${Date.now() - t0} ms after fdb del: ${L.host('h1').out}`).toBeGreaterThan(0);
+      took.push(gone - t0);
+      await waitFor(() => !onH2(mac), 10_000, () => `${mac} still on h2 ${Date.now() - t0} ms after fdb del: ${L.host('h2').out}`);
+    }
+    console.log(`fdb del -> gone from etcd: ${took.join(', ')} ms (loaded machine)`);
+    expect(took.every((ms) => ms < 1000), `fdb del -> gone from etcd: ${took.join(', ')} ms`).toBe(true);
+    expect(status('h1').learning).toMatch(/and within 200 ms of an edit of the maps$/);
+  });
 });

@@ -1,13 +1,13 @@
-// ClusterFdbWriter: other members' FDB entries written into the real maps as
-// their record arrives, ahead of the full apply, and only what that apply
-// would write the same way.
+// ClusterFdbWriter: other members' FDB entries (and new members' addresses in
+// the decap allow-list) written into the real maps as their record arrives,
+// ahead of the full apply, and only what that apply would write the same way.
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ClusterFdbWriter } from '../../src/daemon/cluster-fdb.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { ADDR, DpEnv } from '../helpers/dpenv.js';
 
 const V = 3201;
-const view = (fdb: Array<[string, string]>) => ({ vnis: { [String(V)]: { peers: [ADDR.peer4, ADDR.peer4b], fdb: fdb.map(([mac, remote]) => ({ mac, remote })), neighbors: [] } } });
+const view = (fdb: Array<[string, string]>, peers = [ADDR.peer4, ADDR.peer4b]) => ({ vnis: { [String(V)]: { peers, fdb: fdb.map(([mac, remote]) => ({ mac, remote })), neighbors: [] } } });
 const NOT_A_PEER = '192.0.2.99';
 
 describeKernel('ClusterFdbWriter', () => {
@@ -32,15 +32,15 @@ describeKernel('ClusterFdbWriter', () => {
     const w = new ClusterFdbWriter(env.dp);
     const gen = env.dp.gen.get(0);
     const v = view([['02:c0:00:00:00:01', ADDR.peer4], ['02:c0:00:00:00:02', ADDR.peer4b], ['02:c0:00:00:00:03', NOT_A_PEER]]);
-    expect(w.write(v)).toEqual({ written: 2, pending: 1, replacedLocal: [] });
+    expect(w.write(v)).toEqual({ written: 2, allowed: 0, pending: 1, replacedLocal: [] });
     expect(['02:c0:00:00:00:01', '02:c0:00:00:00:02', '02:c0:00:00:00:03'].map(entry)).toEqual([
       { static: true, dest: ADDR.peer4 }, { static: true, dest: ADDR.peer4b }, undefined,
     ]);
     expect(env.dp.gen.get(0)).toBe(gen); // only additions: no cached decision changes
-    expect(w.write(v)).toEqual({ written: 0, pending: 1, replacedLocal: [] });
+    expect(w.write(v)).toEqual({ written: 0, allowed: 0, pending: 1, replacedLocal: [] });
     // the member became a peer (the apply did that): its MAC goes in at the next view
     env.dp.peers.add(V, NOT_A_PEER, { statsSlot: 5, flags: 0 });
-    expect(w.write(v)).toEqual({ written: 1, pending: 0, replacedLocal: [] });
+    expect(w.write(v)).toEqual({ written: 1, allowed: 0, pending: 0, replacedLocal: [] });
     expect(entry('02:c0:00:00:00:03')).toEqual({ static: true, dest: NOT_A_PEER });
   });
 
@@ -51,11 +51,26 @@ describeKernel('ClusterFdbWriter', () => {
     const gen = env.dp.gen.get(0);
     const w = new ClusterFdbWriter(env.dp);
     const r = w.write(view([['02:c1:00:00:00:01', ADDR.peer4], ['02:c1:00:00:00:02', ADDR.peer4], ['02:c1:00:00:00:03', ADDR.peer4]]));
-    expect(r).toEqual({ written: 2, pending: 1, replacedLocal: [{ vni: V, mac: '02:c1:00:00:00:02' }] });
+    expect(r).toEqual({ written: 2, allowed: 0, pending: 1, replacedLocal: [{ vni: V, mac: '02:c1:00:00:00:02' }] });
     expect(['02:c1:00:00:00:01', '02:c1:00:00:00:02', '02:c1:00:00:00:03'].map(entry)).toEqual([
       { static: true, dest: ADDR.peer4b }, { static: true, dest: ADDR.peer4 }, { static: true, dest: ADDR.peer4 },
     ]);
     expect(env.dp.gen.get(0)).not.toBe(gen); // bumped: a cached decision may point at the old location
+  });
+
+  it('a new member is allowed at once (decap allow-list, with the VNI\'s slot and flags) and its MACs written; its flood-list entry waits for the apply', () => {
+    const w = new ClusterFdbWriter(env.dp);
+    const flood = env.dp.flood.get(V);
+    const copyOf = (a: string) => env.dp.peers.listWithCopies().find((x) => x.vni === V && x.address === a)?.copy;
+    const v = view([['02:c3:00:00:00:01', NOT_A_PEER]], [ADDR.peer4, ADDR.peer4b, NOT_A_PEER]);
+    expect(env.dp.peers.has(V, NOT_A_PEER)).toBe(false);
+    expect(w.write(v)).toEqual({ written: 1, allowed: 1, pending: 0, replacedLocal: [] });
+    expect(env.dp.peers.has(V, NOT_A_PEER)).toBe(true);
+    expect(copyOf(NOT_A_PEER)).toEqual(copyOf(ADDR.peer4));
+    expect(copyOf(NOT_A_PEER)).toBeDefined();
+    expect(entry('02:c3:00:00:00:01')).toEqual({ static: true, dest: NOT_A_PEER });
+    expect(env.dp.flood.get(V)).toEqual(flood);
+    expect(w.write(v)).toEqual({ written: 0, allowed: 0, pending: 0, replacedLocal: [] });
   });
 
   it('a MAC that left the view and comes back after the apply removed it is written again', () => {

@@ -129,12 +129,18 @@ export class ClusterLab {
     await exited(p);
   }
 
-  /** What a host's maps hold: peers per VNI, FDB (static + learned), neighbours. */
+  /**
+   * What a host's maps hold: peers per VNI, FDB (static + learned),
+   * neighbours. A peer is in the decap allow-list and the flood list, as an
+   * apply leaves it: a new member is allowed ahead of that apply
+   * (ClusterFdbWriter) and counts once the apply has run.
+   */
   maps(name: string): { peers: string[]; fdb: Array<{ vni: number; mac: string; remote: string | null; static: boolean }>; neighbors: string[] } {
     const dp = Datapath.open(this.host(name).pinDir);
     try {
+      const flood = new Map(dp.flood.list().map((f) => [f.vni, new Set(f.remotes)]));
       return {
-        peers: dp.peers.list().map((p) => `${p.vni}|${p.address}`).sort(),
+        peers: dp.peers.list().filter((p) => flood.get(p.vni)?.has(p.address)).map((p) => `${p.vni}|${p.address}`).sort(),
         fdb: dp.fdb.list().map((r) => ({ vni: r.vni, mac: r.mac, remote: r.dest.kind === 'remote' ? r.dest.remote : null, static: r.static })),
         neighbors: dp.neighbors.list().map((n) => `${n.vni}|${n.ip}|${n.mac}`).sort(),
       };

@@ -274,6 +274,13 @@ export class EtcdCluster {
       sh('ip', ['link', 'add', this.rootIf, 'type', 'veth', 'peer', 'name', `root${s}`, 'netns', this.bridge.ns]);
       lab.exec(this.bridge.ns, 'ip', 'link', 'set', `root${s}`, 'master', this.bridge.name, 'up');
       sh('sysctl', ['-qw', `net.ipv6.conf.${this.rootIf}.accept_ra=0`]);
+      // The root namespace must not answer ARP on the lab's wire: it holds
+      // 192.0.2.2 (eth0), and with arp_ignore 0 it answered every lab
+      // host's "who-has 192.0.2.2" from this link, often first, so a lab
+      // host at 192.0.2.2 lost its VXLAN frames to the root namespace until
+      // its own ARP request corrected the others' entries (~3-5 s: the
+      // first contact between containers in test/cluster/scale.test.ts).
+      sh('sysctl', ['-qw', `net.ipv4.conf.${this.rootIf}.arp_ignore=8`]);
       sh('ip', ['addr', 'add', `${net6}::1/64`, 'dev', this.rootIf, 'nodad']);
       sh('ip', ['link', 'set', this.rootIf, 'up']);
     }
