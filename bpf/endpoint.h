@@ -60,12 +60,19 @@ static __always_inline int xdp_tx_fast(struct xdp_md *ctx, int frags)
 	now = xv_clock(sc);
 	if (!tx_flow_find(cfg, eth, ctx->ingress_ifindex, now, get_gen(), &fc))
 		return XV_GENERAL_PATH;
+	/* A frame whose inner TCP/UDP checksum may be partial goes to TC, as
+	 * the general path hands it on a hit (same event, same slot), but
+	 * without the call into it, its second flow lookup and the inner hash
+	 * (tccost, UDP from a veth: 101 -> 72 ns in the program per frame). */
+	if (!cfg->ep_csum_complete && !inner_csum_safe(data, data_end)) {
+		count_event(get_stats(fc->stats_slot), XV_EV_XDP_TO_TC);
+		return XDP_PASS;
+	}
 	family = fc->family;
 	if (!family || now >= fc->nh_expires_ns)
 		return XV_GENERAL_PATH;
 	inner_parse(data, data_end, &ii);
-	if ((!cfg->ep_csum_complete && !ii.csum_safe) ||
-	    len - sizeof(struct ethhdr) + overhead_of(family) > underlay_mtu(cfg))
+	if (len - sizeof(struct ethhdr) + overhead_of(family) > underlay_mtu(cfg))
 		return XV_GENERAL_PATH;
 
 	encap_vary(cfg, &v, family, &ii, sc);
