@@ -24,6 +24,7 @@ import { T, BUILD, buildLab, ceilingMode, sinkOn, sleep } from './lib/topo.mjs';
 import { setupXvtep, variant } from './lib/xvtep.mjs';
 import { summary, rotate } from './lib/stats.mjs';
 import { nsInProgram } from './lib/progstats.mjs';
+import { icmpBlast } from './lib/senders.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (k) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
@@ -85,7 +86,7 @@ try {
         let g = 0;
         const ns = await nsInProgram(prog(), async () => {
           if (tcpSecs) g = await iperf(tcpSecs);
-          else if (icmp) icmpBlast(T.remote.ip, flows, n);
+          else if (icmp) icmpBlast(env.sink, T.remote.ip, flows, n);
           else udpBlast(T.remote.ip, flows, n);
         });
         const got = sinkG.packets() - before;
@@ -130,19 +131,6 @@ function udpBlast(addr, flows, count) {
     'for i in range(n):\n  try: ss[i%f].sendto(d,(a,9)); k+=1\n  except OSError: pass\nprint(k)\n';
   const r = spawnSync('ip', ['netns', 'exec', env.sink, 'timeout', '60', 'python3', '-c', py, String(count), String(flows), addr], { encoding: 'utf8', timeout: 65_000 });
   if (r.status !== 0) throw new Error(`udp sender exited ${r.status ?? r.signal}: ${r.stderr}`);
-  return Number(r.stdout.trim());
-}
-
-/** n ICMP echo requests of the UDP sender's frame size (60 B) from the sink namespace to addr, over `flows` ICMP ids. */
-function icmpBlast(addr, flows, count) {
-  const py = 'import socket,struct,sys\nn,f,a=int(sys.argv[1]),int(sys.argv[2]),sys.argv[3]\n' +
-    's=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP)\ns.setblocking(False)\n' +
-    'def ck(b):\n  x=sum(struct.unpack("!%dH"%(len(b)//2),b))\n  x=(x&0xffff)+(x>>16)\n  x=(x&0xffff)+(x>>16)\n  return ~x&0xffff\n' +
-    'def pkt(i):\n  h=struct.pack("!BBHHH",8,0,0,1000+i,1)+b"x"*18\n  return h[:2]+struct.pack("!H",ck(h))+h[4:]\n' +
-    'ps=[pkt(i) for i in range(f)]\nk=0\n' +
-    'for i in range(n):\n  try: s.sendto(ps[i%f],(a,0)); k+=1\n  except OSError: pass\nprint(k)\n';
-  const r = spawnSync('ip', ['netns', 'exec', env.sink, 'timeout', '60', 'python3', '-c', py, String(count), String(flows), addr], { encoding: 'utf8', timeout: 65_000 });
-  if (r.status !== 0) throw new Error(`icmp sender exited ${r.status ?? r.signal}: ${r.stderr}`);
   return Number(r.stdout.trim());
 }
 
