@@ -25,3 +25,20 @@ export async function nsInProgram(prog, run) {
     saved = undefined;
   }
 }
+
+/** ns per run inside each of `progs` (one stats window for all) over what `run()` does. */
+export async function nsInPrograms(progs, run) {
+  saved = readFileSync(SYSCTL, 'utf8').trim();
+  writeFileSync(SYSCTL, '1');
+  try {
+    const a = progs.map((p) => p.runStats());
+    await run();
+    return progs.map((p, i) => {
+      const b = p.runStats();
+      return (b.runTimeNs - a[i].runTimeNs) / (b.runCount - a[i].runCount);
+    });
+  } finally {
+    writeFileSync(SYSCTL, saved);
+    saved = undefined;
+  }
+}

@@ -49,7 +49,7 @@ export function targets(R) {
     const cx = summary(t.ceiling?.ns ?? []).median, xx = summary(t['xvtep-xdp']?.ns ?? []).median;
     if (cx && xx) {
       add(`${id.replace('-', ' ')} flow(s), endpoint XDP: XDP ceiling's ns in the program / xvtep's`, `${f((cx / xx) * 100, 1)} %`, '≥ 90 %', cx / xx >= 0.9,
-        `xvtep ${f(xx, 1)} ns, ceiling ${f(cx, 1)} ns (skbs from a veth: the veth converts each to an XDP buffer before either program)`);
+        `xvtep ${f(xx, 1)} ns, ceiling ${f(cx, 1)} ns (ICMP echoes, encapsulated by XDP; skbs from a veth: the veth converts each to an XDP buffer before either program)`);
     }
   }
   for (const [id, t] of Object.entries(R.tcp)) {
@@ -142,14 +142,14 @@ export function markdown(R) {
     L.push('');
   }
   if (Object.keys(R.tcCost ?? {}).length) {
-    L.push('## TC encap: time inside the program (kernel run-time stats, ns/packet; 64 B UDP from the container, user-space sender)', '');
+    L.push('## TC encap: time inside the program (kernel run-time stats, ns/packet; 60 B frames from the container, user-space sender: UDP, ICMP echoes where the configuration says so)', '');
     L.push('| scenario | configuration | ns in the program | its ceiling\'s ns / this (TC; XDP for the XDP rows) | delivered Mpps (sender-bound) |', '|---|---|---|---|---|');
     for (const [id, t] of Object.entries(R.tcCost)) {
       for (const [mode, v] of Object.entries(t)) {
         const xdp = mode === 'xvtep-xdp' || mode === 'ceiling';
         const c = summary(t[xdp ? 'ceiling' : 'ceiling-tc']?.ns ?? []).median;
         const m = summary(v.ns).median;
-        L.push(`| ${id.replace('-', ' ')} flow(s) | ${R.configs?.[mode] ?? mode} | ${cell(v.ns, 1)} | ${c && m ? `${f((c / m) * 100, 1)} %` : '—'} | ${cell(v.pps, 3)} |`);
+        L.push(`| ${id.replace('-', ' ')} flow(s) | ${R.configs?.[`tccost:${mode}`] ?? R.configs?.[mode] ?? mode} | ${cell(v.ns, 1)} | ${c && m ? `${f((c / m) * 100, 1)} %` : '—'} | ${cell(v.pps, 3)} |`);
       }
     }
     L.push('');

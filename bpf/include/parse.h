@@ -265,4 +265,25 @@ l2:
 	ii->hash = xv_hash3(a, b, c ^ eth->h_proto);
 }
 
+/* xv_inner.csum_safe alone, as inner_parse() decides it, without the rest
+ * (the hash's two multiplies): for frames that are only to be handed on. */
+static __always_inline int inner_csum_safe(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return 1;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = (void *)(eth + 1);
+
+		return (void *)(iph + 1) <= data_end && iph->protocol == IPPROTO_ICMP;
+	}
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		return (void *)(ip6 + 1) <= data_end && ip6->nexthdr == IPPROTO_ICMPV6;
+	}
+	return 1;
+}
+
 #endif /* XVTEP_PARSE_H */

@@ -4,6 +4,10 @@
 // made it wrong by 0x0100 for lengths whose low byte is 0xfa-0xff (TCP) or
 // 0xef-0xff (UDP). One in 1529 frames of lab-kernel's flood test had such a
 // length (784-byte inner IPv4: TCP length 764 = 0x2fc).
+// Each length goes through the general path and through the flow-cache fast
+// path (tc_tx_fast / xdp_tx_fast: the template's headers, the checksum
+// computed on top), which is made the only way out: the destination's FDB
+// entry is deleted once the flow entry holds its template.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel.js';
 import { ADDR, DpEnv, MAC, TC, XDP } from '../helpers/dpenv.js';
@@ -42,14 +46,40 @@ describeKernel('IPv6 outer checksum of partial inner segments, every length', ()
   });
   afterAll(() => env?.destroy());
 
+  /**
+   * Runs `fast` with the flow's frames sendable only from its flow entry: on
+   * one CPU (the entries are per CPU), with lifetimes that outlast the test,
+   * `prime` sends twice (the first frame fills the entry, the second finds it
+   * and its template), then MAC.rem2's FDB entry is deleted without moving
+   * the generation, so the general path has no destination for them. `gone`
+   * checks, with the generation moved, that it hasn't.
+   */
+  async function fromFlowEntry(cfg: { epCsumComplete: number }, prime: () => void, fast: () => void, gone: () => void): Promise<void> {
+    await env.onOneCpu(async () => {
+      env.configureRaw({ ...cfg, nhCacheMs: 60_000, fdbRefreshMs: 60_000 });
+      try {
+        prime();
+        prime();
+        expect(env.dp.fdb.delete(VNI, MAC.rem2)).toBe(true);
+        fast();
+        env.dp.bumpGeneration();
+        gone();
+      } finally {
+        env.staticRemote(VNI, MAC.rem2, ADDR.peer6);
+        env.configureRaw({ epCsumComplete: 0 });
+      }
+    });
+  }
+
   for (const v6 of [false, true]) {
     // the longest that fits the 1500-byte underlay MTU with the 70-byte overhead
     const max = v6 ? 1390 : 1410;
     for (const proto of [Proto.TCP, Proto.UDP]) {
-      it(`inner IPv${v6 ? 6 : 4} ${proto === Proto.TCP ? 'TCP' : 'UDP'}, L4 lengths ${proto === Proto.TCP ? 20 : 8}-${max}: TC sends the checksum of the frame with its inner checksum completed`, () => {
+      const first = proto === Proto.TCP ? 20 : 8;
+      it(`inner IPv${v6 ? 6 : 4} ${proto === Proto.TCP ? 'TCP' : 'UDP'}, L4 lengths ${first}-${max}: TC sends the checksum of the frame with its inner checksum completed, general path and flow-entry fast path`, async () => {
         const bad: string[] = [];
         let n = 0;
-        for (let len = proto === Proto.TCP ? 20 : 8; len <= max; len++) {
+        const send = (len: number, path: string) => {
           const { done, part } = segment(proto, len, v6);
           for (const l4 of [part, done]) {
             const r = env.tc('xv_tc_endpoint', frame(l4, proto, v6), env.ifx.ep1);
@@ -60,30 +90,40 @@ describeKernel('IPv6 outer checksum of partial inner segments, every length', ()
             frame(done, proto, v6).copy(out, 14 + 40 + 16);
             const ulen = out.readUInt16BE(14 + 40 + 4);
             if (checksum(pseudo6(ADDR.local6, ADDR.peer6, Proto.UDP, ulen), out.subarray(54, 54 + ulen)) !== 0) {
-              bad.push(`${l4 === part ? 'partial' : 'complete'} ${len} (0x${len.toString(16)})`);
+              bad.push(`${path} ${l4 === part ? 'partial' : 'complete'} ${len} (0x${len.toString(16)})`);
             }
             n++;
           }
-        }
-        expect(n).toBeGreaterThan(2700);
+        };
+        for (let len = first; len <= max; len++) send(len, 'general');
+        await fromFlowEntry({ epCsumComplete: 0 },
+          () => send(first, 'general'),
+          () => { for (let len = first; len <= max; len++) send(len, 'fast'); },
+          () => expect(env.tc('xv_tc_endpoint', frame(segment(proto, first, v6).done, proto, v6), env.ifx.ep1).retval).not.toBe(TC.REDIRECT));
+        expect(n).toBeGreaterThan(2 * 2700);
         expect(bad).toEqual([]);
       });
 
-      it(`inner IPv${v6 ? 6 : 4} ${proto === Proto.TCP ? 'TCP' : 'UDP'}, complete inner checksums (epChecksumComplete on), L4 lengths ${proto === Proto.TCP ? 20 : 8}-${max}: XDP sends the right checksum`, () => {
+      it(`inner IPv${v6 ? 6 : 4} ${proto === Proto.TCP ? 'TCP' : 'UDP'}, complete inner checksums (epChecksumComplete on), L4 lengths ${first}-${max}: XDP sends the right checksum, general path and flow-entry fast path`, async () => {
+        const bad: string[] = [];
+        const send = (len: number, path: string) => {
+          const r = env.xdp('xv_xdp_endpoint', frame(segment(proto, len, v6).done, proto, v6), env.ifx.ep1);
+          expect(r.retval).toBe(XDP.REDIRECT);
+          expect(r.data.length).toBe(14 + 40 + 8 + 8 + 14 + (v6 ? 40 : 20) + len);
+          const ulen = r.data.readUInt16BE(14 + 40 + 4);
+          if (checksum(pseudo6(ADDR.local6, ADDR.peer6, Proto.UDP, ulen), r.data.subarray(54, 54 + ulen)) !== 0) bad.push(`${path} ${len}`);
+        };
         env.configureRaw({ epCsumComplete: 1 });
         try {
-          const bad: number[] = [];
-          for (let len = proto === Proto.TCP ? 20 : 8; len <= max; len++) {
-            const r = env.xdp('xv_xdp_endpoint', frame(segment(proto, len, v6).done, proto, v6), env.ifx.ep1);
-            expect(r.retval).toBe(XDP.REDIRECT);
-            expect(r.data.length).toBe(14 + 40 + 8 + 8 + 14 + (v6 ? 40 : 20) + len);
-            const ulen = r.data.readUInt16BE(14 + 40 + 4);
-            if (checksum(pseudo6(ADDR.local6, ADDR.peer6, Proto.UDP, ulen), r.data.subarray(54, 54 + ulen)) !== 0) bad.push(len);
-          }
-          expect(bad).toEqual([]);
+          for (let len = first; len <= max; len++) send(len, 'general');
         } finally {
           env.configureRaw({ epCsumComplete: 0 });
         }
+        await fromFlowEntry({ epCsumComplete: 1 },
+          () => send(first, 'general'),
+          () => { for (let len = first; len <= max; len++) send(len, 'fast'); },
+          () => expect(env.xdp('xv_xdp_endpoint', frame(segment(proto, first, v6).done, proto, v6), env.ifx.ep1).retval).toBe(XDP.PASS));
+        expect(bad).toEqual([]);
       });
     }
   }
