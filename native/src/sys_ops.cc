@@ -1,9 +1,14 @@
 // Generic object calls (pin/get/info/by-id), fds, and the few OS calls the
-// TS layer cannot make itself (if_nametoindex, setns, statfs).
+// TS layer cannot make itself (if_nametoindex, setns, statfs, the driver name).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -149,6 +154,28 @@ static Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), buf);
 }
 
+// The driver behind an interface (ETHTOOL_GDRVINFO, what `ethtool -i` shows:
+// "veth", "tun", ...), "" when it reports none. One ioctl where a detailed
+// `ip link show` costs a process spawn.
+static Napi::Value IfDriver(const Napi::CallbackInfo& info) {
+  std::string name = ArgString(info, 0);
+  if (name.size() >= IFNAMSIZ) throw ErrnoError(info.Env(), "interface " + name, ENODEV);
+  struct ethtool_drvinfo drv = {};
+  drv.cmd = ETHTOOL_GDRVINFO;
+  struct ifreq ifr = {};
+  memcpy(ifr.ifr_name, name.c_str(), name.size());
+  ifr.ifr_data = reinterpret_cast<char*>(&drv);
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) throw ErrnoError(info.Env(), "socket", errno);
+  int ret = ioctl(sock, SIOCETHTOOL, &ifr);
+  int err = errno;
+  close(sock);
+  if (ret < 0 && err == EOPNOTSUPP) return Napi::String::New(info.Env(), "");
+  if (ret < 0) throw ErrnoError(info.Env(), "interface " + name, err);
+  drv.driver[sizeof(drv.driver) - 1] = 0;
+  return Napi::String::New(info.Env(), drv.driver);
+}
+
 static Napi::Value NumPossibleCpus(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), CheckRet(info.Env(), "possible cpus", libbpf_num_possible_cpus()));
 }
@@ -168,6 +195,7 @@ void InitSysOps(Napi::Env env, Napi::Object exports) {
   exports.Set("fsMagic", Napi::Function::New(env, FsMagic));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
   exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));
+  exports.Set("ifDriver", Napi::Function::New(env, IfDriver));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
 }
 

@@ -85,6 +85,7 @@ export interface Native {
   fsMagic(path: string): number;
   ifNameToIndex(name: string): number;
   ifIndexToName(index: number): string;
+  ifDriver(name: string): string;
   numPossibleCpus(): number;
 }
 
