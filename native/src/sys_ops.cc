@@ -57,6 +57,22 @@ static Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// The ids of the maps a program uses (unpinned ones included: a program
+// loaded later into the same data path reuses them by id).
+static Napi::Value ProgMapIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  __u32 ids[64];
+  struct bpf_prog_info pi = {};
+  pi.nr_map_ids = 64;
+  pi.map_ids = (__u64)(uintptr_t)ids;
+  __u32 len = sizeof(pi);
+  CheckRet(env, "prog info", bpf_obj_get_info_by_fd(ArgInt(info, 0), &pi, &len));
+  if (pi.nr_map_ids > 64) throw ErrnoError(env, "prog map ids", E2BIG);
+  Napi::Array r = Napi::Array::New(env, pi.nr_map_ids);
+  for (__u32 i = 0; i < pi.nr_map_ids; i++) r.Set(i, Napi::Number::New(env, ids[i]));
+  return r;
+}
+
 static Napi::Value MapInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   struct bpf_map_info mi = {};
@@ -185,6 +201,7 @@ void InitSysOps(Napi::Env env, Napi::Object exports) {
   exports.Set("objGet", Napi::Function::New(env, ObjGet));
   exports.Set("progInfo", Napi::Function::New(env, ProgInfo));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
+  exports.Set("progMapIds", Napi::Function::New(env, ProgMapIds));
   exports.Set("linkInfo", Napi::Function::New(env, LinkInfo));
   exports.Set("getFdById", Napi::Function::New(env, GetFdById));
   exports.Set("nextId", Napi::Function::New(env, NextId));

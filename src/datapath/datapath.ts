@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { probeXdpMetadata } from './probe.js';
 import { constants } from 'node:os';
 import {
-  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
+  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, hasXdpAdjustMeta, isBpffs, openMapById, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
   type Collection, type MapBase,
 } from '../bpf/index.js';
 import {
@@ -64,6 +64,8 @@ export interface LoadOptions {
   /** The ELF object; default build/bpf/xvtep.bpf.o of this checkout. */
   objectPath?: string;
   sizes?: DatapathSizes;
+  /** Programs to load now (default all); any other is loaded when first asked for (program()). */
+  programs?: readonly string[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -101,11 +103,19 @@ export class Datapath {
   /** xv_learn_ring (raw records, see learnEvents()); undefined on pins of an xvtep that predates it. */
   readonly learnRing: BpfMap | undefined;
 
+  readonly #programs: Map<string, Program>;
+  /** Programs loaded or opened after the start (program()): closed with the rest. */
+  readonly #later: Program[] = [];
+  /** Where this data path is pinned (once known): programs loaded later are pinned there too. */
+  #pinDir: string | undefined;
+
   private constructor(
-    readonly programs: ReadonlyMap<string, Program>,
+    programs: ReadonlyMap<string, Program>,
     private readonly rawMaps: ReadonlyMap<string, MapBase<unknown>>,
     private readonly collection?: Collection,
+    private readonly objectPath = defaultObjectPath,
   ) {
+    this.#programs = new Map(programs);
     const plain = (n: string) => {
       const m = rawMaps.get(n);
       if (!(m instanceof BpfMap)) throw new BpfError('open', constants.errno.ENOENT, `map ${n}`, 'missing from the data path');
@@ -139,10 +149,23 @@ export class Datapath {
     ];
     for (const [map, n] of sizes) if (n !== undefined) spec.setMaxEntries(map, n);
     spec.setConstant('xv_xdp_meta', u32, (await probeXdpMetadata()) ? 1 : 0);
+    if (opts.programs) {
+      const unknown = opts.programs.filter((n) => !spec.programs.some((p) => p.name === n));
+      if (unknown.length) {
+        spec.close();
+        throw new BpfError('load', constants.errno.ENOENT, `program ${unknown.join(', ')}`, 'not in the object');
+      }
+      for (const p of spec.programs) spec.setAutoload(p.name, opts.programs.includes(p.name));
+    }
     const coll = await spec.load();
     const maps = new Map<string, MapBase<unknown>>();
     for (const name of coll.mapNames) if (name.startsWith('xv_')) maps.set(name, coll.anyMap(name));
-    return new Datapath(coll.programs, maps, coll);
+    return new Datapath(coll.programs, maps, coll, opts.objectPath);
+  }
+
+  /** The programs loaded or opened so far. */
+  get programs(): ReadonlyMap<string, Program> {
+    return this.#programs;
   }
 
   /**
@@ -162,6 +185,7 @@ export class Datapath {
     const programs = new Map<string, Program>();
     if (existsSync(progDir)) for (const name of readdirSync(progDir)) programs.set(name, Program.open(join(progDir, name)));
     const dp = new Datapath(programs, maps);
+    dp.#pinDir = pinDir;
     const cfg = dp.config.get(0);
     if (cfg && cfg.layoutVersion !== 0 && cfg.layoutVersion !== LAYOUT_VERSION) {
       dp.close();
@@ -225,11 +249,12 @@ export class Datapath {
       if (m && !existsSync(path)) m.pin(path);
     };
     for (const name of PINNED_MAPS) if (name !== MapName.config) pinMap(name);
-    for (const [name, p] of this.programs) {
+    for (const [name, p] of this.#programs) {
       const path = join(pinDir, 'progs', name);
       if (!existsSync(path)) p.pin(path);
     }
     pinMap(MapName.config);
+    this.#pinDir = pinDir;
   }
 
   /** xvtep pins under pinDir without xv_config: what a process killed while pinning leaves. */
@@ -374,10 +399,78 @@ export class Datapath {
     this.ageLearned(() => 0);
   }
 
+  /**
+   * A program of this data path: one loaded at the start, else the one
+   * pinned since (another process loaded it), else loaded now into these
+   * maps and pinned beside the others. Each program costs its verification
+   * (0.05-0.4 s here): a start loads only what a config usually attaches.
+   */
   program(name: string): Program {
-    const p = this.programs.get(name);
-    if (!p) throw new BpfError('find', constants.errno.ENOENT, `program ${name}`, 'not in this data path');
+    const p = this.#programs.get(name) ?? this.#pinnedProgram(name) ?? this.#loadProgram(name);
+    this.#programs.set(name, p);
     return p;
+  }
+
+  /** A program's id without loading it: undefined when it was never loaded (so nothing runs it). */
+  programId(name: string): number | undefined {
+    const p = this.#programs.get(name) ?? this.#pinnedProgram(name);
+    if (p) this.#programs.set(name, p);
+    return p?.id;
+  }
+
+  #pinnedProgram(name: string): Program | undefined {
+    if (!this.#pinDir) return undefined;
+    const path = join(this.#pinDir, 'progs', name);
+    if (!pinExists(path)) return undefined;
+    const p = Program.open(path);
+    this.#later.push(p);
+    return p;
+  }
+
+  /**
+   * Loads one program of the object into this data path: every map it
+   * uses is one this data path already has (the pinned ones by name, the
+   * unpinned per-CPU caches and .rodata by id, from the programs loaded
+   * before), so it shares state with them exactly as if loaded with them.
+   * Synchronous: attaching happens in the middle of an apply.
+   */
+  #loadProgram(name: string): Program {
+    const spec = ObjectSpec.open(this.objectPath, 'xvtep');
+    const opened: Array<MapBase<unknown>> = [];
+    let coll: Collection | undefined;
+    try {
+      if (!spec.programs.some((p) => p.name === name)) throw new BpfError('find', constants.errno.ENOENT, `program ${name}`, 'not in this data path');
+      for (const p of spec.programs) spec.setAutoload(p.name, p.name === name);
+      spec.setConstant('xv_xdp_meta', u32, hasXdpAdjustMeta() ? 1 : 0); // only if .rodata is not found below
+      const byName = new Map<string, MapBase<unknown>>();
+      for (const id of new Set([...this.#programs.values()].flatMap((p) => p.mapIds()))) {
+        const m = openMapById(id);
+        opened.push(m);
+        byName.set(m.info.name, m);
+      }
+      for (const m of spec.maps) {
+        // kernel map names keep 15 characters
+        const have = this.rawMaps.get(m.name) ?? byName.get(m.name.slice(0, 15));
+        if (have) spec.reuseMap(m.name, have);
+      }
+      coll = spec.loadSync();
+      const p = Program.fromId(coll.program(name).id);
+      this.#later.push(p);
+      if (!this.#pinDir) return p;
+      const path = join(this.#pinDir, 'progs', name);
+      try {
+        p.pin(path);
+        return p;
+      } catch (e) {
+        // another process loaded and pinned it first: that one is the data path's
+        if (!(e instanceof BpfError) || e.errno !== constants.errno.EEXIST) throw e;
+        return this.#pinnedProgram(name) ?? p;
+      }
+    } finally {
+      coll?.close();
+      spec.close();
+      for (const m of opened) m.close();
+    }
   }
 
   /**
@@ -531,9 +624,11 @@ export class Datapath {
   close(): void {
     this.#counter?.then((c) => c.close(), () => {});
     this.#counter = undefined;
+    const later = new Set(this.#later.splice(0));
+    for (const p of later) p.close();
     if (this.collection) this.collection.close();
     else {
-      for (const p of this.programs.values()) p.close();
+      for (const p of this.#programs.values()) if (!later.has(p)) p.close();
       for (const m of this.rawMaps.values()) m.close();
     }
   }
