@@ -1,9 +1,14 @@
 // Generic object calls (pin/get/info/by-id), fds, and the few OS calls the
-// TS layer cannot make itself (if_nametoindex, setns, statfs).
+// TS layer cannot make itself (if_nametoindex, setns, statfs, the driver name).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -49,6 +54,22 @@ static Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   r.Set("runCount", Napi::Number::New(env, (double)pi.run_cnt));
   r.Set("jitedLen", Napi::Number::New(env, pi.jited_prog_len));
   r.Set("xlatedLen", Napi::Number::New(env, pi.xlated_prog_len));
+  return r;
+}
+
+// The ids of the maps a program uses (unpinned ones included: a program
+// loaded later into the same data path reuses them by id).
+static Napi::Value ProgMapIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  __u32 ids[64];
+  struct bpf_prog_info pi = {};
+  pi.nr_map_ids = 64;
+  pi.map_ids = (__u64)(uintptr_t)ids;
+  __u32 len = sizeof(pi);
+  CheckRet(env, "prog info", bpf_obj_get_info_by_fd(ArgInt(info, 0), &pi, &len));
+  if (pi.nr_map_ids > 64) throw ErrnoError(env, "prog map ids", E2BIG);
+  Napi::Array r = Napi::Array::New(env, pi.nr_map_ids);
+  for (__u32 i = 0; i < pi.nr_map_ids; i++) r.Set(i, Napi::Number::New(env, ids[i]));
   return r;
 }
 
@@ -149,6 +170,28 @@ static Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), buf);
 }
 
+// The driver behind an interface (ETHTOOL_GDRVINFO, what `ethtool -i` shows:
+// "veth", "tun", ...), "" when it reports none. One ioctl where a detailed
+// `ip link show` costs a process spawn.
+static Napi::Value IfDriver(const Napi::CallbackInfo& info) {
+  std::string name = ArgString(info, 0);
+  if (name.size() >= IFNAMSIZ) throw ErrnoError(info.Env(), "interface " + name, ENODEV);
+  struct ethtool_drvinfo drv = {};
+  drv.cmd = ETHTOOL_GDRVINFO;
+  struct ifreq ifr = {};
+  memcpy(ifr.ifr_name, name.c_str(), name.size());
+  ifr.ifr_data = reinterpret_cast<char*>(&drv);
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) throw ErrnoError(info.Env(), "socket", errno);
+  int ret = ioctl(sock, SIOCETHTOOL, &ifr);
+  int err = errno;
+  close(sock);
+  if (ret < 0 && err == EOPNOTSUPP) return Napi::String::New(info.Env(), "");
+  if (ret < 0) throw ErrnoError(info.Env(), "interface " + name, err);
+  drv.driver[sizeof(drv.driver) - 1] = 0;
+  return Napi::String::New(info.Env(), drv.driver);
+}
+
 static Napi::Value NumPossibleCpus(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), CheckRet(info.Env(), "possible cpus", libbpf_num_possible_cpus()));
 }
@@ -158,6 +201,7 @@ void InitSysOps(Napi::Env env, Napi::Object exports) {
   exports.Set("objGet", Napi::Function::New(env, ObjGet));
   exports.Set("progInfo", Napi::Function::New(env, ProgInfo));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
+  exports.Set("progMapIds", Napi::Function::New(env, ProgMapIds));
   exports.Set("linkInfo", Napi::Function::New(env, LinkInfo));
   exports.Set("getFdById", Napi::Function::New(env, GetFdById));
   exports.Set("nextId", Napi::Function::New(env, NextId));
@@ -168,6 +212,7 @@ void InitSysOps(Napi::Env env, Napi::Object exports) {
   exports.Set("fsMagic", Napi::Function::New(env, FsMagic));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
   exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));
+  exports.Set("ifDriver", Napi::Function::New(env, IfDriver));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
 }
 

@@ -560,3 +560,10 @@ export function openPinnedMap(path: string): BpfMap | PerCpuMap {
   const info = infoOf(fd, path);
   return isPerCpuMapType(info.type) ? PerCpuMap.fromFd(fd) : BpfMap.fromFd(fd);
 }
+
+/** A map by its id (global), as the class its type calls for. */
+export function openMapById(id: number): BpfMap | PerCpuMap {
+  const fd = call(undefined, () => native.getFdById('map', id), `map id ${id}`);
+  const info = infoOf(fd, `map id ${id}`);
+  return isPerCpuMapType(info.type) ? PerCpuMap.fromFd(fd) : BpfMap.fromFd(fd);
+}

@@ -20,6 +20,7 @@ export interface NativeBpfObject {
   reuseFd(map: string, fd: number): void;
   setAutoload(prog: string, on: boolean): void;
   load(): Promise<void>;
+  loadSync(): void;
   close(): void;
 }
 /** A libbpf ring_buffer over one ringbuf map fd; records come back as copies. */
@@ -75,6 +76,7 @@ export interface Native {
   objGet(path: string): number;
   progInfo(fd: number): NativeProgInfo;
   mapInfo(fd: number): NativeMapInfo;
+  progMapIds(fd: number): number[];
   linkInfo(fd: number): NativeLinkInfo;
   getFdById(kind: 'prog' | 'map' | 'link', id: number): number;
   nextId(kind: 'prog' | 'map' | 'link', start: number): number;
@@ -85,6 +87,7 @@ export interface Native {
   fsMagic(path: string): number;
   ifNameToIndex(name: string): number;
   ifIndexToName(index: number): string;
+  ifDriver(name: string): string;
   numPossibleCpus(): number;
 }
 

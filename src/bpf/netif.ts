@@ -10,3 +10,8 @@ export function ifindexOf(iface: string | number): number {
 export function ifnameOf(ifindex: number): string {
   return call(`ifindex ${ifindex}`, () => native.ifIndexToName(ifindex), 'lookup');
 }
+
+/** The interface's driver as `ethtool -i` names it ("veth", "tun", ...); "" when it reports none. */
+export function ifDriverOf(iface: string): string {
+  return call(`interface ${iface}`, () => native.ifDriver(iface), 'lookup');
+}

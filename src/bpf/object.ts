@@ -114,15 +114,38 @@ export class ObjectSpec {
     try {
       await obj.load();
     } catch (e) {
-      this.close();
-      const ne = e as { errno?: number; log?: string; libbpfLog?: string };
-      if (typeof ne.errno !== 'number') throw e;
-      const program = failedProgram(ne.libbpfLog ?? '');
-      if (ne.log) throw new VerifierError(`load ${this.name}`, ne.errno, program, ne.log, ne.libbpfLog ?? '');
-      const err = wrapNative(e, program ? `program ${program}` : `BPF object ${this.name}`, 'load') as BpfError;
-      if (!err.hint && ne.libbpfLog) throw new BpfError(err.op, err.errno, err.object, lastLines(ne.libbpfLog, 2), { cause: e });
-      throw err;
+      throw this.#loadError(e);
     }
+    return this.#collect();
+  }
+
+  /**
+   * load() on the calling thread, blocking it while the kernel verifies: for
+   * a program needed in the middle of synchronous work (Datapath.program).
+   */
+  loadSync(): Collection {
+    const obj = this.#native;
+    try {
+      obj.loadSync();
+    } catch (e) {
+      throw this.#loadError(e);
+    }
+    return this.#collect();
+  }
+
+  #loadError(e: unknown): unknown {
+    this.close();
+    const ne = e as { errno?: number; log?: string; libbpfLog?: string };
+    if (typeof ne.errno !== 'number') return e;
+    const program = failedProgram(ne.libbpfLog ?? '');
+    if (ne.log) return new VerifierError(`load ${this.name}`, ne.errno, program, ne.log, ne.libbpfLog ?? '');
+    const err = wrapNative(e, program ? `program ${program}` : `BPF object ${this.name}`, 'load') as BpfError;
+    if (!err.hint && ne.libbpfLog) return new BpfError(err.op, err.errno, err.object, lastLines(ne.libbpfLog, 2), { cause: e });
+    return err;
+  }
+
+  #collect(): Collection {
+    const obj = this.#native;
     try {
       const programs = new Map<string, Program>();
       for (const p of obj.programs()) if (p.fd >= 0) programs.set(p.name, new Program(native.dup(p.fd)));

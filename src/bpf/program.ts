@@ -105,6 +105,11 @@ export class Program {
     pinFd(this.fd, path, this.label);
   }
 
+  /** The ids of the maps this program uses, as the kernel lists them. */
+  mapIds(): number[] {
+    return call(this.label, () => native.progMapIds(this.fd), 'prog info');
+  }
+
   /**
    * The kernel's accounting of this program's runs (bpf_prog_info
    * run_time_ns and run_cnt), read now. Both stay where they are unless

@@ -59,6 +59,7 @@ const PLAIN = new Set(['fdb', 'vni', 'peer', 'neigh']);
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    if (argv[0] === 'run') await (await import('./early-worker.js')).forkEarlyWorker();
     if (isBatch(argv)) return await (await import('./commands/batch.js')).runBatch(argv);
     if (PLAIN.has(argv[0]!)) {
       const code = await (await import('./commands/batch.js')).runPlain(argv);

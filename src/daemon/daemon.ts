@@ -35,6 +35,8 @@ export interface DaemonOptions {
   insecureConfigPerms?: boolean;
   tcMode?: string;
   log?: Log;
+  /** A worker forked ahead for the first apply (xvtep run forks it as it starts: src/cli/early-worker.ts). */
+  worker?: ChildProcess;
 }
 
 /** How long the first apply waits for the cluster's first list, past the data path's load. */
@@ -49,13 +51,15 @@ const applyWorker = fileURLToPath(new URL('./apply-worker.js', import.meta.url))
 // stdout/stderr shared with the daemon, as a worker thread's were.
 const forkWorker = () => fork(applyWorker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 
-/** early: what a first apply says before its reply (EarlyMessage); an answer to 'view?' is sent back to it. */
 /** How long "ready" waits for the cluster agent's first publish. */
 const READY_PUBLISH_MS = 1000;
 
-function runApply(req: Omit<ApplyRequest, 'daemonPid'>, early?: (m: EarlyMessage, child: ChildProcess) => void): Promise<ApplyReply> {
+/** early: what a first apply says before its reply (EarlyMessage); an answer to 'view?' is sent back to it. */
+
+function runApply(req: Omit<ApplyRequest, 'daemonPid'>, early?: (m: EarlyMessage, child: ChildProcess) => void, ahead?: ChildProcess): Promise<ApplyReply> {
   return new Promise((resolve, reject) => {
-    const child = forkWorker();
+    // one forked ahead, unless it is gone already (its 'close' would never reach the listeners below)
+    const child = ahead?.connected ? ahead : forkWorker();
     let reply: ApplyReply | undefined;
     let failed: Error | undefined;
     child.on('message', (m: ApplyReply | EarlyMessage) => {
@@ -154,7 +158,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   };
   let first: ApplyReply;
   try {
-    first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms, earlyCluster: true }, onEarly);
+    first = await runApply({ configPath: o.configPath, pinDir: o.pinDir, trigger: 'run', first: true, assumePeerNapi: o.assumePeerNapi, tcMode: o.tcMode, insecureConfigPerms: o.insecureConfigPerms, earlyCluster: true }, onEarly, o.worker);
     if (!first.ok) throw failure(first);
     await starting;
   } catch (e) {

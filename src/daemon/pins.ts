@@ -18,13 +18,13 @@ export class PinWatcher {
 
   constructor(private readonly pinDir: string, private readonly dp: Datapath, private readonly log: Log) {
     this.#keeper = new PinKeeper(pinDir);
-    this.#keeper.hold();
+    this.#keeper.hold(dp);
     this.#timer = setInterval(() => this.#check(), 1000);
   }
 
   /** After each apply: hold what it attached, let go of what it detached. */
   hold(): void {
-    if (this.#goneSince === null) this.#keeper.hold();
+    if (this.#goneSince === null) this.#keeper.hold(this.dp);
   }
 
   /** Why a reload cannot run now, or null. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { probeXdpMetadata } from './probe.js';
 import { constants } from 'node:os';
 import {
-  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, isBpffs, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
+  BpfError, BpfMap, MapType, formatIPv4, formatIPv6, parseIP, ObjectSpec, PerCpuMap, Program, assertBpffs, hasXdpAdjustMeta, isBpffs, openMapById, openPinnedMap, pinExists, sumPerCpu, u32, u64n,
   type Collection, type MapBase,
 } from '../bpf/index.js';
 import {
@@ -64,6 +64,8 @@ export interface LoadOptions {
   /** The ELF object; default build/bpf/xvtep.bpf.o of this checkout. */
   objectPath?: string;
   sizes?: DatapathSizes;
+  /** Programs to load now (default all); any other is loaded when first asked for (program()). */
+  programs?: readonly string[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -77,6 +79,8 @@ const PINNED_MAPS = ['xv_config', 'xv_vni', 'xv_ep', 'xv_fdb', 'xv_peer', 'xv_ne
  * without them; the features they serve are then off (attachUnderlay() says so).
  */
 const ADDED_MAPS = new Set<string>([MapName.uplink, MapName.learnRing]);
+/** VNIs per xv_bcast batch write: that many inner devmaps open at once. */
+const BCAST_CHUNK = 512;
 
 export class Datapath {
   #counter: Promise<FdbCounter> | undefined;
@@ -99,11 +103,19 @@ export class Datapath {
   /** xv_learn_ring (raw records, see learnEvents()); undefined on pins of an xvtep that predates it. */
   readonly learnRing: BpfMap | undefined;
 
+  readonly #programs: Map<string, Program>;
+  /** Programs loaded or opened after the start (program()): closed with the rest. */
+  readonly #later: Program[] = [];
+  /** Where this data path is pinned (once known): programs loaded later are pinned there too. */
+  #pinDir: string | undefined;
+
   private constructor(
-    readonly programs: ReadonlyMap<string, Program>,
+    programs: ReadonlyMap<string, Program>,
     private readonly rawMaps: ReadonlyMap<string, MapBase<unknown>>,
     private readonly collection?: Collection,
+    private readonly objectPath = defaultObjectPath,
   ) {
+    this.#programs = new Map(programs);
     const plain = (n: string) => {
       const m = rawMaps.get(n);
       if (!(m instanceof BpfMap)) throw new BpfError('open', constants.errno.ENOENT, `map ${n}`, 'missing from the data path');
@@ -137,10 +149,23 @@ export class Datapath {
     ];
     for (const [map, n] of sizes) if (n !== undefined) spec.setMaxEntries(map, n);
     spec.setConstant('xv_xdp_meta', u32, (await probeXdpMetadata()) ? 1 : 0);
+    if (opts.programs) {
+      const unknown = opts.programs.filter((n) => !spec.programs.some((p) => p.name === n));
+      if (unknown.length) {
+        spec.close();
+        throw new BpfError('load', constants.errno.ENOENT, `program ${unknown.join(', ')}`, 'not in the object');
+      }
+      for (const p of spec.programs) spec.setAutoload(p.name, opts.programs.includes(p.name));
+    }
     const coll = await spec.load();
     const maps = new Map<string, MapBase<unknown>>();
     for (const name of coll.mapNames) if (name.startsWith('xv_')) maps.set(name, coll.anyMap(name));
-    return new Datapath(coll.programs, maps, coll);
+    return new Datapath(coll.programs, maps, coll, opts.objectPath);
+  }
+
+  /** The programs loaded or opened so far. */
+  get programs(): ReadonlyMap<string, Program> {
+    return this.#programs;
   }
 
   /**
@@ -160,6 +185,7 @@ export class Datapath {
     const programs = new Map<string, Program>();
     if (existsSync(progDir)) for (const name of readdirSync(progDir)) programs.set(name, Program.open(join(progDir, name)));
     const dp = new Datapath(programs, maps);
+    dp.#pinDir = pinDir;
     const cfg = dp.config.get(0);
     if (cfg && cfg.layoutVersion !== 0 && cfg.layoutVersion !== LAYOUT_VERSION) {
       dp.close();
@@ -223,11 +249,12 @@ export class Datapath {
       if (m && !existsSync(path)) m.pin(path);
     };
     for (const name of PINNED_MAPS) if (name !== MapName.config) pinMap(name);
-    for (const [name, p] of this.programs) {
+    for (const [name, p] of this.#programs) {
       const path = join(pinDir, 'progs', name);
       if (!existsSync(path)) p.pin(path);
     }
     pinMap(MapName.config);
+    this.#pinDir = pinDir;
   }
 
   /** xvtep pins under pinDir without xv_config: what a process killed while pinning leaves. */
@@ -372,10 +399,78 @@ export class Datapath {
     this.ageLearned(() => 0);
   }
 
+  /**
+   * A program of this data path: one loaded at the start, else the one
+   * pinned since (another process loaded it), else loaded now into these
+   * maps and pinned beside the others. Each program costs its verification
+   * (0.05-0.4 s here): a start loads only what a config usually attaches.
+   */
   program(name: string): Program {
-    const p = this.programs.get(name);
-    if (!p) throw new BpfError('find', constants.errno.ENOENT, `program ${name}`, 'not in this data path');
+    const p = this.#programs.get(name) ?? this.#pinnedProgram(name) ?? this.#loadProgram(name);
+    this.#programs.set(name, p);
     return p;
+  }
+
+  /** A program's id without loading it: undefined when it was never loaded (so nothing runs it). */
+  programId(name: string): number | undefined {
+    const p = this.#programs.get(name) ?? this.#pinnedProgram(name);
+    if (p) this.#programs.set(name, p);
+    return p?.id;
+  }
+
+  #pinnedProgram(name: string): Program | undefined {
+    if (!this.#pinDir) return undefined;
+    const path = join(this.#pinDir, 'progs', name);
+    if (!pinExists(path)) return undefined;
+    const p = Program.open(path);
+    this.#later.push(p);
+    return p;
+  }
+
+  /**
+   * Loads one program of the object into this data path: every map it
+   * uses is one this data path already has (the pinned ones by name, the
+   * unpinned per-CPU caches and .rodata by id, from the programs loaded
+   * before), so it shares state with them exactly as if loaded with them.
+   * Synchronous: attaching happens in the middle of an apply.
+   */
+  #loadProgram(name: string): Program {
+    const spec = ObjectSpec.open(this.objectPath, 'xvtep');
+    const opened: Array<MapBase<unknown>> = [];
+    let coll: Collection | undefined;
+    try {
+      if (!spec.programs.some((p) => p.name === name)) throw new BpfError('find', constants.errno.ENOENT, `program ${name}`, 'not in this data path');
+      for (const p of spec.programs) spec.setAutoload(p.name, p.name === name);
+      spec.setConstant('xv_xdp_meta', u32, hasXdpAdjustMeta() ? 1 : 0); // only if .rodata is not found below
+      const byName = new Map<string, MapBase<unknown>>();
+      for (const id of new Set([...this.#programs.values()].flatMap((p) => p.mapIds()))) {
+        const m = openMapById(id);
+        opened.push(m);
+        byName.set(m.info.name, m);
+      }
+      for (const m of spec.maps) {
+        // kernel map names keep 15 characters
+        const have = this.rawMaps.get(m.name) ?? byName.get(m.name.slice(0, 15));
+        if (have) spec.reuseMap(m.name, have);
+      }
+      coll = spec.loadSync();
+      const p = Program.fromId(coll.program(name).id);
+      this.#later.push(p);
+      if (!this.#pinDir) return p;
+      const path = join(this.#pinDir, 'progs', name);
+      try {
+        p.pin(path);
+        return p;
+      } catch (e) {
+        // another process loaded and pinned it first: that one is the data path's
+        if (!(e instanceof BpfError) || e.errno !== constants.errno.EEXIST) throw e;
+        return this.#pinnedProgram(name) ?? p;
+      }
+    } finally {
+      coll?.close();
+      spec.close();
+      for (const m of opened) m.close();
+    }
   }
 
   /**
@@ -441,16 +536,33 @@ export class Datapath {
 
   /** Replaces a VNI's set of local flood ports atomically (a new inner devmap, swapped in). */
   setFloodPorts(vni: number, ifindexes: readonly number[]): void {
-    if (ifindexes.length > BCAST_PORTS) {
-      throw new BpfError('flood ports', constants.errno.E2BIG, `VNI ${vni}`, `at most ${BCAST_PORTS} endpoints per VNI`);
-    }
-    const inner = BpfMap.create({ type: MapType.DEVMAP_HASH, name: 'xv_bcast_in', keySize: 4, valueSize: 4, maxEntries: BCAST_PORTS })
-      .typed(u32, u32);
-    try {
-      for (const i of ifindexes) inner.set(i, i);
-      this.bcast.set(vni, inner.fd);
-    } finally {
-      inner.close(); // the outer map holds its own reference
+    this.setFloodPortsMany([{ vni, ports: ifindexes }]);
+  }
+
+  /**
+   * setFloodPorts for many VNIs, each swapped atomically as there. The swaps
+   * go into xv_bcast in batches: the kernel waits for an RCU grace period
+   * after every syscall that writes a map-in-map (so no program still sees
+   * the old inner map), ~12 ms each here, once per batch instead of per VNI.
+   * Nothing is written when a set is too large.
+   */
+  setFloodPortsMany(sets: ReadonlyArray<{ vni: number; ports: readonly number[] }>): void {
+    const big = sets.find((s) => s.ports.length > BCAST_PORTS);
+    if (big) throw new BpfError('flood ports', constants.errno.E2BIG, `VNI ${big.vni}`, `at most ${BCAST_PORTS} endpoints per VNI`);
+    // a chunk's inner maps are open at once: bounded, whatever the number of VNIs
+    for (let i = 0; i < sets.length; i += BCAST_CHUNK) {
+      const chunk = sets.slice(i, i + BCAST_CHUNK);
+      const inners: Array<BpfMap<number, number>> = [];
+      try {
+        for (const { ports } of chunk) {
+          const inner = BpfMap.create({ type: MapType.DEVMAP_HASH, name: 'xv_bcast_in', keySize: 4, valueSize: 4, maxEntries: BCAST_PORTS }).typed(u32, u32);
+          inners.push(inner);
+          for (const p of ports) inner.set(p, p);
+        }
+        this.bcast.updateBatch(chunk.map((s, j) => [s.vni, inners[j]!.fd] as const));
+      } finally {
+        for (const m of inners) m.close(); // the outer map holds its own references
+      }
     }
   }
 
@@ -470,6 +582,11 @@ export class Datapath {
 
   clearFloodPorts(vni: number): boolean {
     return this.bcast.delete(vni);
+  }
+
+  /** clearFloodPorts for many VNIs, one grace period per batch (see setFloodPortsMany); every VNI must have a set. */
+  clearFloodPortsMany(vnis: readonly number[]): number {
+    return vnis.length === 0 ? 0 : this.bcast.deleteBatch([...vnis]);
   }
 
   /** Counters of one xv_stats row, summed over CPUs. */
@@ -507,9 +624,11 @@ export class Datapath {
   close(): void {
     this.#counter?.then((c) => c.close(), () => {});
     this.#counter = undefined;
+    const later = new Set(this.#later.splice(0));
+    for (const p of later) p.close();
     if (this.collection) this.collection.close();
     else {
-      for (const p of this.programs.values()) p.close();
+      for (const p of this.#programs.values()) if (!later.has(p)) p.close();
       for (const m of this.rawMaps.values()) m.close();
     }
   }

@@ -115,14 +115,12 @@ export function applyDiff(store: Store, d: Diff, hooks: ApplyHooks = {}): void {
       }
     });
     run('xv_bcast (add/change)', () => {
-      for (const p of d.floodPorts.add) {
-        journal.record(`xv_bcast ${p.vni}`, () => store.deleteFloodPorts(p.vni));
-        store.setFloodPorts(p.vni, p.ports);
-      }
-      for (const c of d.floodPorts.change) {
-        journal.record(`xv_bcast ${c.to.vni}`, () => store.setFloodPorts(c.from.vni, c.from.ports));
-        store.setFloodPorts(c.to.vni, c.to.ports);
-      }
+      // one write for all (each VNI's set is still swapped atomically): see Datapath.setFloodPortsMany
+      journal.record('xv_bcast', () => {
+        store.deleteFloodPorts(d.floodPorts.add.map((p) => p.vni));
+        store.setFloodPorts(d.floodPorts.change.map((c) => c.from));
+      });
+      store.setFloodPorts([...d.floodPorts.add, ...d.floodPorts.change.map((c) => c.to)]);
     });
     if (d.settings && !firstConfig) {
       run('xv_config', () => {
@@ -147,10 +145,8 @@ export function applyDiff(store: Store, d: Diff, hooks: ApplyHooks = {}): void {
       store.deletePeers(d.peers.remove);
     });
     run('xv_bcast (remove)', () => {
-      for (const p of d.floodPorts.remove) {
-        journal.record(`xv_bcast ${p.vni} (removed)`, () => store.setFloodPorts(p.vni, p.ports));
-        store.deleteFloodPorts(p.vni);
-      }
+      journal.record('xv_bcast (removed)', () => store.setFloodPorts(d.floodPorts.remove));
+      store.deleteFloodPorts(d.floodPorts.remove.map((p) => p.vni));
     });
     run('xv_bum (remove)', () => {
       for (const f of d.flood.remove) {

@@ -361,9 +361,10 @@ export class Attachments {
     } else {
       return 'none';
     }
+    // by id only: a program this data path never loaded is not the one attached (nothing is loaded to compare)
     const dp = this.#dp();
-    if (progId === dp.program(endpointXdpProgram('xdp')).id) return 'xdp';
-    if (progId === dp.program(endpointXdpProgram('frags')).id) return 'frags';
+    if (progId !== null && progId === dp.programId(endpointXdpProgram('xdp'))) return 'xdp';
+    if (progId !== null && progId === dp.programId(endpointXdpProgram('frags'))) return 'frags';
     return 'other';
   }
 

@@ -15,8 +15,20 @@ export class PinKeeper {
   #held = new Map<string, Link | Program>();
   constructor(private readonly pinDir: string) {}
 
-  /** Takes an fd on every hook pinned now (after each apply), dropping those no longer pinned. */
-  hold(): void {
+  /**
+   * Takes an fd on every hook pinned now (after each apply), dropping those
+   * no longer pinned; and has dp hold every pinned program, including one an
+   * apply worker loaded after dp was opened (Datapath.program), so that
+   * repin() pins it again too.
+   */
+  hold(dp?: Datapath): void {
+    if (dp) {
+      try {
+        for (const name of readdirSync(join(this.pinDir, 'progs'))) if (name.startsWith('xv_')) dp.programId(name);
+      } catch {
+        // nothing pinned (or the pins are gone): dp keeps what it holds
+      }
+    }
     const dir = join(this.pinDir, 'links');
     const next = new Map<string, Link | Program>();
     let names: string[];

@@ -48,8 +48,8 @@ export interface Store {
   deleteFdb(r: ReadonlyArray<{ vni: number; mac: string }>): void;
   setFlood(f: FloodList): void;
   deleteFlood(vni: number): void;
-  setFloodPorts(vni: number, ports: readonly number[]): void;
-  deleteFloodPorts(vni: number): void;
+  setFloodPorts(p: ReadonlyArray<{ vni: number; ports: readonly number[] }>): void;
+  deleteFloodPorts(vnis: readonly number[]): void;
   bumpGeneration(): void;
 }
 
@@ -96,8 +96,8 @@ export function storeOf(dp: Datapath): Store {
     deleteFdb: (r) => lenient(r, (xs) => dp.fdb.deleteMany(xs), (x) => dp.fdb.delete(x.vni, x.mac)),
     setFlood: (f) => dp.flood.set(f),
     deleteFlood: (vni) => void dp.flood.delete(vni),
-    setFloodPorts: (vni, ports) => dp.setFloodPorts(vni, ports),
-    deleteFloodPorts: (vni) => void dp.clearFloodPorts(vni),
+    setFloodPorts: (p) => dp.setFloodPortsMany(p),
+    deleteFloodPorts: (v) => lenient(v, (xs) => dp.clearFloodPortsMany(xs), (x) => dp.clearFloodPorts(x)),
     bumpGeneration: () => dp.bumpGeneration(),
   };
 }

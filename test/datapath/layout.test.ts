@@ -100,6 +100,21 @@ describeKernel('data path layout and tables', () => {
     expect(dp.clearFloodPorts(7)).toBe(true);
   });
 
+  it('flood ports of many VNIs go in in batches, each VNI its own inner devmap; a set too large writes nothing', () => {
+    const vnis = Array.from({ length: 600 }, (_, i) => 100 + i); // more than one batch
+    // a devmap holds existing devices only: lo (1) in every namespace
+    dp.setFloodPortsMany(vnis.map((vni) => ({ vni, ports: vni % 2 ? [1] : [] })));
+    const got = dp.floodPorts();
+    expect(vnis.filter((v) => JSON.stringify(got.get(v)) !== JSON.stringify(v % 2 ? [1] : []))).toEqual([]);
+    expect(new Set(vnis.map((v) => dp.bcast.get(v))).size).toBe(vnis.length);
+    const before = dp.bcast.get(100);
+    expect(() => dp.setFloodPortsMany([{ vni: 100, ports: [1] }, { vni: 5000, ports: Array.from({ length: 257 }, (_, i) => i + 1) }])).toThrow(/^VNI 5000: flood ports: E2BIG/);
+    expect(dp.bcast.get(100)).toBe(before);
+    expect(dp.bcast.get(5000)).toBeUndefined();
+    expect(dp.clearFloodPortsMany(vnis)).toBe(vnis.length);
+    expect(dp.floodPorts().size).toBe(0);
+  });
+
   it('stats rows are read summed, and zeroed before reuse', () => {
     const all = dp.readAllStats();
     expect(all.size).toBe(dp.stats.info.maxEntries);

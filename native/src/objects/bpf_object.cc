@@ -24,6 +24,7 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                          InstanceMethod("reuseFd", &BpfObject::ReuseFd),
                          InstanceMethod("setAutoload", &BpfObject::SetAutoload),
                          InstanceMethod("load", &BpfObject::Load),
+                         InstanceMethod("loadSync", &BpfObject::LoadSync),
                          InstanceMethod("close", &BpfObject::Close),
                      });
 }
@@ -221,6 +222,26 @@ Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
+}
+
+// load() on the calling thread: for a program loaded on demand in the
+// middle of a synchronous apply (Datapath.program). Same errors as load().
+Napi::Value BpfObject::LoadSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Obj(env);
+  if (loaded_ || loading_) throw ErrnoError(env, "object already loaded", EALREADY);
+  log_buf_[0] = 0;
+  LibbpfLogBegin();
+  int err = bpf_object__load(obj_);
+  std::string libbpf_log = LibbpfLogTake();
+  if (err == 0) {
+    loaded_ = true;
+    return env.Undefined();
+  }
+  Napi::Error e = ErrnoError(env, "load", -err);
+  e.Set("log", Napi::String::New(env, log_buf_));
+  e.Set("libbpfLog", Napi::String::New(env, libbpf_log));
+  throw e;
 }
 
 Napi::Value BpfObject::Close(const Napi::CallbackInfo& info) {

@@ -25,6 +25,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value ReuseFd(const Napi::CallbackInfo& info);
   Napi::Value SetAutoload(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value LoadSync(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   struct bpf_object* Obj(Napi::Env env);
