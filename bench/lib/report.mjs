@@ -125,10 +125,22 @@ export function markdown(R) {
   L.push(`# xvtep benchmarks — ${R.date}${R.quick ? ' (quick)' : ''}`, '');
   L.push(`Kernel ${R.host.kernel}, ${R.host.cpus} CPUs (${R.host.cpu}). One namespace lab, VTEP host mode alternated between repeats; median (min–max), ratios pair by pair. xvtep set up via ${R.xvtepVia ?? 'n/a (setup failed)'}. Run took ${f(R.seconds, 0)} s.`, '');
   if (Object.keys(R.pps).length) {
-    L.push('## Packets per second (inner frame 64 B, live-frames generator → XDP counting sink)', '');
+    const loop = R.ppsGen?.kind === 'loop';
+    L.push(loop
+      ? `## Packets per second (inner frame 64 B, closed loop: ${R.ppsGen.inFlight} frames circulating through the VTEP host and one XDP hop back, ${R.ppsGen.seconds} s windows)`
+      : '## Packets per second (inner frame 64 B, live-frames generator → XDP counting sink)', '');
     L.push('Each row is one configuration of the VTEP host, set up as its user would (see Configurations below).', '');
-    L.push('| scenario | configuration | Mpps | × kernel | % of XDP ceiling | % of TC ceiling | offered Mpps | loss |');
-    L.push('|---|---|---|---|---|---|---|---|');
+    if (loop) {
+      L.push('Every frame also crosses the loop\'s own hop (an XDP program on the far veth that counts it, strips or pushes the 50 outer bytes and redirects it back), ' +
+        'the same for every row: the ratios are those of (VTEP path + hop). "per softirq-second": the count over the softirq time of the CPU the loop ran on ' +
+        '(less sensitive to the other tasks on that CPU). "in flight at end": frames still circulating when the loop was stopped (what was injected: ' +
+        `${R.ppsGen.inFlight}); fewer means frames were lost on the way, and a loop that died out is reported as an error, not a rate.`, '');
+      L.push('| scenario | configuration | Mpps | × kernel | % of XDP ceiling | % of TC ceiling | Mpps per softirq-second | its × kernel | in flight at end |');
+      L.push('|---|---|---|---|---|---|---|---|---|');
+    } else {
+      L.push('| scenario | configuration | Mpps | × kernel | % of XDP ceiling | % of TC ceiling | offered Mpps | loss |');
+      L.push('|---|---|---|---|---|---|---|---|');
+    }
     const pc = (a, b) => {
       const s = pairedRatio(a ?? [], b ?? []);
       return s.n && b ? `${f(s.median * 100, 1)} %` : '—';
@@ -136,7 +148,10 @@ export function markdown(R) {
     for (const [id, p] of Object.entries(R.pps)) {
       const [dir, n] = id.split('-');
       for (const [mode, v] of Object.entries(p)) {
-        L.push(`| ${dir} ${n} flow${n === '1' ? '' : 's'} | ${R.configs?.[mode] ?? mode} | ${cell(v.delivered, 3)} | ${mode === 'kernel' ? '1×' : ratio(v.delivered, p.kernel?.delivered)} | ${pc(v.delivered, p.ceiling?.delivered)} | ${pc(v.delivered, p['ceiling-tc']?.delivered)} | ${f(summary(v.offered ?? []).median)} | ${pct(v.loss)} |`);
+        const head = `| ${dir} ${n} flow${n === '1' ? '' : 's'} | ${R.configs?.[mode] ?? mode} | ${cell(v.delivered, 3)} | ${mode === 'kernel' ? '1×' : ratio(v.delivered, p.kernel?.delivered)} | ${pc(v.delivered, p.ceiling?.delivered)} | ${pc(v.delivered, p['ceiling-tc']?.delivered)}`;
+        L.push(loop
+          ? `${head} | ${cell(v.perSoftirqSecond ?? [], 3)} | ${mode === 'kernel' ? '1×' : ratio(v.perSoftirqSecond, p.kernel?.perSoftirqSecond)} | ${cell(v.inFlightEnd ?? [], 0)} |`
+          : `${head} | ${f(summary(v.offered ?? []).median)} | ${pct(v.loss)} |`);
       }
     }
     L.push('');
