@@ -17,7 +17,7 @@ import { writeReport } from './lib/report.mjs';
 import { generators } from './lib/gen.mjs';
 import { nsInProgram } from './lib/progstats.mjs';
 import { measureManager } from './lib/manager.mjs';
-import { loopGenerator } from './lib/loop.mjs';
+import { loopGenerator, floorMode } from './lib/loop.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -161,8 +161,12 @@ async function ppsLoop() {
   for (const dir of ['decap', 'encap']) {
     const loop = await loopGenerator(env, dir);
     closers.push(() => loop.close());
-    const modes = (dir === 'decap' ? [kernel, xvAuto, ceilXdp] : [kernel, xvAuto, xvOn, ceilXdp, ceilTc]).filter(Boolean);
+    // the floor: the VTEP host only redirects, frames go round as they are (the loop's own cost)
+    const floor = named(await floorMode(env, dir));
+    closers.push(() => floor.close());
+    const modes = (dir === 'decap' ? [kernel, xvAuto, ceilXdp, floor] : [kernel, xvAuto, xvOn, ceilXdp, ceilTc, floor]).filter(Boolean);
     const frame = dir === 'decap' ? DECAP : ENCAP;
+    const floorFrame = dir === 'decap' ? decapInner() : DECAP;
     const byteOff = DIRS[dir].byteOff, portOff = DIRS[dir].portOff;
     loop.attach();
     try {
@@ -172,7 +176,9 @@ async function ppsLoop() {
           const res = Object.fromEntries(modes.map((m) => [m.name, { delivered: [], perSoftirqSecond: [], softirqShare: [], inFlightEnd: [], cpus: [] }]));
           const trial = async (m, seconds) => {
             const xs0 = m.xvtep ? xvCounters() : undefined;
-            const t = await loop.run({ frame, n: C.loopN, flows, byteOff, portOff, seconds, cpu: C.loopCpu });
+            const t = m === floor
+              ? await loop.run({ frame: floorFrame, n: C.loopN, flows, byteOff: dir === 'decap' ? OFF.srcMacLast : OFF.innerSrcMacLast, portOff: 0, seconds, cpu: C.loopCpu, floor: true })
+              : await loop.run({ frame, n: C.loopN, flows, byteOff, portOff, seconds, cpu: C.loopCpu });
             if (!t.diedOut) throw new Error(`pps ${id} ${m.name}: the loop still moved after its stop (forwarded ${t.forwarded})`);
             if (xs0) {
               const xs1 = xvCounters(), diff = {};

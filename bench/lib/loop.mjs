@@ -69,11 +69,12 @@ export async function loopGenerator(env, dir) {
   lab.in(side.outNs, () => out.set(0, side.outIfx));
   let link;
 
-  const writeCtl = ({ deadlineNs, budget = 0n, flowSport = false, outer }) => {
+  const writeCtl = ({ deadlineNs, budget = 0n, flowSport = false, outer, outerLen = OUTER_LEN }) => {
     const b = Buffer.alloc(CTL_SIZE);
     b.writeBigUInt64LE(deadlineNs, 0);
     b.writeBigUInt64LE(budget, 8);
     b.writeUInt32LE(flowSport ? 1 : 0, 16);
+    b.writeUInt32LE(outerLen, 20);
     if (outer) outer.copy(b, 24, 0, OUTER_LEN);
     ctl.set(Buffer.alloc(4), b);
   };
@@ -112,9 +113,11 @@ export async function loopGenerator(env, dir) {
      * is injected (for decap the VXLAN frame, whose first 50 bytes are the
      * header pushed back); flows > 1 spreads the frames over flows
      * (byteOff/portOff as bench/bpf/gen.bpf.c). The program forwards until
-     * deadlineMs from now, and at most budget frames per CPU.
+     * deadlineMs from now, and at most budget frames per CPU. floor: the
+     * loop's floor (see floorMode): nothing stripped or pushed, frame is
+     * what circulates as it is (encap: a VXLAN frame; decap: an inner one).
      */
-    start({ frame, n, flows = 1, byteOff = 0, portOff = 0, cpu = 0, deadlineMs, budget }) {
+    start({ frame, n, flows = 1, byteOff = 0, portOff = 0, cpu = 0, deadlineMs, budget, floor = false }) {
       if (!(n >= 1 && n <= MAX_IN_FLIGHT)) throw new Error(`loop: ${n} frames in flight, 1..${MAX_IN_FLIGHT} allowed (a veth ring holds 256)`);
       if (!(deadlineMs > 0 && deadlineMs <= 60_000)) throw new Error(`loop: deadline ${deadlineMs} ms, 1..60000 allowed`);
       writeCtl({ deadlineNs: 0n });
@@ -123,8 +126,9 @@ export async function loopGenerator(env, dir) {
         deadlineNs: now() + BigInt(Math.round(deadlineMs * 1e6)),
         // default: per CPU, more than a CPU forwards before the deadline
         budget: BigInt(budget ?? Math.ceil((deadlineMs / 1000) * 50e6)),
-        flowSport: dir === 'decap' && flows > 1,
-        outer: dir === 'decap' ? frame : undefined,
+        flowSport: dir === 'decap' && flows > 1 && !floor,
+        outer: dir === 'decap' && !floor ? frame : undefined,
+        outerLen: floor ? 0 : OUTER_LEN,
       });
       const r = spawnSync('ip', ['netns', 'exec', side.injNs, 'taskset', '-c', String(cpu), 'timeout', '20', 'python3', '-c', INJECT_PY,
         side.injIf, String(n), String(flows), String(flows > 1 ? byteOff : 0), String(flows > 1 ? portOff : 0), frame.toString('hex')], { encoding: 'utf8', timeout: 25_000 });
@@ -149,14 +153,16 @@ export async function loopGenerator(env, dir) {
      * One measurement: start(), let the frames circulate warmupMs, count for
      * seconds, stop(). Mpps = forwarded in the window / its wall time.
      */
-    async run({ frame, n, flows = 1, byteOff = 0, portOff = 0, seconds = 1, warmupMs = 200, cpu = 0 }) {
+    async run({ frame, n, flows = 1, byteOff = 0, portOff = 0, seconds = 1, warmupMs = 200, cpu = 0, floor = false }) {
       let res;
       try {
-        const sent = this.start({ frame, n, flows, byteOff, portOff, cpu, deadlineMs: Math.min(10_000, warmupMs + seconds * 1000 + 3000) });
+        // the deadline counts from before the injector starts (Python, slow to start on a loaded machine)
+        const sent = this.start({ frame, n, flows, byteOff, portOff, cpu, floor, deadlineMs: Math.min(20_000, warmupMs + seconds * 1000 + 8000) });
         await sleep(warmupMs);
         const c0 = total(FWD), p0 = perCpu(FWD), s0 = softirqSeconds(cpu), t0 = now();
         await sleep(seconds * 1000);
         const c1 = total(FWD), p1 = perCpu(FWD), s1 = softirqSeconds(cpu), t1 = now();
+        if (total(STOPPED)) throw new Error('loop: the deadline or the budget ended the loop inside the measuring window');
         const window = Number(t1 - t0) / 1e9;
         const cpus = p1.map((v, i) => [i, v - p0[i]]).filter(([, v]) => v > 0).map(([i]) => i);
         res = {
@@ -178,6 +184,35 @@ export async function loopGenerator(env, dir) {
         this.detach();
         coll.close();
       }
+    },
+  };
+}
+
+/**
+ * The loop's floor as a VTEP-host mode: an XDP program that only redirects
+ * (bench/bpf/floor.bpf.c xdp_redirect; encap: e0 -> u0, decap: u0 -> e0),
+ * run with loop.run({ floor: true }). A round then costs the loop's own hop
+ * plus one plain XDP forward through the VTEP host.
+ */
+export async function floorMode(env, dir) {
+  const { lab, vtep, ifx } = env;
+  const spec = ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, `loop-floor-${dir}`);
+  spec.setConstant('floor_ifindex', u32, dir === 'encap' ? ifx.u0 : ifx.e0);
+  const coll = await spec.load();
+  let link;
+  return {
+    name: 'loop-floor',
+    configuration: 'loop floor: XDP redirect only on the VTEP host (encap: e0 → u0, decap: u0 → e0, bench/bpf/floor.bpf.c xdp_redirect), nothing stripped or pushed: the loop\'s own cost',
+    up() {
+      link = lab.in(vtep, () => coll.program('xdp_redirect').attachXdp(dir === 'encap' ? 'e0' : 'u0', { mode: 'driver' }));
+    },
+    down() {
+      link?.close();
+      link = undefined;
+    },
+    close() {
+      this.down();
+      coll.close();
     },
   };
 }

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T, buildLab, ceilingMode } from '../../bench/lib/topo.mjs';
-import { loopGenerator, MAX_IN_FLIGHT } from '../../bench/lib/loop.mjs';
+import { floorMode, loopGenerator, MAX_IN_FLIGHT } from '../../bench/lib/loop.mjs';
 import { innerFrame, vxlanFrame } from '../../bench/lib/packets.mjs';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -73,9 +73,11 @@ describe('closed-loop generator (XDP ceiling as the VTEP host)', () => {
   it('the deadline stops the loop by itself: every frame is dropped and counted once it has passed', async () => {
     encap.attach();
     try {
-      encap.start({ frame: ENCAP, n: 16, deadlineMs: 400 });
-      await sleep(150);
+      const t0 = Date.now();
+      encap.start({ frame: ENCAP, n: 16, deadlineMs: 2000 }); // returns once the injector is done
+      await sleep(100);
       const mid = encap.stats();
+      expect(Date.now() - t0, 'the injector took the deadline up: nothing to test').toBeLessThan(1900);
       expect(mid.forwarded).toBeGreaterThan(1000);
       expect(mid.stopped).toBe(0);
       const s = await encap.settle(3000); // no stop(): only the deadline ends it
@@ -101,6 +103,38 @@ describe('closed-loop generator (XDP ceiling as the VTEP host)', () => {
     } finally {
       await encap.stop();
       encap.detach();
+    }
+  });
+
+  it('frames that are not the loop\'s (inner frame not an ICMP echo) go up to the stack, not round the loop', async () => {
+    const udp = Buffer.from(ENCAP);
+    udp[23] = 17; // inner IP protocol UDP (the kernel VTEP's bridge floods its own multicast like this)
+    encap.attach();
+    try {
+      encap.start({ frame: udp, n: 4, deadlineMs: 2000 });
+      const s = await encap.stop();
+      expect(encap.stats().forwarded).toBe(0);
+      expect(encap.stats().passed).toBe(4);
+      expect(s.inFlightEnd).toBe(0);
+    } finally {
+      encap.detach();
+    }
+  });
+
+  it('the floor (the VTEP host only redirects, whole VXLAN frames go round): circulates, none lost', async () => {
+    const floor = await floorMode(env, 'encap');
+    ceiling.down();
+    floor.up();
+    encap.attach();
+    try {
+      const r = await encap.run({ frame: DECAP, n: 32, seconds: 0.3, warmupMs: 100, floor: true });
+      expect(r.forwarded).toBeGreaterThan(10_000);
+      expect(r.inFlightEnd).toBe(32);
+      expect(r.diedOut).toBe(true);
+    } finally {
+      encap.detach();
+      floor.close();
+      ceiling.up();
     }
   });
 
