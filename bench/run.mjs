@@ -254,7 +254,7 @@ try {
     R.ppsGen = gen === 'live' ? { kind: 'live', frames: C.ppsN }
       : { kind: 'loop', inFlight: C.loopN, seconds: C.loopSecs, cpu: C.loopCpu };
     if (gen === 'live') await ppsLive();
-    else await ppsLoop();
+    else await guarded('pps loop', ppsLoop);
   }
 
   // ------------------------------------------------------------ 5: per-packet cost
