@@ -50,6 +50,17 @@ for i in range(n):
 print(k)
 `;
 
+/** struct loop_ctl */
+function ctlBuffer({ deadlineNs, budget = 0n, flowSport = false, outer, outerLen = OUTER_LEN }) {
+  const b = Buffer.alloc(CTL_SIZE);
+  b.writeBigUInt64LE(deadlineNs, 0);
+  b.writeBigUInt64LE(budget, 8);
+  b.writeUInt32LE(flowSport ? 1 : 0, 16);
+  b.writeUInt32LE(outerLen, 20);
+  if (outer) outer.copy(b, 24, 0, OUTER_LEN);
+  return b;
+}
+
 /**
  * dir 'encap': loop_strip on g0, redirecting into s0 (devmap written from the
  * sink ns), frames injected on s0. dir 'decap': loop_push on s0, redirecting
@@ -69,15 +80,7 @@ export async function loopGenerator(env, dir) {
   lab.in(side.outNs, () => out.set(0, side.outIfx));
   let link;
 
-  const writeCtl = ({ deadlineNs, budget = 0n, flowSport = false, outer, outerLen = OUTER_LEN }) => {
-    const b = Buffer.alloc(CTL_SIZE);
-    b.writeBigUInt64LE(deadlineNs, 0);
-    b.writeBigUInt64LE(budget, 8);
-    b.writeUInt32LE(flowSport ? 1 : 0, 16);
-    b.writeUInt32LE(outerLen, 20);
-    if (outer) outer.copy(b, 24, 0, OUTER_LEN);
-    ctl.set(Buffer.alloc(4), b);
-  };
+  const writeCtl = (c) => ctl.set(Buffer.alloc(4), ctlBuffer(c));
   const perCpu = (k) => stats.get(k).map(Number);
   const total = (k) => Number(sumPerCpu(stats.get(k)));
   writeCtl({ deadlineNs: 0n });
@@ -189,24 +192,31 @@ export async function loopGenerator(env, dir) {
 }
 
 /**
- * The loop's floor as a VTEP-host mode: an XDP program that only redirects
- * (bench/bpf/floor.bpf.c xdp_redirect; encap: e0 -> u0, decap: u0 -> e0),
- * run with loop.run({ floor: true }). A round then costs the loop's own hop
- * plus one plain XDP forward through the VTEP host.
+ * The loop's floor as a VTEP-host mode: the loop's own program, a second
+ * instance, on the VTEP host (encap: loop_strip on e0 -> u0; decap: loop_push
+ * on u0 -> e0), nothing stripped or pushed on either side; run with
+ * loop.run({ floor: true }). A round then is two identical hops (NAPI on a
+ * veth, the same program, a DEVMAP redirect into the other veth): half a
+ * floor round is the loop's hop. Its own deadline (set by up(), 120 s) bounds
+ * it too; the loop's far side stops the frames first.
  */
 export async function floorMode(env, dir) {
   const { lab, vtep, ifx } = env;
-  const spec = ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, `loop-floor-${dir}`);
-  spec.setConstant('floor_ifindex', u32, dir === 'encap' ? ifx.u0 : ifx.e0);
-  const coll = await spec.load();
+  const coll = await ObjectSpec.open(`${BUILD}fixtures/loop.bpf.o`, `loop-floor-${dir}`).load();
+  const ctl = coll.map('loop_ctl');
+  lab.in(vtep, () => coll.map('loop_out', u32, u32).set(0, dir === 'encap' ? ifx.u0 : ifx.e0));
+  const arm = (ms) => ctl.set(Buffer.alloc(4), ctlBuffer({ deadlineNs: ms ? now() + BigInt(ms) * 1_000_000n : 0n, budget: BigInt(ms * 50_000), outerLen: 0 }));
+  arm(0);
   let link;
   return {
     name: 'loop-floor',
-    configuration: 'loop floor: XDP redirect only on the VTEP host (encap: e0 → u0, decap: u0 → e0, bench/bpf/floor.bpf.c xdp_redirect), nothing stripped or pushed: the loop\'s own cost',
+    configuration: 'loop floor: the loop\'s own program on the VTEP host too (encap: loop_strip on e0 → u0, decap: loop_push on u0 → e0), nothing stripped or pushed: two identical hops per round',
     up() {
-      link = lab.in(vtep, () => coll.program('xdp_redirect').attachXdp(dir === 'encap' ? 'e0' : 'u0', { mode: 'driver' }));
+      arm(120_000);
+      link = lab.in(vtep, () => coll.program(dir === 'encap' ? 'loop_strip' : 'loop_push').attachXdp(dir === 'encap' ? 'e0' : 'u0', { mode: 'driver' }));
     },
     down() {
+      arm(0);
       link?.close();
       link = undefined;
     },

@@ -158,8 +158,8 @@ export function markdown(R) {
         'the same for every row: the ratios are those of (VTEP path + hop). "per softirq-second": the count over the softirq time of the CPU the loop ran on ' +
         '(less sensitive to the other tasks on that CPU). "in flight at end": frames still circulating when the loop was stopped (what was injected: ' +
         `${R.ppsGen.inFlight}); fewer means frames were lost on the way, and a loop that died out is reported as an error, not a rate.`, '');
-      L.push('"× kernel, hop removed (est.)": the loop floor (the VTEP host only redirects) costs the hop plus one plain XDP forward; taking half a floor round as the hop ' +
-        '(h = 1 / (2 × floor rate)), per repeat (1/kernel − h) / (1/row − h), on the per-softirq-second rates: an estimate of the ratio a free generator would see. The loop\'s program does more than xdp_redirect, so half a floor round is less than the hop and the estimate errs low.', '');
+      L.push('"× kernel, hop removed (est.)": in the loop floor the VTEP host runs the loop\'s own program too (nothing stripped or pushed), so a floor round is two identical hops; ' +
+        'with h = 1 / (2 × floor rate), per repeat (1/kernel − h) / (1/row − h), on the per-softirq-second rates: an estimate of the ratio a generator costing nothing would see.', '');
       L.push('| scenario | configuration | Mpps | × kernel | % of XDP ceiling | % of TC ceiling | Mpps per softirq-second | its × kernel | × kernel, hop removed (est.) | in flight at end |');
       L.push('|---|---|---|---|---|---|---|---|---|---|');
     } else {
