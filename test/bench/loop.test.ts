@@ -121,7 +121,7 @@ describe('closed-loop generator (XDP ceiling as the VTEP host)', () => {
     }
   });
 
-  it('the floor (the VTEP host only redirects, whole VXLAN frames go round): circulates, none lost', async () => {
+  it('the floor (the loop\'s own program on the VTEP host too, whole VXLAN frames go round): circulates, none lost', async () => {
     const floor = await floorMode(env, 'encap');
     ceiling.down();
     floor.up();
