@@ -13,9 +13,10 @@
 // stopped counter to settle: what it counted after the stop is how many
 // frames were still circulating (≤ N), and nothing can circulate after it.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { ObjectSpec, u32, u64, sumPerCpu } from '../../dist/bpf/index.js';
 import { BUILD } from './topo.mjs';
+import { sh } from './lab.mjs';
 
 const FWD = 0, STOPPED = 1, PASSED = 2;
 const CTL_SIZE = 80; // struct loop_ctl
@@ -28,6 +29,117 @@ export function softirqSeconds(cpu) {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
   if (!line) throw new Error(`/proc/stat has no cpu${cpu}`);
   return Number(line.trim().split(/\s+/)[7]) / 100;
+}
+
+/** A CPU's busy and total time so far: /proc/stat, USER_HZ ticks (busy: all but idle and iowait). */
+export function cpuTicks(cpu) {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+  if (!line) throw new Error(`/proc/stat has no cpu${cpu}`);
+  const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busy: total - v[3] - v[4], total };
+}
+
+/** NET_RX softirqs raised so far, per CPU (/proc/softirqs). */
+export function netRxSoftirqs() {
+  const line = readFileSync('/proc/softirqs', 'utf8').split('\n').find((l) => l.trim().startsWith('NET_RX:'));
+  return line.trim().split(/\s+/).slice(1).map(Number);
+}
+
+/** Live kernel threads whose name (comm) starts with prefix: [{ pid, comm }]. */
+function kthreads(prefix) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const comm = readFileSync(`/proc/${d}/comm`, 'utf8').trim();
+      if (comm.startsWith(prefix)) out.push({ pid: Number(d), comm });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** A task's CPU time so far, ns (/proc/<pid>/schedstat: exact, unlike the ticks of /proc/<pid>/stat). */
+function taskNs(pid) {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+}
+
+/** The CPU a task last ran on (/proc/<pid>/stat field 39) and the CPUs it may run on. */
+function taskCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const last = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]);
+  const allowed = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Cpus_allowed_list:\s*(\S+)/m)?.[1];
+  return { last, allowed };
+}
+
+/**
+ * The two-CPU pipeline: every lab veth's NAPI threaded (its own kthread,
+ * napi/<dev>-<napi id>); the VTEP host's (u0, e0) pinned to vtepCpu, the far
+ * side's (g0, s0: the loop's hop and where frames are injected) to hopCpu.
+ * The VTEP path and the loop's return hop then run in different threads on
+ * different CPUs, and the VTEP stage's cost is its kthreads' CPU time: the
+ * hop is no longer in it. Everything the VTEP host does for a frame runs in
+ * those kthreads (XDP, GRO, bridge, vxlan, the xmit that schedules the next
+ * NAPI; softirqs raised there, e.g. vxlan's gro_cells, run at their
+ * local_bh_enable, in their time too), unless the kernel defers a softirq
+ * to ksoftirqd: sample() reports that CPU's ksoftirqd time as well.
+ */
+export function napiPipeline(env, { vtepCpu = 0, hopCpu = 1 } = {}) {
+  const { lab } = env;
+  if (vtepCpu === hopCpu) throw new Error(`loop pipeline: the VTEP CPU and the hop's CPU must differ (both ${vtepCpu})`);
+  const plan = [[env.vtep, 'u0', vtepCpu, 'vtep'], [env.vtep, 'e0', vtepCpu, 'vtep'], [env.gen, 'g0', hopCpu, 'hop'], [env.sink, 's0', hopCpu, 'hop']];
+  const threaded = (ns, ifc, v) => lab.exec(ns, 'sh', '-c', `echo ${v} > /sys/class/net/${ifc}/threaded`);
+  const threads = [];
+  try {
+    for (const [ns, ifc, cpu, stage] of plan) {
+      // the kthread is named after the NAPI id, which survives a re-created NAPI (GRO or XDP toggled):
+      // the one that appears now is this device's
+      const before = new Set(kthreads(`napi/${ifc}-`).map((t) => t.comm));
+      threaded(ns, ifc, 1);
+      const mine = kthreads(`napi/${ifc}-`).filter((t) => !before.has(t.comm));
+      if (mine.length !== 1) throw new Error(`loop pipeline: ${ifc}: ${mine.length} new napi/${ifc}-* kthreads after enabling threaded NAPI (one expected: no NAPI, i.e. neither GRO nor XDP on it?)`);
+      threads.push({ ns, ifc, cpu, stage, comm: mine[0].comm });
+    }
+  } catch (e) {
+    for (const t of threads) threaded(t.ns, t.ifc, 0);
+    throw e;
+  }
+  const pidOf = (t) => {
+    const m = kthreads(t.comm).filter((x) => x.comm === t.comm);
+    if (m.length !== 1) throw new Error(`loop pipeline: ${m.length} kthreads named ${t.comm} (${t.ifc}'s NAPI)`);
+    return m[0].pid;
+  };
+  const ksoftirqd = (cpu) => kthreads(`ksoftirqd/${cpu}`).find((x) => x.comm === `ksoftirqd/${cpu}`)?.pid;
+  return {
+    vtepCpu, hopCpu, threads,
+    /** (Re-)pins every NAPI kthread (a re-created NAPI gets a new one): call before each measurement. */
+    pin() {
+      for (const t of threads) {
+        t.pid = pidOf(t);
+        sh('taskset', ['-pc', String(t.cpu), String(t.pid)]);
+      }
+    },
+    /** CPU time (ns) of each stage's kthreads and of the two ksoftirqds, the CPUs' ticks, NET_RX counts. */
+    sample() {
+      const ns = { vtep: 0, hop: 0 };
+      const where = {};
+      for (const t of threads) {
+        ns[t.stage] += taskNs(t.pid);
+        where[t.ifc] = taskCpu(t.pid);
+      }
+      const kv = ksoftirqd(vtepCpu), kh = ksoftirqd(hopCpu);
+      return {
+        t: process.hrtime.bigint(), ns, where, netRx: netRxSoftirqs(),
+        ksoftirqdNs: { vtep: kv ? taskNs(kv) : 0, hop: kh ? taskNs(kh) : 0 },
+        ticks: { vtep: cpuTicks(vtepCpu), hop: cpuTicks(hopCpu) },
+      };
+    },
+    close() {
+      for (const t of threads) lab.tryExec(t.ns, 'sh', '-c', `echo 0 > /sys/class/net/${t.ifc}/threaded`);
+    },
+  };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -156,15 +268,18 @@ export async function loopGenerator(env, dir) {
      * One measurement: start(), let the frames circulate warmupMs, count for
      * seconds, stop(). Mpps = forwarded in the window / its wall time.
      */
-    async run({ frame, n, flows = 1, byteOff = 0, portOff = 0, seconds = 1, warmupMs = 200, cpu = 0, floor = false }) {
+    async run({ frame, n, flows = 1, byteOff = 0, portOff = 0, seconds = 1, warmupMs = 200, cpu = 0, floor = false, pipeline }) {
       let res;
       try {
+        pipeline?.pin();
         // the deadline counts from before the injector starts (Python, slow to start on a loaded machine)
         const sent = this.start({ frame, n, flows, byteOff, portOff, cpu, floor, deadlineMs: Math.min(20_000, warmupMs + seconds * 1000 + 8000) });
         await sleep(warmupMs);
+        const q0 = pipeline?.sample();
         const c0 = total(FWD), p0 = perCpu(FWD), s0 = softirqSeconds(cpu), t0 = now();
         await sleep(seconds * 1000);
         const c1 = total(FWD), p1 = perCpu(FWD), s1 = softirqSeconds(cpu), t1 = now();
+        const q1 = pipeline?.sample();
         if (total(STOPPED)) throw new Error('loop: the deadline or the budget ended the loop inside the measuring window');
         const window = Number(t1 - t0) / 1e9;
         const cpus = p1.map((v, i) => [i, v - p0[i]]).filter(([, v]) => v > 0).map(([i]) => i);
@@ -175,6 +290,7 @@ export async function loopGenerator(env, dir) {
           softirqShare: (s1 - s0) / window,
           mppsPerCpuSecond: cpus.length === 1 && cpus[0] === cpu && s1 > s0 ? (c1 - c0) / (s1 - s0) / 1e6 : null,
         };
+        if (pipeline) res = { ...res, mppsPerCpuSecond: null, ...pipelineFigures(pipeline, q0, q1, c1 - c0) };
       } finally {
         writeCtl({ deadlineNs: 0n });
       }
@@ -188,6 +304,35 @@ export async function loopGenerator(env, dir) {
         coll.close();
       }
     },
+  };
+}
+
+/**
+ * What a pipeline run measured between two samples, for count frames:
+ * vtepCpuSeconds (the VTEP host's NAPI kthreads) and mppsPerVtepCpuSecond,
+ * the main figure; the stages' and the CPUs' busy fractions of the window
+ * (cpuBusy: everything on that CPU, other tasks too); where each kthread
+ * last ran and may run; NET_RX softirqs raised per CPU (threaded NAPI raises
+ * none: a count near the frame count would mean polls in softirq after all);
+ * the ksoftirqds' CPU time (softirq work deferred out of the kthreads).
+ */
+function pipelineFigures(pl, q0, q1, count) {
+  const wall = Number(q1.t - q0.t) / 1e9;
+  const sec = (k) => (q1.ns[k] - q0.ns[k]) / 1e9;
+  const busy = (k) => (q1.ticks[k].busy - q0.ticks[k].busy) / Math.max(1, q1.ticks[k].total - q0.ticks[k].total);
+  const vtepCpuSeconds = sec('vtep'), hopCpuSeconds = sec('hop');
+  const vtepShare = vtepCpuSeconds / wall, hopShare = hopCpuSeconds / wall;
+  return {
+    vtepCpuSeconds, hopCpuSeconds,
+    mppsPerVtepCpuSecond: vtepCpuSeconds > 0 ? count / vtepCpuSeconds / 1e6 : null,
+    mppsPerHopCpuSecond: hopCpuSeconds > 0 ? count / hopCpuSeconds / 1e6 : null,
+    vtepShare, hopShare,
+    cpuBusy: { vtep: busy('vtep'), hop: busy('hop') },
+    // the stage whose kthreads got more of the window sets the wall rate
+    bottleneck: hopShare > vtepShare ? 'hop' : 'vtep',
+    where: q1.where,
+    netRx: q1.netRx.map((v, i) => v - q0.netRx[i]),
+    ksoftirqdSeconds: { vtep: (q1.ksoftirqdNs.vtep - q0.ksoftirqdNs.vtep) / 1e9, hop: (q1.ksoftirqdNs.hop - q0.ksoftirqdNs.hop) / 1e9 },
   };
 }
 
@@ -207,9 +352,12 @@ export async function floorMode(env, dir) {
   lab.in(vtep, () => coll.map('loop_out', u32, u32).set(0, dir === 'encap' ? ifx.u0 : ifx.e0));
   const arm = (ms) => ctl.set(Buffer.alloc(4), ctlBuffer({ deadlineNs: ms ? now() + BigInt(ms) * 1_000_000n : 0n, budget: BigInt(ms * 50_000), outerLen: 0 }));
   arm(0);
+  const stats = coll.perCpuMap('loop_stats', u32, u64);
   let link;
   return {
     name: 'loop-floor',
+    /** Frames its program forwarded so far, per CPU: where the VTEP host's NAPI ran. */
+    perCpu: () => stats.get(FWD).map(Number),
     configuration: 'loop floor: the loop\'s own program on the VTEP host too (encap: loop_strip on e0 → u0, decap: loop_push on u0 → e0), nothing stripped or pushed: two identical hops per round',
     up() {
       arm(120_000);

@@ -2,11 +2,12 @@
 // test/fixtures/loop.bpf.c), against the XDP ceiling in the bench's own lab:
 // the frames circulate (the counter moves, on one CPU), none is lost, the
 // deadline and the budget stop the loop by themselves, and after every stop
-// nothing is left circulating.
+// nothing is left circulating. With threaded NAPI on two CPUs (the pipeline),
+// the VTEP host's NAPI runs on one CPU and the loop's hop on the other.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T, buildLab, ceilingMode } from '../../bench/lib/topo.mjs';
-import { floorMode, loopGenerator, MAX_IN_FLIGHT } from '../../bench/lib/loop.mjs';
+import { floorMode, loopGenerator, MAX_IN_FLIGHT, napiPipeline } from '../../bench/lib/loop.mjs';
 import { innerFrame, vxlanFrame } from '../../bench/lib/packets.mjs';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -15,7 +16,7 @@ const ENCAP: Buffer = innerFrame({ dmac: T.remote.mac, smac: '02:b0:00:00:02:00'
 const DECAP: Buffer = vxlanFrame({ dmac: T.uly.mac, smac: T.gen.mac, src: T.gen.ip, dst: T.uly.ip, vni: T.vni },
   innerFrame({ dmac: T.sink.mac, smac: T.remote.mac, src: T.remote.ip, dst: T.sink.ip }));
 
-let env: any, ceiling: any, encap: any, decap: any, prefix: string;
+let env: any, ceiling: any, encap: any, decap: any, pipeline: any, prefix: string;
 
 beforeAll(async () => {
   env = buildLab();
@@ -27,7 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const x of [encap, decap, ceiling]) {
+  for (const x of [pipeline, encap, decap, ceiling]) {
     try {
       x?.close();
     } catch {
@@ -145,5 +146,92 @@ describe('closed-loop generator (XDP ceiling as the VTEP host)', () => {
     const s = await encap.stop();
     expect(encap.stats().forwarded).toBe(0);
     expect(s.inFlightEnd).toBe(0);
+  });
+});
+
+// The two-CPU pipeline: the VTEP host's veths' NAPI threaded on CPU 0, the
+// far side's (the loop's hop) on CPU 1. Runs after the single-CPU tests above
+// (vitest keeps the file's order), which need the NAPIs unthreaded.
+describe('closed-loop generator, threaded NAPI on two CPUs', () => {
+  beforeAll(() => {
+    pipeline = napiPipeline(env, { vtepCpu: 0, hopCpu: 1 });
+  });
+  afterAll(() => {
+    pipeline?.close();
+    pipeline = undefined;
+  });
+
+  it('the VTEP host\'s NAPI kthreads run on CPU 0 only, the hop\'s on CPU 1; the VTEP stage\'s CPU time is counted', async () => {
+    expect(pipeline.threads.map((t: any) => t.ifc)).toEqual(['u0', 'e0', 'g0', 's0']);
+    encap.attach();
+    try {
+      const r = await encap.run({ frame: ENCAP, n: 32, seconds: 0.5, warmupMs: 100, pipeline });
+      expect(r.forwarded).toBeGreaterThan(10_000);
+      expect(r.cpus).toEqual([1]); // the loop's program (g0) counted on the hop's CPU only
+      // the threads that worked (encap: e0's, the VTEP path, and g0's, the hop) ran where they were pinned;
+      // u0's and s0's receive nothing in encap
+      expect(r.where.e0).toEqual({ last: 0, allowed: '0' });
+      expect(r.where.g0).toEqual({ last: 1, allowed: '1' });
+      expect(r.where.u0.allowed).toBe('0');
+      expect(r.where.s0.allowed).toBe('1');
+      expect(r.vtepCpuSeconds).toBeGreaterThan(0.005);
+      expect(r.hopCpuSeconds).toBeGreaterThan(0.005);
+      expect(r.mppsPerVtepCpuSecond).toBeCloseTo(r.forwarded / r.vtepCpuSeconds / 1e6, 6);
+      // polls in kthreads raise no NET_RX softirq: far fewer than one per frame on either CPU
+      expect(r.netRx[0]).toBeLessThan(r.forwarded / 100);
+      expect(r.netRx[1]).toBeLessThan(r.forwarded / 100);
+      expect(r.inFlightEnd).toBe(32);
+      expect(r.diedOut).toBe(true);
+      const after = encap.stats();
+      await sleep(100);
+      expect(encap.stats()).toEqual(after);
+    } finally {
+      encap.detach();
+    }
+  });
+
+  it('the VTEP-side program (the floor\'s, on e0) counts on CPU 0 only, and every frame it forwarded came round to the hop', async () => {
+    const floor = await floorMode(env, 'encap');
+    ceiling.down();
+    floor.up();
+    encap.attach();
+    try {
+      const f0 = floor.perCpu();
+      const r = await encap.run({ frame: DECAP, n: 32, seconds: 0.3, warmupMs: 100, floor: true, pipeline });
+      const f1 = floor.perCpu();
+      const d = f1.map((v: number, i: number) => v - f0[i]);
+      expect(d[0]).toBeGreaterThan(10_000);
+      expect(d.slice(1).every((v: number) => v === 0)).toBe(true);
+      expect(r.cpus).toEqual([1]);
+      // each frame e0 forwarded reached g0: forwarded there or, after the stop, dropped and counted
+      const s = encap.stats();
+      expect(d[0]).toBe(s.forwarded + s.stopped);
+      expect(r.inFlightEnd).toBe(32);
+    } finally {
+      encap.detach();
+      floor.close();
+      ceiling.up();
+    }
+  });
+
+  it('decap: the same split (u0 on CPU 0, the hop s0 on CPU 1), and the deadline still stops the loop', async () => {
+    decap.attach();
+    try {
+      const r = await decap.run({ frame: DECAP, n: 64, flows: 64, byteOff: 50 + 11, portOff: 34, seconds: 0.3, warmupMs: 100, pipeline });
+      expect(r.cpus).toEqual([1]);
+      expect(r.where.u0).toEqual({ last: 0, allowed: '0' });
+      expect(r.where.s0).toEqual({ last: 1, allowed: '1' });
+      expect(r.vtepCpuSeconds).toBeGreaterThan(0.005);
+      expect(r.inFlightEnd).toBe(64);
+      pipeline.pin();
+      const t0 = Date.now();
+      decap.start({ frame: DECAP, n: 16, deadlineMs: 3000 });
+      expect(Date.now() - t0, 'the injector took the deadline up: nothing to test').toBeLessThan(2900);
+      const s = await decap.settle(6000);
+      expect(s.diedOut).toBe(true);
+      expect(s.inFlightEnd).toBe(16);
+    } finally {
+      decap.detach();
+    }
   });
 });
