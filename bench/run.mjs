@@ -2,7 +2,7 @@
 // xvtep benchmarks: kernel VXLAN + bridge vs xvtep vs an XDP ceiling, in one
 // namespace lab, alternating the VTEP host's mode between repeats.
 //   node bench/run.mjs [--quick] [--only=pps,cost,tcp,latency,control,scaling] [--out=DIR]
-//     [--pps-gen=auto|live|loop] [--loop-n=N] [--loop-secs=S] [--loop-cpu=C]
+//     [--pps-gen=auto|live|loop] [--loop-mode=pipeline|single] [--loop-cpus=V,H] [--loop-n=N] [--loop-secs=S] [--loop-cpu=C]
 // (make bench / make bench-quick build everything first.) See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { writeReport } from './lib/report.mjs';
 import { generators } from './lib/gen.mjs';
 import { nsInProgram } from './lib/progstats.mjs';
 import { measureManager } from './lib/manager.mjs';
-import { loopGenerator, floorMode } from './lib/loop.mjs';
+import { loopGenerator, floorMode, napiPipeline } from './lib/loop.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -39,6 +39,14 @@ const C = quick
 if (opt('loop-n')) C.loopN = Number(opt('loop-n'));
 if (opt('loop-secs')) C.loopSecs = Number(opt('loop-secs'));
 C.loopCpu = Number(opt('loop-cpu') ?? 0);
+// the loop's mode: 'pipeline' (threaded NAPI, the VTEP host on CPU V, the loop's hop on CPU H: the VTEP
+// stage's CPU time is measured apart from the hop's) or 'single' (everything in softirq on one CPU)
+C.loopMode = opt('loop-mode') ?? 'pipeline';
+if (!['pipeline', 'single'].includes(C.loopMode)) throw new Error(`--loop-mode=${C.loopMode}: pipeline or single`);
+[C.loopVtepCpu, C.loopHopCpu] = (opt('loop-cpus') ?? '0,1').split(',').map(Number);
+if (C.loopMode === 'pipeline' && !(C.loopVtepCpu >= 0 && C.loopHopCpu >= 0 && C.loopVtepCpu !== C.loopHopCpu && Math.max(C.loopVtepCpu, C.loopHopCpu) < cpus().length)) {
+  throw new Error(`--loop-cpus=${opt('loop-cpus') ?? '0,1'}: two different CPUs of the ${cpus().length} here (the pipeline needs 2; --loop-mode=single otherwise)`);
+}
 const FDB_MAX = 1_100_000;
 const t0 = Date.now();
 const log = (...a) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`, ...a);
@@ -158,6 +166,16 @@ async function ppsLive() {
 async function ppsLoop() {
   sinkS.detach();
   sinkG.detach(); // the loop's programs sit where the sinks were (g0 for encap, s0 for decap)
+  const pipeline = C.loopMode === 'pipeline' ? napiPipeline(env, { vtepCpu: C.loopVtepCpu, hopCpu: C.loopHopCpu }) : undefined;
+  if (pipeline) log(`pps loop: threaded NAPI, ${pipeline.threads.map((t) => `${t.comm} (${t.ifc}) on CPU ${t.cpu}`).join(', ')}`);
+  try {
+    await ppsLoopDirs(pipeline);
+  } finally {
+    pipeline?.close(); // the other scenarios run with NAPI in softirq, as built
+  }
+}
+
+async function ppsLoopDirs(pipeline) {
   for (const dir of ['decap', 'encap']) {
     const loop = await loopGenerator(env, dir);
     closers.push(() => loop.close());
@@ -173,12 +191,14 @@ async function ppsLoop() {
       for (const flows of [1, 64]) {
         const id = `${dir}-${flows}`;
         await guarded(`pps ${id}`, async () => {
-          const res = Object.fromEntries(modes.map((m) => [m.name, { delivered: [], perSoftirqSecond: [], softirqShare: [], inFlightEnd: [], cpus: [] }]));
+          const res = Object.fromEntries(modes.map((m) => [m.name, pipeline
+            ? { delivered: [], perVtepCpuSecond: [], vtepShare: [], hopShare: [], cpuBusyVtep: [], cpuBusyHop: [], bottleneck: [], netRx: [], ksoftirqdSeconds: [], wakeupsPerFrame: [], where: [], inFlightEnd: [], cpus: [] }
+            : { delivered: [], perSoftirqSecond: [], softirqShare: [], inFlightEnd: [], cpus: [] }]));
           const trial = async (m, seconds) => {
             const xs0 = m.xvtep ? xvCounters() : undefined;
             const t = m === floor
-              ? await loop.run({ frame: floorFrame, n: C.loopN, flows, byteOff: dir === 'decap' ? OFF.srcMacLast : OFF.innerSrcMacLast, portOff: 0, seconds, cpu: C.loopCpu, floor: true })
-              : await loop.run({ frame, n: C.loopN, flows, byteOff, portOff, seconds, cpu: C.loopCpu });
+              ? await loop.run({ frame: floorFrame, n: C.loopN, flows, byteOff: dir === 'decap' ? OFF.srcMacLast : OFF.innerSrcMacLast, portOff: 0, seconds, cpu: C.loopCpu, floor: true, pipeline })
+              : await loop.run({ frame, n: C.loopN, flows, byteOff, portOff, seconds, cpu: C.loopCpu, pipeline });
             if (!t.diedOut) throw new Error(`pps ${id} ${m.name}: the loop still moved after its stop (forwarded ${t.forwarded})`);
             if (xs0) {
               const xs1 = xvCounters(), diff = {};
@@ -198,16 +218,33 @@ async function ppsLoop() {
               const v = res[m.name];
               v.inFlightEnd.push(t.inFlightEnd);
               v.cpus.push(t.cpus);
-              v.softirqShare.push(t.softirqShare);
               // a loop that lost all its frames measured nothing: no rate, an error
               const dead = t.inFlightEnd === 0;
               if (dead) R.errors.push({ scenario: `pps ${id} ${m.name} repeat ${r}`, error: `the loop died out (0 of ${C.loopN} frames left at the end; ${t.forwarded} forwarded in the window)` });
               v.delivered.push(dead ? null : t.mpps);
-              v.perSoftirqSecond.push(dead || t.cpus.length !== 1 ? null : t.mppsPerCpuSecond);
+              if (pipeline) {
+                // the hop's program counts on the hop's CPU only, else the split did not hold: no rate
+                const split = t.cpus.length === 1 && t.cpus[0] === C.loopHopCpu;
+                if (!split) R.errors.push({ scenario: `pps ${id} ${m.name} repeat ${r}`, error: `pipeline: the hop counted on CPUs ${t.cpus.join(',')}, not only on ${C.loopHopCpu}` });
+                v.perVtepCpuSecond.push(dead || !split ? null : t.mppsPerVtepCpuSecond);
+                v.vtepShare.push(t.vtepShare);
+                v.hopShare.push(t.hopShare);
+                v.cpuBusyVtep.push(t.cpuBusy.vtep);
+                v.cpuBusyHop.push(t.cpuBusy.hop);
+                v.bottleneck.push(t.bottleneck);
+                v.netRx.push(t.netRx);
+                v.ksoftirqdSeconds.push(t.ksoftirqdSeconds);
+                v.wakeupsPerFrame.push(t.wakeupsPerFrame);
+                v.where.push(t.where);
+              } else {
+                v.softirqShare.push(t.softirqShare);
+                v.perSoftirqSecond.push(dead || t.cpus.length !== 1 ? null : t.mppsPerCpuSecond);
+              }
             }
           }
           R.pps[id] = res;
-          log(`pps ${id} (loop, ${C.loopN} in flight): ` + modes.map((m) => `${m.name} ${summary(res[m.name].delivered).median?.toFixed(3)} Mpps (end ${summary(res[m.name].inFlightEnd).median})`).join(', '));
+          log(`pps ${id} (loop ${C.loopMode}, ${C.loopN} in flight): ` + modes.map((m) => `${m.name} ${summary(res[m.name].delivered).median?.toFixed(3)} Mpps` +
+            (pipeline ? `, ${summary(res[m.name].perVtepCpuSecond).median?.toFixed(3)} per VTEP-CPU-s` : '') + ` (end ${summary(res[m.name].inFlightEnd).median})`).join(', '));
         });
       }
     } finally {
@@ -252,7 +289,7 @@ try {
       }
     }
     R.ppsGen = gen === 'live' ? { kind: 'live', frames: C.ppsN }
-      : { kind: 'loop', inFlight: C.loopN, seconds: C.loopSecs, cpu: C.loopCpu };
+      : { kind: 'loop', mode: C.loopMode, inFlight: C.loopN, seconds: C.loopSecs, cpu: C.loopCpu, ...(C.loopMode === 'pipeline' ? { vtepCpu: C.loopVtepCpu, hopCpu: C.loopHopCpu } : {}) };
     if (gen === 'live') await ppsLive();
     else await guarded('pps loop', ppsLoop);
   }

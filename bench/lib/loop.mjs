@@ -66,6 +66,11 @@ function taskNs(pid) {
   return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
 }
 
+/** Times a task went to sleep so far (voluntary context switches): for a NAPI kthread, one wake-up each. */
+function taskSleeps(pid) {
+  return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^voluntary_ctxt_switches:\s*(\d+)/m)?.[1] ?? NaN);
+}
+
 /** The CPU a task last ran on (/proc/<pid>/stat field 39) and the CPUs it may run on. */
 function taskCpu(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -123,15 +128,16 @@ export function napiPipeline(env, { vtepCpu = 0, hopCpu = 1 } = {}) {
     },
     /** CPU time (ns) of each stage's kthreads and of the two ksoftirqds, the CPUs' ticks, NET_RX counts. */
     sample() {
-      const ns = { vtep: 0, hop: 0 };
+      const ns = { vtep: 0, hop: 0 }, sleeps = { vtep: 0, hop: 0 };
       const where = {};
       for (const t of threads) {
         ns[t.stage] += taskNs(t.pid);
+        sleeps[t.stage] += taskSleeps(t.pid);
         where[t.ifc] = taskCpu(t.pid);
       }
       const kv = ksoftirqd(vtepCpu), kh = ksoftirqd(hopCpu);
       return {
-        t: process.hrtime.bigint(), ns, where, netRx: netRxSoftirqs(),
+        t: process.hrtime.bigint(), ns, sleeps, where, netRx: netRxSoftirqs(),
         ksoftirqdNs: { vtep: kv ? taskNs(kv) : 0, hop: kh ? taskNs(kh) : 0 },
         ticks: { vtep: cpuTicks(vtepCpu), hop: cpuTicks(hopCpu) },
       };
@@ -330,6 +336,9 @@ function pipelineFigures(pl, q0, q1, count) {
     cpuBusy: { vtep: busy('vtep'), hop: busy('hop') },
     // the stage whose kthreads got more of the window sets the wall rate
     bottleneck: hopShare > vtepShare ? 'hop' : 'vtep',
+    // each sleep of a stage's kthread is a wake-up the other stage paid for (try_to_wake_up, an IPI):
+    // per frame, how much of that the pipeline adds to the stages' CPU time
+    wakeupsPerFrame: { vtep: (q1.sleeps.vtep - q0.sleeps.vtep) / Math.max(1, count), hop: (q1.sleeps.hop - q0.sleeps.hop) / Math.max(1, count) },
     where: q1.where,
     netRx: q1.netRx.map((v, i) => v - q0.netRx[i]),
     ksoftirqdSeconds: { vtep: (q1.ksoftirqdNs.vtep - q0.ksoftirqdNs.vtep) / 1e9, hop: (q1.ksoftirqdNs.hop - q0.ksoftirqdNs.hop) / 1e9 },
