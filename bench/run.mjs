@@ -17,7 +17,7 @@ import { writeReport } from './lib/report.mjs';
 import { generators } from './lib/gen.mjs';
 import { nsInProgram } from './lib/progstats.mjs';
 import { measureManager } from './lib/manager.mjs';
-import { loopGenerator, floorMode, napiPipeline } from './lib/loop.mjs';
+import { loopGenerator, floorMode, napiPipeline, vethDrops } from './lib/loop.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -220,7 +220,7 @@ async function ppsLoopDirs(pipeline) {
               v.cpus.push(t.cpus);
               // a loop that lost all its frames measured nothing: no rate, an error
               const dead = t.inFlightEnd === 0;
-              if (dead) R.errors.push({ scenario: `pps ${id} ${m.name} repeat ${r}`, error: `the loop died out (0 of ${C.loopN} frames left at the end; ${t.forwarded} forwarded in the window)` });
+              if (dead) R.errors.push({ scenario: `pps ${id} ${m.name} repeat ${r}`, error: `the loop died out (0 of ${C.loopN} frames left at the end; ${t.forwarded} forwarded in the window; veth drop/error counters since the lab was built: ${vethDrops(env)})` });
               v.delivered.push(dead ? null : t.mpps);
               if (pipeline) {
                 // the hop's program counts on the hop's CPU only, else the split did not hold: no rate

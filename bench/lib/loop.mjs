@@ -80,6 +80,23 @@ function taskCpu(pid) {
 }
 
 /**
+ * The lab veths' drop and error counters that are not zero (ethtool -S), for
+ * the message of a loop that died out: dropped frames show up here, frames
+ * stranded in a ring whose NAPI nobody woke do not.
+ */
+export function vethDrops(env) {
+  const out = [];
+  for (const [ns, ifc] of [[env.gen, 'g0'], [env.vtep, 'u0'], [env.vtep, 'e0'], [env.sink, 's0']]) {
+    const r = env.lab.tryExec(ns, 'ethtool', '-S', ifc);
+    for (const l of r.out.split('\n')) {
+      const m = l.trim().match(/^(\S*(?:drop|err|full)\S*):\s*(\d+)$/);
+      if (m && m[2] !== '0') out.push(`${ifc}.${m[1]}=${m[2]}`);
+    }
+  }
+  return out.join(' ') || 'none';
+}
+
+/**
  * The two-CPU pipeline: every lab veth's NAPI threaded (its own kthread,
  * napi/<dev>-<napi id>); the VTEP host's (u0, e0) pinned to vtepCpu, the far
  * side's (g0, s0: the loop's hop and where frames are injected) to hopCpu.
@@ -91,11 +108,12 @@ function taskCpu(pid) {
  * local_bh_enable, in their time too), unless the kernel defers a softirq
  * to ksoftirqd: sample() reports that CPU's ksoftirqd time as well.
  */
-export function napiPipeline(env, { vtepCpu = 0, hopCpu = 1 } = {}) {
+export function napiPipeline(env, { vtepCpu = 0, hopCpu = 1, hopDeferUs = 20 } = {}) {
   const { lab } = env;
   if (vtepCpu === hopCpu) throw new Error(`loop pipeline: the VTEP CPU and the hop's CPU must differ (both ${vtepCpu})`);
   const plan = [[env.vtep, 'u0', vtepCpu, 'vtep'], [env.vtep, 'e0', vtepCpu, 'vtep'], [env.gen, 'g0', hopCpu, 'hop'], [env.sink, 's0', hopCpu, 'hop']];
   const threaded = (ns, ifc, v) => lab.exec(ns, 'sh', '-c', `echo ${v} > /sys/class/net/${ifc}/threaded`);
+  const undo = (t) => lab.tryExec(t.ns, 'sh', '-c', `echo 0 > /sys/class/net/${t.ifc}/threaded; echo 0 > /sys/class/net/${t.ifc}/napi_defer_hard_irqs; echo 0 > /sys/class/net/${t.ifc}/gro_flush_timeout`);
   const threads = [];
   try {
     for (const [ns, ifc, cpu, stage] of plan) {
@@ -106,9 +124,17 @@ export function napiPipeline(env, { vtepCpu = 0, hopCpu = 1 } = {}) {
       const mine = kthreads(`napi/${ifc}-`).filter((t) => !before.has(t.comm));
       if (mine.length !== 1) throw new Error(`loop pipeline: ${ifc}: ${mine.length} new napi/${ifc}-* kthreads after enabling threaded NAPI (one expected: no NAPI, i.e. neither GRO nor XDP on it?)`);
       threads.push({ ns, ifc, cpu, stage, comm: mine[0].comm });
+      // The hop's NAPI, once done, leaves its veth's notifications masked and is polled again by a
+      // timer (hopDeferUs later) rather than woken by the next frame: without this the VTEP stage
+      // (the kernel's above all: its veth_xmit schedules the peer's NAPI per skb) paid a cross-CPU
+      // wake-up of the faster, idle hop every few frames, 29 % of the kernel VTEP's kthread time
+      // under perf (__napi_schedule from veth_xmit), a cost the single-CPU loop does not have.
+      if (stage === 'hop' && hopDeferUs > 0) {
+        lab.exec(ns, 'sh', '-c', `echo 1000 > /sys/class/net/${ifc}/napi_defer_hard_irqs && echo ${hopDeferUs * 1000} > /sys/class/net/${ifc}/gro_flush_timeout`);
+      }
     }
   } catch (e) {
-    for (const t of threads) threaded(t.ns, t.ifc, 0);
+    for (const t of threads) undo(t);
     throw e;
   }
   const pidOf = (t) => {
@@ -118,7 +144,7 @@ export function napiPipeline(env, { vtepCpu = 0, hopCpu = 1 } = {}) {
   };
   const ksoftirqd = (cpu) => kthreads(`ksoftirqd/${cpu}`).find((x) => x.comm === `ksoftirqd/${cpu}`)?.pid;
   return {
-    vtepCpu, hopCpu, threads,
+    vtepCpu, hopCpu, hopDeferUs, threads,
     /** (Re-)pins every NAPI kthread (a re-created NAPI gets a new one): call before each measurement. */
     pin() {
       for (const t of threads) {
@@ -143,7 +169,7 @@ export function napiPipeline(env, { vtepCpu = 0, hopCpu = 1 } = {}) {
       };
     },
     close() {
-      for (const t of threads) lab.tryExec(t.ns, 'sh', '-c', `echo 0 > /sys/class/net/${t.ifc}/threaded`);
+      for (const t of threads) undo(t);
     },
   };
 }

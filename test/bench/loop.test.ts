@@ -234,4 +234,20 @@ describe('closed-loop generator, threaded NAPI on two CPUs', () => {
       decap.detach();
     }
   });
+
+  it('the hop\'s NAPI is polled by its timer (the VTEP stage wakes nothing), and close() puts every NAPI back in softirq', () => {
+    const read = (ns: string, f: string) => spawnSync('ip', ['netns', 'exec', ns, 'cat', f], { encoding: 'utf8' }).stdout.trim();
+    expect(read(env.gen, '/sys/class/net/g0/napi_defer_hard_irqs')).toBe('1000');
+    expect(read(env.sink, '/sys/class/net/s0/gro_flush_timeout')).toBe(String(pipeline.hopDeferUs * 1000));
+    expect(read(env.vtep, '/sys/class/net/e0/napi_defer_hard_irqs')).toBe('0'); // the VTEP host's NAPI as it was
+    const comms = pipeline.threads.map((t: any) => t.comm);
+    pipeline.close();
+    pipeline = undefined;
+    const alive = spawnSync('sh', ['-c', 'cat /proc/[0-9]*/comm 2>/dev/null'], { encoding: 'utf8' }).stdout.split('\n');
+    expect(comms.filter((c: string) => alive.includes(c))).toEqual([]);
+    for (const [ns, ifc] of [[env.gen, 'g0'], [env.vtep, 'u0'], [env.vtep, 'e0'], [env.sink, 's0']]) {
+      expect(read(ns, `/sys/class/net/${ifc}/threaded`)).toBe('0');
+      expect(read(ns, `/sys/class/net/${ifc}/napi_defer_hard_irqs`)).toBe('0');
+    }
+  });
 });
