@@ -172,7 +172,8 @@ export function markdown(R) {
         'strips or pushes the 50 outer bytes and redirects it back) to the other, a two-stage pipeline. "Mpps per VTEP-CPU-second": the count over the CPU time of the VTEP host\'s ' +
         'NAPI threads (/proc/<pid>/schedstat): what the VTEP host\'s path costs, without the hop, and robust to other tasks on the CPUs (the main figure). ' +
         '"wall Mpps" is set by the slower stage and by what else runs on the two CPUs; "VTEP / hop threads": the share of the window the two stages\' threads ran, ' +
-        '"CPU busy": everything that ran on that CPU (other tasks too). "in flight at end": frames still circulating when the loop was stopped (what was injected: ' +
+        '"CPU busy": everything that ran on that CPU (other tasks too). The hop\'s NAPI is polled by a timer once idle (napi_defer_hard_irqs), so the VTEP stage pays no wake-ups of it. ' +
+        '"in flight at end": frames still circulating when the loop was stopped (what was injected: ' +
         `${R.ppsGen.inFlight}); a loop that died out is reported as an error, not a rate.`, '');
       L.push('| scenario | configuration | wall Mpps | × kernel | % of XDP ceiling | % of TC ceiling | Mpps per VTEP-CPU-second | its × kernel | its % of XDP ceiling | VTEP / hop threads | CPU busy (VTEP / hop CPU) | in flight at end |');
       L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
