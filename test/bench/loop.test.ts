@@ -178,7 +178,7 @@ describe('closed-loop generator, threaded NAPI on two CPUs', () => {
       expect(r.hopCpuSeconds).toBeGreaterThan(0.005);
       expect(r.mppsPerVtepCpuSecond).toBeCloseTo(r.forwarded / r.vtepCpuSeconds / 1e6, 6);
       // (NET_RX softirq counts are recorded, r.netRx, but not asserted: other tests' traffic moves them)
-      expect(r.netRx).toHaveLength(2);
+      expect(r.netRx.length).toBeGreaterThanOrEqual(2);
       expect(r.inFlightEnd).toBe(32);
       expect(r.diedOut).toBe(true);
       const after = encap.stats();
