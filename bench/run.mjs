@@ -2,6 +2,7 @@
 // xvtep benchmarks: kernel VXLAN + bridge vs xvtep vs an XDP ceiling, in one
 // namespace lab, alternating the VTEP host's mode between repeats.
 //   node bench/run.mjs [--quick] [--only=pps,cost,tcp,latency,control,scaling] [--out=DIR]
+//     [--pps-gen=auto|live|loop] [--loop-mode=pipeline|single] [--loop-cpus=V,H] [--loop-n=N] [--loop-secs=S] [--loop-cpu=C]
 // (make bench / make bench-quick build everything first.) See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { generators } from './lib/gen.mjs';
 import { nsInProgram, nsInPrograms } from './lib/progstats.mjs';
 import { icmpBlast } from './lib/senders.mjs';
 import { measureManager } from './lib/manager.mjs';
+import { loopGenerator, floorMode, napiPipeline, vethDrops } from './lib/loop.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -24,14 +26,28 @@ const opt = (k) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const only = opt('only')?.split(',');
 const outDir = (opt('out') ?? new URL('./results', import.meta.url).pathname).replace(/\/+$/, '');
 const want = (s) => !only || only.includes(s);
+// pps generator: live frames where the kernel allows them, else the closed loop (lib/loop.mjs)
+const ppsGen = opt('pps-gen') ?? 'auto';
+if (!['auto', 'live', 'loop'].includes(ppsGen)) throw new Error(`--pps-gen=${ppsGen}: auto, live or loop`);
 
 const C = quick
-  ? { ppsN: 1_000_000, ppsReps: 2, costN: 10_000_000, costReps: 1, tcN: 100_000, tcpSecs: 2, tcpReps: 1, tcpStreams: [1], pingCount: 1000, pingReps: 1,
+  ? { ppsN: 1_000_000, ppsReps: 2, loopN: 128, loopSecs: 0.5, costN: 10_000_000, costReps: 1, tcN: 100_000, tcpSecs: 2, tcpReps: 1, tcpStreams: [1], pingCount: 1000, pingReps: 1,
       fdbSizes: [10, 100_000], scaleFlows: 16384, scaleReps: 1, cpTrials: 3, fdbBulk: 100_000,
       mgr: { vnis: 100, fdb: 100_000, scrapeVnis: 4096, scrapes: 20, addTrials: 3, idleWaitMs: 1000 } }
-  : { ppsN: 3_000_000, ppsReps: 5, costN: 10_000_000, costReps: 3, tcN: 300_000, tcpSecs: 4, tcpReps: 2, tcpStreams: [1, 4], pingCount: 5000, pingReps: 2,
+  : { ppsN: 3_000_000, ppsReps: 5, loopN: 128, loopSecs: 1, costN: 10_000_000, costReps: 3, tcN: 300_000, tcpSecs: 4, tcpReps: 2, tcpStreams: [1, 4], pingCount: 5000, pingReps: 2,
       fdbSizes: [10, 1000, 100_000, 1_000_000], scaleFlows: 16384, scaleReps: 3, cpTrials: 5, fdbBulk: 100_000,
       mgr: { vnis: 1000, fdb: 100_000, scrapeVnis: 4096, scrapes: 30, addTrials: 5, idleWaitMs: 2000 } };
+if (opt('loop-n')) C.loopN = Number(opt('loop-n'));
+if (opt('loop-secs')) C.loopSecs = Number(opt('loop-secs'));
+C.loopCpu = Number(opt('loop-cpu') ?? 0);
+// the loop's mode: 'pipeline' (threaded NAPI, the VTEP host on CPU V, the loop's hop on CPU H: the VTEP
+// stage's CPU time is measured apart from the hop's) or 'single' (everything in softirq on one CPU)
+C.loopMode = opt('loop-mode') ?? 'pipeline';
+if (!['pipeline', 'single'].includes(C.loopMode)) throw new Error(`--loop-mode=${C.loopMode}: pipeline or single`);
+[C.loopVtepCpu, C.loopHopCpu] = (opt('loop-cpus') ?? '0,1').split(',').map(Number);
+if (C.loopMode === 'pipeline' && !(C.loopVtepCpu >= 0 && C.loopHopCpu >= 0 && C.loopVtepCpu !== C.loopHopCpu && Math.max(C.loopVtepCpu, C.loopHopCpu) < cpus().length)) {
+  throw new Error(`--loop-cpus=${opt('loop-cpus') ?? '0,1'}: two different CPUs of the ${cpus().length} here (the pipeline needs 2; --loop-mode=single otherwise)`);
+}
 const FDB_MAX = 1_100_000;
 const t0 = Date.now();
 const log = (...a) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`, ...a);
@@ -118,6 +134,126 @@ const ceilTcp = variant(ceiling, 'ceiling', { decap: 'gro', encap: 'tc' });
 R.configs['ceiling (TCP)'] = 'TCP ceiling: ceil_decap_gro + ceil_tc_gro on u0, ceil_tc_encap (tcx) on e0';
 R.notes.push(...ceiling.notes);
 
+async function ppsLive() {
+  sinkS.attach();
+  sinkG.attach();
+  for (const dir of ['decap', 'encap']) {
+    // endpointXdp changes nothing on decap (the underlay's XDP does it)
+    const modes = (dir === 'decap' ? [kernel, xvAuto, ceilXdp] : [kernel, xvAuto, xvOn, ceilXdp, ceilTc]).filter(Boolean);
+    for (const flows of [1, 64]) {
+      const id = `${dir}-${flows}`;
+      await guarded(`pps ${id}`, async () => {
+        const res = Object.fromEntries(modes.map((m) => [m.name, { delivered: [], offered: [], loss: [] }]));
+        for (const m of modes) {
+          await use(m);
+          await ppsTrial(dir, flows, C.ppsN >> 2); // warm-up
+        }
+        for (let r = 0; r < C.ppsReps; r++) {
+          for (const m of rotate(modes, r)) {
+            await use(m);
+            const t = await ppsTrial(dir, flows, C.ppsN);
+            for (const k of ['delivered', 'offered', 'loss']) res[m.name][k].push(t[k]);
+          }
+        }
+        R.pps[id] = res;
+        log(`pps ${id}: ` + modes.map((m) => `${m.name} ${summary(res[m.name].delivered).median?.toFixed(3)} Mpps`).join(', '));
+      });
+    }
+  }
+}
+
+// The closed-loop generator (lib/loop.mjs): N frames injected once circulate
+// through the VTEP host and one XDP hop back; Mpps = frames counted / window.
+async function ppsLoop() {
+  sinkS.detach();
+  sinkG.detach(); // the loop's programs sit where the sinks were (g0 for encap, s0 for decap)
+  const pipeline = C.loopMode === 'pipeline' ? napiPipeline(env, { vtepCpu: C.loopVtepCpu, hopCpu: C.loopHopCpu }) : undefined;
+  if (pipeline) log(`pps loop: threaded NAPI, ${pipeline.threads.map((t) => `${t.comm} (${t.ifc}) on CPU ${t.cpu}`).join(', ')}`);
+  try {
+    await ppsLoopDirs(pipeline);
+  } finally {
+    pipeline?.close(); // the other scenarios run with NAPI in softirq, as built
+  }
+}
+
+async function ppsLoopDirs(pipeline) {
+  for (const dir of ['decap', 'encap']) {
+    const loop = await loopGenerator(env, dir);
+    closers.push(() => loop.close());
+    // the floor: the VTEP host only redirects, frames go round as they are (the loop's own cost)
+    const floor = named(await floorMode(env, dir));
+    closers.push(() => floor.close());
+    const modes = (dir === 'decap' ? [kernel, xvAuto, ceilXdp, floor] : [kernel, xvAuto, xvOn, ceilXdp, ceilTc, floor]).filter(Boolean);
+    const frame = dir === 'decap' ? DECAP : ENCAP;
+    const floorFrame = dir === 'decap' ? decapInner() : DECAP;
+    const byteOff = DIRS[dir].byteOff, portOff = DIRS[dir].portOff;
+    loop.attach();
+    try {
+      for (const flows of [1, 64]) {
+        const id = `${dir}-${flows}`;
+        await guarded(`pps ${id}`, async () => {
+          const res = Object.fromEntries(modes.map((m) => [m.name, pipeline
+            ? { delivered: [], perVtepCpuSecond: [], vtepShare: [], hopShare: [], cpuBusyVtep: [], cpuBusyHop: [], bottleneck: [], netRx: [], ksoftirqdSeconds: [], wakeupsPerFrame: [], where: [], inFlightEnd: [], cpus: [] }
+            : { delivered: [], perSoftirqSecond: [], softirqShare: [], inFlightEnd: [], cpus: [] }]));
+          const trial = async (m, seconds) => {
+            const xs0 = m.xvtep ? xvCounters() : undefined;
+            const t = m === floor
+              ? await loop.run({ frame: floorFrame, n: C.loopN, flows, byteOff: dir === 'decap' ? OFF.srcMacLast : OFF.innerSrcMacLast, portOff: 0, seconds, cpu: C.loopCpu, floor: true, pipeline })
+              : await loop.run({ frame, n: C.loopN, flows, byteOff, portOff, seconds, cpu: C.loopCpu, pipeline });
+            if (!t.diedOut) throw new Error(`pps ${id} ${m.name}: the loop still moved after its stop (forwarded ${t.forwarded})`);
+            if (xs0) {
+              const xs1 = xvCounters(), diff = {};
+              for (const k of Object.keys(xs1)) if (xs1[k] !== xs0[k]) diff[k] = xs1[k] - xs0[k];
+              (R.xvtepCounters[`${id} ${m.name}`] ??= []).push(diff);
+            }
+            return t;
+          };
+          for (const m of modes) {
+            await use(m);
+            await trial(m, 0.2); // warm-up
+          }
+          for (let r = 0; r < C.ppsReps; r++) {
+            for (const m of rotate(modes, r)) {
+              await use(m);
+              const t = await trial(m, C.loopSecs);
+              const v = res[m.name];
+              v.inFlightEnd.push(t.inFlightEnd);
+              v.cpus.push(t.cpus);
+              // a loop that lost all its frames measured nothing: no rate, an error
+              const dead = t.inFlightEnd === 0;
+              if (dead) R.errors.push({ scenario: `pps ${id} ${m.name} repeat ${r}`, error: `the loop died out (0 of ${C.loopN} frames left at the end; ${t.forwarded} forwarded in the window; veth drop/error counters since the lab was built: ${vethDrops(env)})` });
+              v.delivered.push(dead ? null : t.mpps);
+              if (pipeline) {
+                // the hop's program counts on the hop's CPU only, else the split did not hold: no rate
+                const split = t.cpus.length === 1 && t.cpus[0] === C.loopHopCpu;
+                if (!split) R.errors.push({ scenario: `pps ${id} ${m.name} repeat ${r}`, error: `pipeline: the hop counted on CPUs ${t.cpus.join(',')}, not only on ${C.loopHopCpu}` });
+                v.perVtepCpuSecond.push(dead || !split ? null : t.mppsPerVtepCpuSecond);
+                v.vtepShare.push(t.vtepShare);
+                v.hopShare.push(t.hopShare);
+                v.cpuBusyVtep.push(t.cpuBusy.vtep);
+                v.cpuBusyHop.push(t.cpuBusy.hop);
+                v.bottleneck.push(t.bottleneck);
+                v.netRx.push(t.netRx);
+                v.ksoftirqdSeconds.push(t.ksoftirqdSeconds);
+                v.wakeupsPerFrame.push(t.wakeupsPerFrame);
+                v.where.push(t.where);
+              } else {
+                v.softirqShare.push(t.softirqShare);
+                v.perSoftirqSecond.push(dead || t.cpus.length !== 1 ? null : t.mppsPerCpuSecond);
+              }
+            }
+          }
+          R.pps[id] = res;
+          log(`pps ${id} (loop ${C.loopMode}, ${C.loopN} in flight): ` + modes.map((m) => `${m.name} ${summary(res[m.name].delivered).median?.toFixed(3)} Mpps` +
+            (pipeline ? `, ${summary(res[m.name].perVtepCpuSecond).median?.toFixed(3)} per VTEP-CPU-s` : '') + ` (end ${summary(res[m.name].inFlightEnd).median})`).join(', '));
+        });
+      }
+    } finally {
+      loop.detach();
+    }
+  }
+}
+
 function xvCounters() {
   const out = {};
   for (const [slot, v] of xv.readAllStats()) {
@@ -142,31 +278,21 @@ async function guarded(name, fn) {
 try {
   // ------------------------------------------------------------ 1+2: pps
   if (want('pps')) {
-    sinkS.attach();
-    sinkG.attach();
-    for (const dir of ['decap', 'encap']) {
-      // endpointXdp changes nothing on decap (the underlay's XDP does it)
-      const modes = (dir === 'decap' ? [kernel, xvAuto, ceilXdp] : [kernel, xvAuto, xvOn, ceilXdp, ceilTc]).filter(Boolean);
-      for (const flows of [1, 64]) {
-        const id = `${dir}-${flows}`;
-        await guarded(`pps ${id}`, async () => {
-          const res = Object.fromEntries(modes.map((m) => [m.name, { delivered: [], offered: [], loss: [] }]));
-          for (const m of modes) {
-            await use(m);
-            await ppsTrial(dir, flows, C.ppsN >> 2); // warm-up
-          }
-          for (let r = 0; r < C.ppsReps; r++) {
-            for (const m of rotate(modes, r)) {
-              await use(m);
-              const t = await ppsTrial(dir, flows, C.ppsN);
-              for (const k of ['delivered', 'offered', 'loss']) res[m.name][k].push(t[k]);
-            }
-          }
-          R.pps[id] = res;
-          log(`pps ${id}: ` + modes.map((m) => `${m.name} ${summary(res[m.name].delivered).median?.toFixed(3)} Mpps`).join(', '));
-        });
+    let gen = ppsGen;
+    if (gen === 'auto') {
+      // one live frame: kernels that refuse BPF_F_TEST_XDP_LIVE_FRAMES (EPERM) get the closed loop
+      try {
+        await liveRun(await genProgram(1, 0, 0), ENCAP, env.sink, env.ifx.s0, 1);
+        gen = 'live';
+      } catch (e) {
+        gen = 'loop';
+        R.notes.push(`pps: live frames refused (${String(e?.message ?? e).split('\n')[0]}): closed-loop generator (lib/loop.mjs)`);
       }
     }
+    R.ppsGen = gen === 'live' ? { kind: 'live', frames: C.ppsN }
+      : { kind: 'loop', mode: C.loopMode, inFlight: C.loopN, seconds: C.loopSecs, cpu: C.loopCpu, ...(C.loopMode === 'pipeline' ? { vtepCpu: C.loopVtepCpu, hopCpu: C.loopHopCpu } : {}) };
+    if (gen === 'live') await ppsLive();
+    else await guarded('pps loop', ppsLoop);
   }
 
   // ------------------------------------------------------------ 5: per-packet cost
