@@ -4,7 +4,7 @@
 // loop floor, N alternated with the modes, per-softirq-second and wall Mpps.
 //   node bench/loop-sweep.mjs [--n=8,32,128,200] [--reps=2] [--secs=0.5]
 // (root, after `make build bench-bpf`; bench/README.md, "Closed loop")
-import { T, buildLab, kernelMode, ceilingMode, sleep } from './lib/topo.mjs';
+import { T, buildLab, kernelMode, ceilingMode, sleep, closeAll } from './lib/topo.mjs';
 import { setupXvtep, variant } from './lib/xvtep.mjs';
 import { loopGenerator, floorMode } from './lib/loop.mjs';
 import { innerFrame, vxlanFrame } from './lib/packets.mjs';
@@ -53,12 +53,6 @@ try {
     console.log(`| ${k} | ${c(v.wall)} | ${c(v.soft)} | ${v.end.join(', ')} |`);
   }
 } finally {
-  for (const c of closers.reverse()) {
-    try {
-      c();
-    } catch {
-      // cleanup: the rest must still run
-    }
-  }
+  closeAll(closers);
   env.lab.destroy();
 }

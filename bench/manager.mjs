@@ -11,7 +11,7 @@
 // verdicts are report.mjs's. Every namespace and the private bpffs are removed
 // at the end, also on failure.
 import { cpus, release } from 'node:os';
-import { buildLab, sinkOn } from './lib/topo.mjs';
+import { buildLab, sinkOn, closeAll } from './lib/topo.mjs';
 import { generators } from './lib/gen.mjs';
 import { measureManager } from './lib/manager.mjs';
 import { controlSection, errorsSection, targetsSection } from './lib/report.mjs';
@@ -50,13 +50,7 @@ try {
   const { genProgram, liveRun } = generators(env.lab, closers);
   R.control.manager = await measureManager({ env, genProgram, liveRun, sinkG, sinkS, sizes, log, guarded });
 } finally {
-  for (const c of closers.reverse()) {
-    try {
-      c();
-    } catch {
-      // cleanup: the rest must still run
-    }
-  }
+  closeAll(closers);
   env.lab.destroy();
 }
 R.seconds = (Date.now() - t0) / 1000;

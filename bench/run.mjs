@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { ObjectSpec, u32 } from '../dist/bpf/index.js';
-import { T, BUILD, buildLab, kernelMode, bareMode, ceilingMode, sinkOn, sleep } from './lib/topo.mjs';
+import { T, BUILD, buildLab, kernelMode, bareMode, ceilingMode, sinkOn, sleep, closeAll } from './lib/topo.mjs';
 import { setupXvtep, variant } from './lib/xvtep.mjs';
 import { DROP_REASONS, EVENTS } from '../dist/datapath/layout.js';
 import { innerFrame, vxlanFrame, OFF } from './lib/packets.mjs';
@@ -563,13 +563,7 @@ try {
   } catch {
     // cleanup: the rest must still run
   }
-  for (const c of closers.reverse()) {
-    try {
-      c();
-    } catch {
-      // cleanup: the rest must still run
-    }
-  }
+  closeAll(closers);
   lab.destroy();
 }
 

@@ -20,7 +20,7 @@
 // compiled out for a bisection) or from two commits (before/after).
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, renameSync } from 'node:fs';
-import { T, BUILD, buildLab, ceilingMode, sinkOn, sleep } from './lib/topo.mjs';
+import { T, BUILD, buildLab, ceilingMode, sinkOn, sleep, closeAll } from './lib/topo.mjs';
 import { setupXvtep, variant } from './lib/xvtep.mjs';
 import { summary, rotate } from './lib/stats.mjs';
 import { nsInProgram } from './lib/progstats.mjs';
@@ -112,13 +112,7 @@ try {
   } catch {
     // cleanup: the rest must still run
   }
-  for (const c of closers.reverse()) {
-    try {
-      c();
-    } catch {
-      // cleanup: the rest must still run
-    }
-  }
+  closeAll(closers);
   lab.destroy();
   restore();
 }

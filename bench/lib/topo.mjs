@@ -186,6 +186,17 @@ export async function sinkOn(lab, ns, ifc) {
   };
 }
 
+/** Runs every closer, last registered first; one that throws does not stop the rest. */
+export function closeAll(closers) {
+  for (const c of closers.reverse()) {
+    try {
+      c();
+    } catch {
+      // cleanup: the rest must still run
+    }
+  }
+}
+
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
