@@ -66,8 +66,9 @@ TC_NETLINK_TESTS := test/datapath/lab-kernel.test.ts test/datapath/lab-xvtep.tes
   test/daemon/apply-kill.test.ts test/daemon/bpffs-gone.test.ts test/reconcile/two-instances.test.ts
 
 # XVTEP_REQUIRE_KERNEL_TESTS=1 (set by CI) turns every skipped kernel test into a failure.
+# test/bench/loop.test.ts runs the closed-loop generator against the bench's XDP ceiling (bench-bpf).
 test: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build bench-bpf
 	@for f in $(TC_NETLINK_TESTS); do [[ -f $$f ]] || { echo "Makefile: TC_NETLINK_TESTS names $$f, which does not exist (vitest would run nothing for it)" >&2; exit 1; }; done
 	@rc=0; npx --no-install vitest run $(VITEST_ARGS) || rc=$$?; \
 	  echo "== the TC-attaching labs again, with netlink clsact filters (kernels without tcx)"; \
