@@ -184,10 +184,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   });
 
   let server: Server | undefined;
+  // Declared ahead of the metrics server, whose scrapes ask it for its counts from the start.
+  let endpoints: EndpointWatcher | undefined;
   const startServer = async () => {
     if (!cfg.metrics.enabled) return;
     const { host, port } = cfg.metrics.listen;
-    server = await startMetricsServer({ dp: () => dp, pinDir, state: () => withUnrecorded(readState(pinDir)), maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION, extra: () => agent?.metrics() ?? '' }, host, port);
+    server = await startMetricsServer({ dp: () => dp, pinDir, state: () => withUnrecorded(readState(pinDir)), maxVniSeries: () => cfg.metrics.maxVniSeries, version: VERSION, extra: () => agent?.metrics() ?? '', endpoints: () => endpoints?.counts() }, host, port);
     log(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
   };
   try {
@@ -230,7 +232,6 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   // Reloads run one at a time; a request during a reload runs after it.
   // After each, the endpoint watcher looks at what the reload attached.
   let chain: Promise<void> = Promise.resolve();
-  let endpoints: EndpointWatcher | undefined;
   // Reloads and cluster views share one queue and one bookkeeping.
   const queued = (trigger: string, once: () => Promise<boolean> | boolean): Promise<boolean> => {
     let seen = 0;

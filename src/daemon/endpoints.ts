@@ -176,6 +176,13 @@ export class EndpointWatcher {
     });
   }
 
+  /** What the metrics show of the record #write() keeps in the state directory. */
+  counts(): { missing: number; reattachments: number } {
+    let missing = 0;
+    for (const e of this.#entries.values()) if (e.state === 'missing') missing++;
+    return { missing, reattachments: this.#reattachments };
+  }
+
   #write(): void {
     const endpoints = [...this.#entries.values()].map(({ asked: _a, failed: _f, ...e }) => e);
     try {

@@ -5,7 +5,7 @@ import { BpfMap, UpdateFlag, formatIPv4, formatIPv6, macInto, type UpdateFlagVal
 import {
   AF_INET, AF_INET6, BUM_MAX_LOCAL, BUM_MAX_REMOTE4, BUM_MAX_REMOTE6, FdbFlag, VniFlag, addrBytes, familyOf, formatAddr,
   type FdbEntryValue, type FdbKey, type VniInfo,
-  addrKeyCodec, bumCodec, epInfoCodec, neighValCodec, peerValCodec,
+  addrKeyCodec, bumCodec, epInfoCodec, neighValCodec, peerValCodec, vniInfoCodec,
 } from './layout.js';
 import type { ValueOf } from '../bpf/index.js';
 
@@ -98,16 +98,50 @@ export class VniTable {
     return new Map(this.map.lookupBatch().map(([k, v]) => [k, vniSettingsOf(v)]));
   }
   /**
-   * Every VNI with its stats slot, packed as vni * SLOT_SPAN + slot, in VNI
-   * order: what a scrape needs of 4096 VNIs, without an object per VNI.
+   * Every VNI in VNI order with its stats slot, learned count and cap, as
+   * columns: what a scrape needs of 4096 VNIs. Objects per VNI (the learn
+   * counts' [key, value] pairs, records and a Map) lived through the whole
+   * scrape, so its scavenges kept them, and surviving bytes are what V8
+   * grows the young generation by (31 scrapes in one process: 16 MB of new
+   * space with them, 8-12 MB without; 18:30, loaded).
    */
-  slotsByVni(): Float64Array {
-    const packed: number[] = [];
-    this.map.forEachBatch((keys, values, n) => {
-      for (let i = 0; i < n; i++) packed.push(keys.readUInt32LE(i * 4) * SLOT_SPAN + values.readUInt32LE(i * this.map.info.valueSize)); // statsSlot
+  rowsByVni(): VniRows {
+    const cap = this.map.info.maxEntries, vs = this.map.info.valueSize;
+    const { statsSlot, learnMax, learned } = vniInfoCodec.offsets;
+    const vni = new Uint32Array(cap), slot = new Uint32Array(cap), learnedAt = new Uint32Array(cap), maxAt = new Uint32Array(cap);
+    let n = 0;
+    this.map.forEachBatch((keys, values, count) => {
+      for (let i = 0; i < count && n < cap; i++, n++) {
+        const o = i * vs;
+        vni[n] = keys.readUInt32LE(i * 4);
+        slot[n] = values.readUInt32LE(o + statsSlot);
+        maxAt[n] = values.readUInt32LE(o + learnMax);
+        learnedAt[n] = values.readUInt32LE(o + learned);
+      }
     });
-    return Float64Array.from(packed).sort();
+    // A hash walk comes in bucket order: sort vni * 2^24 + walk index (exact in a double) and permute.
+    const order = new Float64Array(n);
+    for (let i = 0; i < n; i++) order[i] = vni[i]! * SLOT_SPAN + i;
+    order.sort();
+    const rows: VniRows = { length: n, vni: new Uint32Array(n), slot: new Uint32Array(n), learned: new Uint32Array(n), max: new Uint32Array(n) };
+    for (let k = 0; k < n; k++) {
+      const i = order[k]! % SLOT_SPAN;
+      rows.vni[k] = vni[i]!;
+      rows.slot[k] = slot[i]!;
+      rows.learned[k] = learnedAt[i]!;
+      rows.max[k] = maxAt[i]!;
+    }
+    return rows;
   }
+}
+
+/** VniTable.rowsByVni(): column k of each array is the k-th VNI in VNI order. */
+export interface VniRows {
+  length: number;
+  vni: Uint32Array;
+  slot: Uint32Array;
+  learned: Uint32Array;
+  max: Uint32Array;
 }
 
 /** Stats slots are below 2^24 (one per VNI at most); packed with a 24-bit VNI the pair stays exact in a double. */

@@ -4,7 +4,7 @@
 // scrapes (a restarted manager therefore continues where the maps are).
 // Written by hand rather than through prom-client objects: 4096 VNIs x a
 // dozen series through label hashing would not fit a 50 ms scrape.
-import { type Datapath, DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT, LAYOUT_VERSION, SLOT_SPAN } from '../datapath/index.js';
+import { type Datapath, DROP_REASONS, EVENTS, GLOBAL_STATS_SLOT, LAYOUT_VERSION } from '../datapath/index.js';
 import { UNDERLAY_CHANGES, type EndpointStates, type ManagerState, type UnderlayState } from '../reconcile/index.js';
 import { CHUNK_BYTES, ChunkPool } from './chunks.js';
 import { DROP0, EVENT0, RX_BYTES, RX_PACKETS, STAT_FIELDS, TX_BYTES, TX_PACKETS, countEntries, readStatsSums } from './read.js';
@@ -13,11 +13,21 @@ export interface RenderOptions {
   /** VNIs beyond this many (lowest first) are summed into vni="other". */
   maxVniSeries: number;
   state: ManagerState;
-  /** The daemon's endpoint watcher record (null: no daemon watches). */
-  endpoints: EndpointStates | null;
+  /** What the daemon's endpoint watcher counts (null: no daemon watches). */
+  endpoints: EndpointCounts | null;
   /** The daemon's underlay watcher record (null: no daemon watches). */
   underlay?: UnderlayState | null;
   version: string;
+}
+
+/** The two numbers a scrape shows of the endpoint watcher's record. */
+export interface EndpointCounts {
+  missing: number;
+  reattachments: number;
+}
+
+export function endpointCountsOf(s: EndpointStates | null): EndpointCounts | null {
+  return s && { missing: s.endpoints.filter((e) => e.state === 'missing').length, reattachments: s.reattachments };
 }
 
 /**
@@ -124,15 +134,15 @@ const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace
  */
 export async function renderXvtepMetrics(dp: Datapath, o: RenderOptions, pool = new ChunkPool(0)): Promise<Buffer[]> {
   const fdb = await dp.fdbCounts();
-  const vnis = dp.vnis.slotsByVni();
+  const vnis = dp.vnis.rowsByVni();
   const sums = (sumsScratch = readStatsSums(dp, sumsScratch));
   const limit = Math.max(0, o.maxVniSeries);
   const shown = Math.min(limit, vnis.length), rest = vnis.length - shown;
   const out = new Out(pool);
-  const vniAt = (k: number) => Math.floor(vnis[k]! / SLOT_SPAN);
+  const vniAt = (k: number) => vnis.vni[k]!;
   // Where the k-th VNI's counters start in `sums`; a slot outside xv_stats (-1) reads as zeros.
   const rowAt = (k: number) => {
-    const r = (vnis[k]! % SLOT_SPAN) * STAT_FIELDS;
+    const r = vnis.slot[k]! * STAT_FIELDS;
     return r < sums.length ? r : -1;
   };
   const at = (row: Float64Array, r: number, i: number) => (r < 0 ? 0 : row[r + i]!);
@@ -153,26 +163,26 @@ export async function renderXvtepMetrics(dp: Datapath, o: RenderOptions, pool = 
   perVni('xvtep_vni_learn_limit_total', EVENT0 + EVENTS.indexOf('learn_limit'),
     'New source MACs not learned because the VNI (or all VNIs together) reached its cap on learned entries; the frames were forwarded.');
   // Learned entries per VNI as the data path counts them (each ageing sweep recounts), and the caps.
-  const learn = new Map(dp.vnis.learnCounts().map((c) => [c.vni, c]));
-  const gauge = (name: string, help: string, value: (c: { learned: number; max: number } | undefined) => number) => {
+  const gauge = (name: string, help: string, values: Uint32Array) => {
     out.family(name, 'gauge', help);
     const head = piece(`${name}{vni="`);
     let sum = 0;
-    for (let k = 0; k < shown; k++) out.vniSample(head, vniAt(k), close, value(learn.get(vniAt(k))));
-    for (let k = shown; k < vnis.length; k++) sum += value(learn.get(vniAt(k)));
+    for (let k = 0; k < shown; k++) out.vniSample(head, vniAt(k), close, values[k]!);
+    for (let k = shown; k < vnis.length; k++) sum += values[k]!;
     if (rest) out.sample(name, 'vni="other"', sum);
   };
-  gauge('xvtep_vni_fdb_learned', 'Learned FDB entries of the VNI as the data path counts them.', (c) => c?.learned ?? 0);
-  gauge('xvtep_vni_fdb_learned_limit', 'vnis[].maxLearned: the cap on the VNI\'s learned entries (0 = no per-VNI cap).', (c) => c?.max ?? 0);
+  gauge('xvtep_vni_fdb_learned', 'Learned FDB entries of the VNI as the data path counts them.', vnis.learned);
+  gauge('xvtep_vni_fdb_learned_limit', 'vnis[].maxLearned: the cap on the VNI\'s learned entries (0 = no per-VNI cap).', vnis.max);
   // Only reasons that occurred: 11 reasons x 4096 VNIs of zeros would triple every scrape.
   const DROPS = 'xvtep_vni_drop_packets_total';
   out.family(DROPS, 'counter', 'Packets dropped for a VNI, by reason (reasons that never occurred are omitted).');
   const dropHead = piece(`${DROPS}{vni="`);
+  const dropTails = DROP_REASONS.map((reason) => piece(`",reason="${reason}"} `));
   for (let k = 0; k < shown; k++) {
     const r = rowAt(k);
     for (let i = 0; i < DROP_REASONS.length; i++) {
       const v = at(sums, r, DROP0 + i);
-      if (v > 0) out.vniSample(dropHead, vniAt(k), piece(`",reason="${DROP_REASONS[i]}"} `), v);
+      if (v > 0) out.vniSample(dropHead, vniAt(k), dropTails[i]!, v);
     }
   }
   if (rest) {
@@ -213,9 +223,8 @@ export async function renderXvtepMetrics(dp: Datapath, o: RenderOptions, pool = 
   out.family('xvtep_map_capacity', 'gauge', 'max_entries of each control-plane map.');
   for (const [m, , c] of maps) out.sample('xvtep_map_capacity', `map="${m}"`, c);
 
-  const watched = o.endpoints?.endpoints ?? [];
   out.family('xvtep_endpoints_missing', 'gauge', 'Endpoint interfaces of the config that do not exist now (xvtep run attaches them when they appear).');
-  out.sample('xvtep_endpoints_missing', '', watched.filter((e) => e.state === 'missing').length);
+  out.sample('xvtep_endpoints_missing', '', o.endpoints?.missing ?? 0);
   out.family('xvtep_endpoint_reattachments_total', 'counter', 'Endpoints that came back (re-created interface) and were attached again by this daemon.');
   out.sample('xvtep_endpoint_reattachments_total', '', o.endpoints?.reattachments ?? 0);
 

@@ -6,7 +6,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Datapath } from '../datapath/index.js';
 import { readEndpointStates, readState, readUnderlayState, type ManagerState } from '../reconcile/index.js';
 import { ChunkPool } from './chunks.js';
-import { renderXvtepMetrics } from './collector.js';
+import { endpointCountsOf, renderXvtepMetrics, type EndpointCounts } from './collector.js';
 
 export interface MetricsSource {
   dp: () => Datapath;
@@ -17,6 +17,13 @@ export interface MetricsSource {
   state?: () => ManagerState;
   /** More families in exposition text, from the daemon (the cluster agent's). */
   extra?: () => string;
+  /**
+   * The endpoint watcher's counts from the daemon's memory (undefined: read
+   * its record file). The file lists every endpoint (1,000 in the bench's
+   * daemon): parsing it at every scrape made objects by the thousand to
+   * count two numbers.
+   */
+  endpoints?: () => EndpointCounts | undefined;
 }
 
 export function processRegistry(): Registry {
@@ -30,7 +37,7 @@ export function processRegistry(): Registry {
 
 /** One scrape: the xvtep families (chunks of bytes from `pool`, written as rendered) and prom-client's process families. */
 export async function renderAll(src: MetricsSource, reg: Registry, pool?: ChunkPool): Promise<{ own: Buffer[]; process: string }> {
-  const own = await renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: src.state?.() ?? readState(src.pinDir), endpoints: readEndpointStates(src.pinDir), underlay: readUnderlayState(src.pinDir), version: src.version }, pool);
+  const own = await renderXvtepMetrics(src.dp(), { maxVniSeries: src.maxVniSeries(), state: src.state?.() ?? readState(src.pinDir), endpoints: src.endpoints?.() ?? endpointCountsOf(readEndpointStates(src.pinDir)), underlay: readUnderlayState(src.pinDir), version: src.version }, pool);
   return { own, process: (src.extra?.() ?? '') + await reg.metrics() };
 }
 
