@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // xvtep benchmarks: kernel VXLAN + bridge vs xvtep vs an XDP ceiling, in one
 // namespace lab, alternating the VTEP host's mode between repeats.
-//   node bench/run.mjs [--quick] [--only=pps,cost,tcp,latency,control,scaling] [--out=DIR]
+//   node bench/run.mjs [--quick] [--only=pps,tccost,cost,tcp,latency,control,scaling] [--out=DIR]
 //     [--pps-gen=auto|live|loop] [--loop-mode=pipeline|single] [--loop-cpus=V,H] [--loop-n=N] [--loop-secs=S] [--loop-cpu=C]
 //     [--pace-us=N]  (the control trials' paced sender, where the kernel refuses live frames)
 // (make bench / make bench-quick build everything first.) See bench/README.md.
@@ -22,6 +22,12 @@ import { measureManager } from './lib/manager.mjs';
 import { loopGenerator, floorMode, napiPipeline, vethDrops } from './lib/loop.mjs';
 
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  // the usage is this file's opening comment: print it before any lab is built
+  const head = (await import('node:fs')).readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+  console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const quick = argv.includes('--quick');
 const opt = (k) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const only = opt('only')?.split(',');
