@@ -572,34 +572,59 @@ try {
       sinkG.attach();
       await use(xvOn);
       // without live frames: the cost columns from one plain test run per frame
-      // (no delivery), and no pps column: 16,384 flows need the live generator,
-      // the closed loop carries at most lib/loop.mjs MAX_IN_FLIGHT (200) frames,
-      // each its one flow
+      // (no delivery), and the many-flow pps from the closed loop (decap, one
+      // CPU), whose hop gives every pass the next of C.scaleFlows inner flows
+      // (loop_push flow_span): ≤ 200 frames in flight could carry no more
       const live = await liveFrames();
       R.scalingMethod = live ? 'live' : 'plain';
       const cost = live ? (p, fr, ifx, n) => liveRun(p, fr, env.vtep, ifx, n) : async (p, fr, ifx, n) => verdictIs(plainRun(p, fr, env.vtep, ifx, n), XDP_REDIRECT, p);
       const N = live ? C.costN : C.costPlainN;
-      let filled = 0;
-      for (const size of C.fdbSizes) {
-        const add = Math.max(0, size - 2 - filled); // 2 = the lab's own static entries
-        for (let i = 0; i < add; i += 100_000) {
-          xv.fdbAddMany(Array.from({ length: Math.min(100_000, add - i) }, (_, j) => macOf(0xc3, filled + i + j)));
+      let loop;
+      if (!live) {
+        sinkS.detach(); // loop_push sits on s0
+        loop = await loopGenerator(env, 'decap');
+        closers.push(() => loop.close());
+        loop.attach();
+        R.scalingLoop = { inFlight: C.loopN, seconds: C.loopSecs, cpu: C.loopCpu, flows: C.scaleFlows };
+      }
+      const loopPps = async (seconds) => {
+        const t = await loop.run({ frame: DECAP_SCALE, n: C.loopN, flowSpan: C.scaleFlows, seconds, cpu: C.loopCpu });
+        if (!t.diedOut) throw new Error(`scaling: the loop still moved after its stop (forwarded ${t.forwarded})`);
+        return t;
+      };
+      try {
+        let filled = 0;
+        for (const size of C.fdbSizes) {
+          const add = Math.max(0, size - 2 - filled); // 2 = the lab's own static entries
+          for (let i = 0; i < add; i += 100_000) {
+            xv.fdbAddMany(Array.from({ length: Math.min(100_000, add - i) }, (_, j) => macOf(0xc3, filled + i + j)));
+          }
+          filled += add;
+          const row = { size, entries: xv.fdbCount(), costDecapNs: [], costEncapNs: [], ppsDecapManyFlows: [], ...(live ? {} : { ppsDecapManyFlowsPerCpuSecond: [], loopInFlightEnd: [] }) };
+          if (live) await ppsTrial('decap', C.scaleFlows, C.ppsN >> 2, DECAP_SCALE); // warm-up (learns the flows' MACs)
+          else {
+            await cost(xv.program('xv_xdp_underlay'), DECAP, env.ifx.u0, 10_000); // warm-up
+            await cost(xv.program('xv_xdp_endpoint'), ENCAP, env.ifx.e0, 10_000);
+            await loopPps(0.3); // warm-up (learns the flows' MACs)
+          }
+          for (let r = 0; r < C.scaleReps; r++) {
+            row.costDecapNs.push((await cost(xv.program('xv_xdp_underlay'), DECAP, env.ifx.u0, N)).duration);
+            row.costEncapNs.push((await cost(xv.program('xv_xdp_endpoint'), ENCAP, env.ifx.e0, N)).duration);
+            if (live) row.ppsDecapManyFlows.push((await ppsTrial('decap', C.scaleFlows, C.ppsN, DECAP_SCALE)).delivered);
+            else {
+              const t = await loopPps(C.loopSecs);
+              row.ppsDecapManyFlows.push(t.mpps);
+              row.ppsDecapManyFlowsPerCpuSecond.push(t.mppsPerCpuSecond);
+              row.loopInFlightEnd.push(t.inFlightEnd);
+            }
+          }
+          row.entriesAfter = xv.fdbCount();
+          R.scaling.push(row);
+          log(`scaling ${size}: decap ${summary(row.costDecapNs).median?.toFixed(1)} ns, encap ${summary(row.costEncapNs).median?.toFixed(1)} ns${live ? ' (whole run)' : ' (plain test run, no delivery)'}, ` +
+            `${summary(row.ppsDecapManyFlows).median?.toFixed(3)} Mpps (${C.scaleFlows} flows${live ? '' : `, closed loop; ${summary(row.ppsDecapManyFlowsPerCpuSecond).median?.toFixed(3)} per softirq-second`}), ${row.entriesAfter} entries`);
         }
-        filled += add;
-        const row = { size, entries: xv.fdbCount(), costDecapNs: [], costEncapNs: [], ppsDecapManyFlows: [] };
-        if (live) await ppsTrial('decap', C.scaleFlows, C.ppsN >> 2, DECAP_SCALE); // warm-up (learns the flows' MACs)
-        else {
-          await cost(xv.program('xv_xdp_underlay'), DECAP, env.ifx.u0, 10_000); // warm-up
-          await cost(xv.program('xv_xdp_endpoint'), ENCAP, env.ifx.e0, 10_000);
-        }
-        for (let r = 0; r < C.scaleReps; r++) {
-          row.costDecapNs.push((await cost(xv.program('xv_xdp_underlay'), DECAP, env.ifx.u0, N)).duration);
-          row.costEncapNs.push((await cost(xv.program('xv_xdp_endpoint'), ENCAP, env.ifx.e0, N)).duration);
-          if (live) row.ppsDecapManyFlows.push((await ppsTrial('decap', C.scaleFlows, C.ppsN, DECAP_SCALE)).delivered);
-        }
-        row.entriesAfter = xv.fdbCount();
-        R.scaling.push(row);
-        log(`scaling ${size}: decap ${summary(row.costDecapNs).median?.toFixed(1)} ns, encap ${summary(row.costEncapNs).median?.toFixed(1)} ns${live ? ` (whole run), ${summary(row.ppsDecapManyFlows).median?.toFixed(3)} Mpps (${C.scaleFlows} flows)` : ' (plain test run, no delivery)'}, ${row.entriesAfter} entries`);
+      } finally {
+        loop?.detach();
       }
     });
   }
