@@ -11,8 +11,9 @@
 // verdicts are report.mjs's. Every namespace and the private bpffs are removed
 // at the end, also on failure.
 import { cpus, release } from 'node:os';
-import { buildLab, sinkOn, closeAll } from './lib/topo.mjs';
-import { generators } from './lib/gen.mjs';
+import { T, buildLab, sinkOn, closeAll } from './lib/topo.mjs';
+import { generators, frameSources } from './lib/gen.mjs';
+import { innerFrame } from './lib/packets.mjs';
 import { measureManager } from './lib/manager.mjs';
 import { controlSection, errorsSection, targetsSection } from './lib/report.mjs';
 
@@ -48,7 +49,12 @@ try {
   const sinkG = await sinkOn(env.lab, env.gen, 'g0');
   closers.push(() => sinkS.close(), () => sinkG.close());
   const { genProgram, liveRun } = generators(env.lab, closers);
-  R.control.manager = await measureManager({ env, genProgram, liveRun, sinkG, sinkS, sizes, log, guarded });
+  // kernels that refuse live frames: a paced AF_PACKET sender (bench/README.md "Without live frames")
+  const { frameSource } = frameSources({
+    env, genProgram, liveRun, probeFrame: innerFrame({ dmac: T.remote.mac, smac: T.sink.mac, src: T.sink.ip, dst: T.remote.ip }),
+    onRefused: (e) => log(`live frames refused (${String(e?.message ?? e).split('\n')[0]}): a paced AF_PACKET sender instead`),
+  });
+  R.control.manager = await measureManager({ env, frameSource, sinkG, sinkS, sizes, log, guarded });
 } finally {
   closeAll(closers);
   env.lab.destroy();

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // xvtep benchmarks: kernel VXLAN + bridge vs xvtep vs an XDP ceiling, in one
 // namespace lab, alternating the VTEP host's mode between repeats.
-//   node bench/run.mjs [--quick] [--only=pps,cost,tcp,latency,control,scaling] [--out=DIR]
+//   node bench/run.mjs [--quick] [--only=pps,tccost,cost,tcp,latency,control,scaling] [--out=DIR]
 //     [--pps-gen=auto|live|loop] [--loop-mode=pipeline|single] [--loop-cpus=V,H] [--loop-n=N] [--loop-secs=S] [--loop-cpu=C]
+//     [--pace-us=N]  (the control trials' paced sender, where the kernel refuses live frames)
 // (make bench / make bench-quick build everything first.) See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,13 +15,19 @@ import { DROP_REASONS, EVENTS } from '../dist/datapath/layout.js';
 import { innerFrame, vxlanFrame, OFF } from './lib/packets.mjs';
 import { summary, rotate } from './lib/stats.mjs';
 import { writeReport } from './lib/report.mjs';
-import { generators } from './lib/gen.mjs';
+import { generators, frameSources } from './lib/gen.mjs';
 import { nsInProgram, nsInPrograms } from './lib/progstats.mjs';
 import { icmpBlast } from './lib/senders.mjs';
 import { measureManager } from './lib/manager.mjs';
 import { loopGenerator, floorMode, napiPipeline, vethDrops } from './lib/loop.mjs';
 
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  // the usage is this file's opening comment: print it before any lab is built
+  const head = (await import('node:fs')).readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+  console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const quick = argv.includes('--quick');
 const opt = (k) => argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const only = opt('only')?.split(',');
@@ -40,6 +47,11 @@ const C = quick
 if (opt('loop-n')) C.loopN = Number(opt('loop-n'));
 if (opt('loop-secs')) C.loopSecs = Number(opt('loop-secs'));
 C.loopCpu = Number(opt('loop-cpu') ?? 0);
+// without live frames: frames per plain test-run cost figure (one syscall each), and the
+// paced sender's interval (the control trials' frame source; it bounds their resolution)
+C.costPlainN = quick ? 20_000 : 50_000;
+C.paceUs = Number(opt('pace-us') ?? 50);
+if (!(C.paceUs >= 20 && C.paceUs <= 1000)) throw new Error(`--pace-us=${opt('pace-us')}: 20..1000`);
 // the loop's mode: 'pipeline' (threaded NAPI, the VTEP host on CPU V, the loop's hop on CPU H: the VTEP
 // stage's CPU time is measured apart from the hop's) or 'single' (everything in softirq on one CPU)
 C.loopMode = opt('loop-mode') ?? 'pipeline';
@@ -79,7 +91,16 @@ async function use(mode) {
 }
 
 // ---------------------------------------------------------------- generators
-const { genProgram, liveRun } = generators(lab, closers);
+const { genProgram, liveRun, plainRun } = generators(lab, closers);
+
+// One live frame, once per run: kernels that refuse BPF_F_TEST_XDP_LIVE_FRAMES
+// (EPERM, even to root) get the fallbacks: the closed loop for pps, one plain
+// test run per frame for the per-packet cost (no delivery), a paced AF_PACKET
+// sender as the frame source of the control-plane trials.
+const { liveFrames, frameSource } = frameSources({
+  env, genProgram, liveRun, probeFrame: ENCAP, paceUs: C.paceUs,
+  onRefused: (e) => R.notes.push(`live frames refused (${String(e?.message ?? e).split('\n')[0]}): the scenarios that need them use their fallbacks (bench/README.md "Without live frames")`),
+});
 
 const sinkS = await sinkOn(lab, env.sink, 's0');
 const sinkG = await sinkOn(lab, env.gen, 'g0');
@@ -266,6 +287,13 @@ function xvCounters() {
   return out;
 }
 
+const XDP_DROP = 1, XDP_REDIRECT = 4;
+/** A plain test run's result, if every run returned `want` (else the row would time another path). */
+function verdictIs(r, want, prog) {
+  if (r.verdicts.length !== 1 || r.verdicts[0] !== want) throw new Error(`${prog.label ?? 'program'}: plain test run returned XDP action(s) ${r.verdicts.join(', ')}, expected ${want}`);
+  return r;
+}
+
 async function guarded(name, fn) {
   try {
     await fn();
@@ -279,16 +307,8 @@ try {
   // ------------------------------------------------------------ 1+2: pps
   if (want('pps')) {
     let gen = ppsGen;
-    if (gen === 'auto') {
-      // one live frame: kernels that refuse BPF_F_TEST_XDP_LIVE_FRAMES (EPERM) get the closed loop
-      try {
-        await liveRun(await genProgram(1, 0, 0), ENCAP, env.sink, env.ifx.s0, 1);
-        gen = 'live';
-      } catch (e) {
-        gen = 'loop';
-        R.notes.push(`pps: live frames refused (${String(e?.message ?? e).split('\n')[0]}): closed-loop generator (lib/loop.mjs)`);
-      }
-    }
+    // kernels that refuse BPF_F_TEST_XDP_LIVE_FRAMES (EPERM) get the closed loop
+    if (gen === 'auto') gen = (await liveFrames()) ? 'live' : 'loop';
     R.ppsGen = gen === 'live' ? { kind: 'live', frames: C.ppsN }
       : { kind: 'loop', mode: C.loopMode, inFlight: C.loopN, seconds: C.loopSecs, cpu: C.loopCpu, ...(C.loopMode === 'pipeline' ? { vtepCpu: C.loopVtepCpu, hopCpu: C.loopHopCpu } : {}) };
     if (gen === 'live') await ppsLive();
@@ -319,13 +339,21 @@ try {
         ['ceiling encap', ceiling.coll.program('ceil_encap'), ENCAP, env.ifx.e0],
         ...(xv ? [['xvtep encap (xv_xdp_endpoint)', xv.program('xv_xdp_endpoint'), ENCAP, env.ifx.e0]] : []),
       ];
+      // live frames: every run's verdict carried out (the redirect delivered
+      // to the XDP sink); else one plain test run per frame: the program and
+      // the run's clock reads only, the verdict returned, nothing delivered
+      const live = await liveFrames();
+      R.costMethod = live ? 'live' : 'plain';
+      // plain runs: each row must time what it names (the floor drops, every other program redirects)
+      const run = live ? (p, fr, ifx, n) => liveRun(p, fr, env.vtep, ifx, n) : async (p, fr, ifx, n) => verdictIs(plainRun(p, fr, env.vtep, ifx, n), p === floor.program('xdp_drop') ? XDP_DROP : XDP_REDIRECT, p);
+      const N = live ? C.costN : C.costPlainN;
       for (const [name, prog, frame, ifindex] of runs) {
-        await liveRun(prog, frame, env.vtep, ifindex, 1_000_000); // warm-up
+        await run(prog, frame, ifindex, live ? 1_000_000 : 10_000); // warm-up
         R.cost[name] = [];
       }
       for (let r = 0; r < C.costReps; r++) {
         for (const [name, prog, frame, ifindex] of rotate(runs, r)) {
-          R.cost[name].push((await liveRun(prog, frame, env.vtep, ifindex, C.costN)).duration);
+          R.cost[name].push((await run(prog, frame, ifindex, N)).duration);
         }
       }
       // The same programs' own time, as the kernel's run-time stats count it
@@ -333,7 +361,7 @@ try {
       // clock read is, the same for every program).
       for (let r = 0; r < C.costReps; r++) {
         for (const [name, prog, frame, ifindex] of rotate(runs, r)) {
-          (R.costInProgram[name] ??= []).push(await nsInProgram(prog, () => liveRun(prog, frame, env.vtep, ifindex, C.costN >> 2)));
+          (R.costInProgram[name] ??= []).push(await nsInProgram(prog, () => run(prog, frame, ifindex, N >> 2)));
         }
       }
       log('cost: ' + Object.entries(R.cost).map(([k, v]) => `${k} ${summary(v).median} ns (in the program ${summary(R.costInProgram[k]).median?.toFixed(1)})`).join(', '));
@@ -476,13 +504,15 @@ try {
       const frame = innerFrame({ dmac: X, smac: '02:b0:00:00:02:00', src: T.sink.ip, dst: T.remote.ip });
       const floodSaved = xv.dp.flood.get(T.vni);
       xv.dp.flood.delete(T.vni);
-      const prog = await genProgram(1, 0, 0);
       const lat = [];
       try {
         for (let r = 0; r < C.cpTrials; r++) {
           xv.fdbDelete(X);
-          const run = liveRun(prog, frame, env.sink, env.ifx.s0, 2_000_000);
-          run.catch(() => {}); // awaited below; a refusal must not crash the run before then
+          // live frames: 2M frames back to back; else a frame every C.paceUs for ≤ 2 s
+          const src = await frameSource(frame, 2_000_000);
+          let srcDone = false;
+          src.done.then(() => (srcDone = true), () => (srcDone = true));
+          await src.ready;
           await sleep(150);
           const base = sinkG.packets();
           await sleep(50);
@@ -497,9 +527,13 @@ try {
               c = process.hrtime.bigint();
               break;
             }
+            if (srcDone) break;
+            if (src.kind === 'paced') await new Promise(setImmediate); // lets the sender's exit be seen
           }
-          await run;
-          lat.push({ addUs: Number(b - a) / 1e3, firstPacketUs: c ? Number(c - a) / 1e3 : null, leakedBefore: leaked });
+          src.stop();
+          const sent = await src.done;
+          lat.push({ addUs: Number(b - a) / 1e3, firstPacketUs: c ? Number(c - a) / 1e3 : null, leakedBefore: leaked,
+            ...(src.kind === 'paced' ? { source: 'paced', intervalUs: sent.intervalUs, meanGapUs: sent.meanGapUs, maxGapUs: sent.maxGapUs } : { source: 'live' }) });
         }
       } finally {
         xv.fdbDelete(X);
@@ -527,7 +561,7 @@ try {
       // xvtep's own mode off: the manager attaches its own programs on u0/e0.
       current?.down();
       current = undefined;
-      R.control.manager = await measureManager({ env, genProgram, liveRun, sinkG, sinkS, sizes: C.mgr, log, guarded });
+      R.control.manager = await measureManager({ env, frameSource, sinkG, sinkS, sizes: C.mgr, log, guarded });
     });
   }
 
@@ -537,23 +571,60 @@ try {
       sinkS.attach();
       sinkG.attach();
       await use(xvOn);
-      let filled = 0;
-      for (const size of C.fdbSizes) {
-        const add = Math.max(0, size - 2 - filled); // 2 = the lab's own static entries
-        for (let i = 0; i < add; i += 100_000) {
-          xv.fdbAddMany(Array.from({ length: Math.min(100_000, add - i) }, (_, j) => macOf(0xc3, filled + i + j)));
+      // without live frames: the cost columns from one plain test run per frame
+      // (no delivery), and the many-flow pps from the closed loop (decap, one
+      // CPU), whose hop gives every pass the next of C.scaleFlows inner flows
+      // (loop_push flow_span): ≤ 200 frames in flight could carry no more
+      const live = await liveFrames();
+      R.scalingMethod = live ? 'live' : 'plain';
+      const cost = live ? (p, fr, ifx, n) => liveRun(p, fr, env.vtep, ifx, n) : async (p, fr, ifx, n) => verdictIs(plainRun(p, fr, env.vtep, ifx, n), XDP_REDIRECT, p);
+      const N = live ? C.costN : C.costPlainN;
+      let loop;
+      if (!live) {
+        sinkS.detach(); // loop_push sits on s0
+        loop = await loopGenerator(env, 'decap');
+        closers.push(() => loop.close());
+        loop.attach();
+        R.scalingLoop = { inFlight: C.loopN, seconds: C.loopSecs, cpu: C.loopCpu, flows: C.scaleFlows };
+      }
+      const loopPps = async (seconds) => {
+        const t = await loop.run({ frame: DECAP_SCALE, n: C.loopN, flowSpan: C.scaleFlows, seconds, cpu: C.loopCpu });
+        if (!t.diedOut) throw new Error(`scaling: the loop still moved after its stop (forwarded ${t.forwarded})`);
+        return t;
+      };
+      try {
+        let filled = 0;
+        for (const size of C.fdbSizes) {
+          const add = Math.max(0, size - 2 - filled); // 2 = the lab's own static entries
+          for (let i = 0; i < add; i += 100_000) {
+            xv.fdbAddMany(Array.from({ length: Math.min(100_000, add - i) }, (_, j) => macOf(0xc3, filled + i + j)));
+          }
+          filled += add;
+          const row = { size, entries: xv.fdbCount(), costDecapNs: [], costEncapNs: [], ppsDecapManyFlows: [], ...(live ? {} : { ppsDecapManyFlowsPerCpuSecond: [], loopInFlightEnd: [] }) };
+          if (live) await ppsTrial('decap', C.scaleFlows, C.ppsN >> 2, DECAP_SCALE); // warm-up (learns the flows' MACs)
+          else {
+            await cost(xv.program('xv_xdp_underlay'), DECAP, env.ifx.u0, 10_000); // warm-up
+            await cost(xv.program('xv_xdp_endpoint'), ENCAP, env.ifx.e0, 10_000);
+            await loopPps(0.3); // warm-up (learns the flows' MACs)
+          }
+          for (let r = 0; r < C.scaleReps; r++) {
+            row.costDecapNs.push((await cost(xv.program('xv_xdp_underlay'), DECAP, env.ifx.u0, N)).duration);
+            row.costEncapNs.push((await cost(xv.program('xv_xdp_endpoint'), ENCAP, env.ifx.e0, N)).duration);
+            if (live) row.ppsDecapManyFlows.push((await ppsTrial('decap', C.scaleFlows, C.ppsN, DECAP_SCALE)).delivered);
+            else {
+              const t = await loopPps(C.loopSecs);
+              row.ppsDecapManyFlows.push(t.mpps);
+              row.ppsDecapManyFlowsPerCpuSecond.push(t.mppsPerCpuSecond);
+              row.loopInFlightEnd.push(t.inFlightEnd);
+            }
+          }
+          row.entriesAfter = xv.fdbCount();
+          R.scaling.push(row);
+          log(`scaling ${size}: decap ${summary(row.costDecapNs).median?.toFixed(1)} ns, encap ${summary(row.costEncapNs).median?.toFixed(1)} ns${live ? ' (whole run)' : ' (plain test run, no delivery)'}, ` +
+            `${summary(row.ppsDecapManyFlows).median?.toFixed(3)} Mpps (${C.scaleFlows} flows${live ? '' : `, closed loop; ${summary(row.ppsDecapManyFlowsPerCpuSecond).median?.toFixed(3)} per softirq-second`}), ${row.entriesAfter} entries`);
         }
-        filled += add;
-        const row = { size, entries: xv.fdbCount(), costDecapNs: [], costEncapNs: [], ppsDecapManyFlows: [] };
-        await ppsTrial('decap', C.scaleFlows, C.ppsN >> 2, DECAP_SCALE); // warm-up (learns the flows' MACs)
-        for (let r = 0; r < C.scaleReps; r++) {
-          row.costDecapNs.push((await liveRun(xv.program('xv_xdp_underlay'), DECAP, env.vtep, env.ifx.u0, C.costN)).duration);
-          row.costEncapNs.push((await liveRun(xv.program('xv_xdp_endpoint'), ENCAP, env.vtep, env.ifx.e0, C.costN)).duration);
-          row.ppsDecapManyFlows.push((await ppsTrial('decap', C.scaleFlows, C.ppsN, DECAP_SCALE)).delivered);
-        }
-        row.entriesAfter = xv.fdbCount();
-        R.scaling.push(row);
-        log(`scaling ${size}: decap ${summary(row.costDecapNs).median} ns, encap ${summary(row.costEncapNs).median} ns, ${summary(row.ppsDecapManyFlows).median?.toFixed(3)} Mpps (${C.scaleFlows} flows), ${row.entriesAfter} entries`);
+      } finally {
+        loop?.detach();
       }
     });
   }

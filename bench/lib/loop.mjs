@@ -195,15 +195,19 @@ print(k)
 `;
 
 /** struct loop_ctl */
-function ctlBuffer({ deadlineNs, budget = 0n, flowSport = false, outer, outerLen = OUTER_LEN }) {
+function ctlBuffer({ deadlineNs, budget = 0n, flowSport = false, outer, outerLen = OUTER_LEN, flowSpan = 0 }) {
   const b = Buffer.alloc(CTL_SIZE);
   b.writeBigUInt64LE(deadlineNs, 0);
   b.writeBigUInt64LE(budget, 8);
   b.writeUInt32LE(flowSport ? 1 : 0, 16);
   b.writeUInt32LE(outerLen, 20);
   if (outer) outer.copy(b, 24, 0, OUTER_LEN);
+  b.writeUInt32LE(flowSpan, 76);
   return b;
 }
+
+/** The most inner flows loop_push cycles through (flowSpan: the inner source MAC's last two bytes). */
+export const MAX_FLOW_SPAN = 65536;
 
 /**
  * dir 'encap': loop_strip on g0, redirecting into s0 (devmap written from the
@@ -263,9 +267,14 @@ export async function loopGenerator(env, dir) {
      * deadlineMs from now, and at most budget frames per CPU. floor: the
      * loop's floor (see floorMode): nothing stripped or pushed, frame is
      * what circulates as it is (encap: a VXLAN frame; decap: an inner one).
+     * flowSpan (decap only): each pass carries the next of flowSpan inner
+     * flows (source MAC's last two bytes, outer source port), so the VTEP
+     * host sees more flows than the ≤ 200 frames in flight could carry.
      */
-    start({ frame, n, flows = 1, byteOff = 0, portOff = 0, cpu = 0, deadlineMs, budget, floor = false }) {
+    start({ frame, n, flows = 1, byteOff = 0, portOff = 0, cpu = 0, deadlineMs, budget, floor = false, flowSpan = 0 }) {
       if (!(n >= 1 && n <= MAX_IN_FLIGHT)) throw new Error(`loop: ${n} frames in flight, 1..${MAX_IN_FLIGHT} allowed (a veth ring holds 256)`);
+      if (!(Number.isInteger(flowSpan) && flowSpan >= 0 && flowSpan <= MAX_FLOW_SPAN)) throw new Error(`loop: flowSpan ${flowSpan}, 0..${MAX_FLOW_SPAN} allowed`);
+      if (flowSpan && (dir !== 'decap' || floor || flows > 1)) throw new Error('loop: flowSpan is for the decap loop, one injected flow, not the floor');
       if (!(deadlineMs > 0 && deadlineMs <= 60_000)) throw new Error(`loop: deadline ${deadlineMs} ms, 1..60000 allowed`);
       writeCtl({ deadlineNs: 0n });
       for (const k of [FWD, STOPPED, PASSED]) stats.set(k, 0n);
@@ -276,6 +285,7 @@ export async function loopGenerator(env, dir) {
         flowSport: dir === 'decap' && flows > 1 && !floor,
         outer: dir === 'decap' && !floor ? frame : undefined,
         outerLen: floor ? 0 : OUTER_LEN,
+        flowSpan,
       });
       const r = spawnSync('ip', ['netns', 'exec', side.injNs, 'taskset', '-c', String(cpu), 'timeout', '20', 'python3', '-c', INJECT_PY,
         side.injIf, String(n), String(flows), String(flows > 1 ? byteOff : 0), String(flows > 1 ? portOff : 0), frame.toString('hex')], { encoding: 'utf8', timeout: 25_000 });
@@ -300,12 +310,12 @@ export async function loopGenerator(env, dir) {
      * One measurement: start(), let the frames circulate warmupMs, count for
      * seconds, stop(). Mpps = forwarded in the window / its wall time.
      */
-    async run({ frame, n, flows = 1, byteOff = 0, portOff = 0, seconds = 1, warmupMs = 200, cpu = 0, floor = false, pipeline }) {
+    async run({ frame, n, flows = 1, byteOff = 0, portOff = 0, seconds = 1, warmupMs = 200, cpu = 0, floor = false, pipeline, flowSpan = 0 }) {
       let res;
       try {
         pipeline?.pin();
         // the deadline counts from before the injector starts (Python, slow to start on a loaded machine)
-        const sent = this.start({ frame, n, flows, byteOff, portOff, cpu, floor, deadlineMs: Math.min(20_000, warmupMs + seconds * 1000 + 8000) });
+        const sent = this.start({ frame, n, flows, byteOff, portOff, cpu, floor, flowSpan, deadlineMs: Math.min(20_000, warmupMs + seconds * 1000 + 8000) });
         await sleep(warmupMs);
         const q0 = pipeline?.sample();
         const c0 = total(FWD), p0 = perCpu(FWD), s0 = softirqSeconds(cpu), t0 = now();

@@ -218,9 +218,11 @@ const summaryMedian = (xs) => {
  *      reconcileConfig of N FDB entries over M VNIs;
  *  (c) `xvtep run` adopting those pins: RSS idle, VNIs added up to 4,096,
  *      timed GET /metrics, SIGHUP, RSS after.
- * env: buildLab()'s; genProgram/liveRun: lib/gen.mjs; sinkG/sinkS: sinkOn() of g0/s0.
+ * env: buildLab()'s; frameSource(frame, n): bench/run.mjs's (live frames, or
+ * a paced AF_PACKET sender where the kernel refuses them); sinkG/sinkS:
+ * sinkOn() of g0/s0.
  */
-export async function measureManager({ env, genProgram, liveRun, sinkG, sinkS, sizes, log, guarded }) {
+export async function measureManager({ env, frameSource, sinkG, sinkS, sizes, log, guarded }) {
   const { T } = await import('./topo.mjs');
   const { innerFrame } = await import('./packets.mjs');
   const { openPinned, detachAll } = await import('../../dist/reconcile/index.js');
@@ -250,7 +252,6 @@ export async function measureManager({ env, genProgram, liveRun, sinkG, sinkS, s
       if (att.status !== 0) throw new Error(`xvtep attach: ${att.stderr.trim()}`);
       const X = '02:b2:00:00:00:02';
       const frame = innerFrame({ dmac: X, smac: '02:b0:00:00:02:00', src: T.sink.ip, dst: T.remote.ip });
-      const prog = await genProgram(1, 0, 0);
       const mdp = openPinned(pinDir);
       const trials = [];
       try {
@@ -264,10 +265,11 @@ export async function measureManager({ env, genProgram, liveRun, sinkG, sinkS, s
         M.cliFailFastMs = floor;
         for (let r = 0; r < sizes.addTrials; r++) {
           mdp.fdb.delete(T.vni, X);
-          const run = liveRun(prog, frame, env.sink, env.ifx.s0, 3_000_000);
-          run.catch(() => {}); // awaited below; a refusal must not crash the run before then
+          // live frames: 3M back to back; else a frame every ~50 µs for ≤ 2 s (the CLI takes ~0.3 s)
+          const src = await frameSource(frame, 3_000_000);
           let genDone = false;
-          run.then(() => (genDone = true), () => (genDone = true));
+          src.done.then(() => (genDone = true), () => (genDone = true));
+          await src.ready;
           await sleep(150);
           const base = sinkG.packets();
           await sleep(50);
@@ -288,11 +290,13 @@ export async function measureManager({ env, genProgram, liveRun, sinkG, sinkS, s
             await sleep(1); // yields: the CLI child and the generator thread need the 2 CPUs (~1 ms resolution)
           }
           await exited;
-          await run;
+          src.stop();
+          const sent = await src.done;
           if (code !== 0) throw new Error(`xvtep fdb add: exit ${code}: ${err.trim()}`);
           if (atExit > base + leaked && (!c || c > exitAt)) c = exitAt; // forwarding by the time the exit was seen
           // both from the command's start: firstPacketMs - cliExitMs < 0 means forwarding before it returned
-          trials.push({ firstPacketMs: c ? Number(c - a) / 1e6 : null, cliExitMs: Number(exitAt - a) / 1e6, leakedBefore: leaked, generatorEndedFirst: !c && genDone });
+          trials.push({ firstPacketMs: c ? Number(c - a) / 1e6 : null, cliExitMs: Number(exitAt - a) / 1e6, leakedBefore: leaked, generatorEndedFirst: !c && genDone,
+            ...(src.kind === 'paced' ? { source: 'paced', intervalUs: sent.intervalUs, meanGapUs: sent.meanGapUs, maxGapUs: sent.maxGapUs } : { source: 'live' }) });
         }
       } finally {
         mdp.close();
