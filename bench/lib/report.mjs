@@ -66,8 +66,11 @@ export function targets(R) {
     if (!t.xvtep?.length) continue;
     const r = pairedRatio(t.xvtep, t.kernel ?? []).median;
     const c = pairedRatio(t.ceiling ?? [], t.kernel ?? []).median;
+    const p = pairedRatio(t['kernel+xdp-pass'] ?? [], t.kernel ?? []).median;
+    const notes = [c === null ? '' : `ceiling/kernel ${f(c, 2)}×`,
+      p === null ? '' : `the kernel's own path with an XDP_PASS program on u0: ${f(p, 2)}× (the veth's skb-to-XDP copy, a lab cost any XDP underlay pays)`];
     add(`TCP ${tcpName(id)}: xvtep / kernel vxlan`, r === null ? null : `${f(r, 2)}×`, '≥ 1.1×', r !== null && r >= 1.1,
-      c === null ? '' : `ceiling/kernel ${f(c, 2)}×`);
+      notes.filter(Boolean).join('; '));
   }
   const floor = summary(R.cost['floor: empty XDP (XDP_DROP)'] ?? []).median;
   // "Within N ns of an empty program": judged on the time inside the program
