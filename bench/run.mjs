@@ -9,10 +9,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { ObjectSpec, u32 } from '../dist/bpf/index.js';
-import { T, BUILD, buildLab, kernelMode, bareMode, ceilingMode, sinkOn, sleep, closeAll } from './lib/topo.mjs';
+import { T, BUILD, buildLab, kernelMode, kernelXdpPassMode, bareMode, ceilingMode, sinkOn, sleep, closeAll } from './lib/topo.mjs';
 import { setupXvtep, variant } from './lib/xvtep.mjs';
 import { DROP_REASONS, EVENTS } from '../dist/datapath/layout.js';
 import { innerFrame, vxlanFrame, OFF } from './lib/packets.mjs';
+import { iperfGbps } from './lib/iperf.mjs';
 import { summary, rotate } from './lib/stats.mjs';
 import { writeReport } from './lib/report.mjs';
 import { generators, frameSources } from './lib/gen.mjs';
@@ -152,26 +153,11 @@ const xvOn = xv && named(Object.assign(variant(xv, 'xvtep-xdp', { endpointXdp: '
 const ceilXdp = named(variant(ceiling, 'ceiling', { decap: 'xdp', encap: 'xdp' }, 'XDP ceiling: ceil_decap (XDP) on u0, ceil_encap (XDP, pushes 50 bytes) on e0'));
 const ceilTc = named(variant(ceiling, 'ceiling-tc', { decap: 'xdp', encap: 'tc' }, 'TC ceiling: ceil_tc_encap (tcx, pushes 50 bytes, redirects) on e0, ceil_decap on u0'));
 const ceilTcp = variant(ceiling, 'ceiling', { decap: 'gro', encap: 'tc' });
-// The kernel's own path with an XDP_PASS program on u0: with any XDP program
-// attached, a veth copies every arriving skb into an XDP buffer
-// (veth_convert_skb_to_xdp_buff), which a NIC does not; the TCP decap rows
-// show what that lab cost alone leaves of the kernel's rate.
-const floorObj = await ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, 'floor-pass').load();
-closers.push(() => floorObj.close());
-const kernelPass = named({
-  name: 'kernel+xdp-pass',
+// beside the TCP decap rows: what the veth's skb-to-XDP copy alone leaves of the kernel's rate
+const kernelPass = named(Object.assign(await kernelXdpPassMode(env, kernel), {
   configuration: 'kernel: vxlan0 + br0 as above, plus an XDP_PASS program on u0 (the veth then copies each arriving skb into an XDP buffer, as under any XDP program)',
-  links: [],
-  up() {
-    kernel.up();
-    this.links = lab.in(env.vtep, () => [floorObj.program('xdp_pass').attachXdp('u0', { mode: 'driver' })]);
-  },
-  down() {
-    for (const l of this.links) l.close();
-    this.links = [];
-    kernel.down();
-  },
-});
+}));
+closers.push(() => kernelPass.close());
 R.configs['ceiling (TCP)'] = 'TCP ceiling: ceil_decap_gro + ceil_tc_gro on u0, ceil_tc_encap (tcx) on e0';
 R.notes.push(...ceiling.notes);
 
@@ -470,7 +456,7 @@ try {
             for (const m of rotate(modes, r)) {
               await use(m);
               try {
-                res[m.name].push(await iperf(m === bare ? T.sink.bareIp : T.sink.ip, streams, dir === 'encap'));
+                res[m.name].push(await iperfGbps(env, { addr: m === bare ? T.sink.bareIp : T.sink.ip, secs: C.tcpSecs, streams, reverse: dir === 'encap' }));
               } catch (e) {
                 res[m.name].push(null);
                 R.errors.push({ scenario: `tcp ${id} ${m.name} repeat ${r}`, error: String(e?.message ?? e) });
@@ -684,21 +670,6 @@ function udpBlast(addr, flows, n) {
   return Number(r.stdout.trim());
 }
 
-async function iperf(addr, streams, reverse) {
-  const port = String(5201);
-  const server = spawn('ip', ['netns', 'exec', env.sink, 'timeout', String(C.tcpSecs + 15), 'iperf3', '-s', '-1', '-p', port], { stdio: 'ignore' });
-  try {
-    await sleep(300);
-    const args = ['netns', 'exec', env.gen, 'timeout', String(C.tcpSecs + 10), 'iperf3', '-c', addr, '-p', port, '-t', String(C.tcpSecs), '-P', String(streams), '-J'];
-    if (reverse) args.push('-R');
-    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: (C.tcpSecs + 12) * 1000 });
-    const j = JSON.parse(r.stdout || '{}');
-    if (j.error || !j.end) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
-    return j.end.sum_received.bits_per_second / 1e9;
-  } finally {
-    server.kill('SIGTERM');
-  }
-}
 
 async function pingpong(addr, count) {
   const port = '7007';

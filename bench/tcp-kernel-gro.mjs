@@ -9,10 +9,10 @@
 // bpf_redirect_peer into the container), the TC encap ceiling on e0 for the
 // ACKs. Run as root after `make build bench-bpf`:
 //   node bench/tcp-kernel-gro.mjs [reps] [--peer] [--secs=S]
-import { spawn, spawnSync } from 'node:child_process';
 import { ObjectSpec, u32 } from '../dist/bpf/index.js';
-import { T, BUILD, buildLab, kernelMode, ceilingMode, sleep } from './lib/topo.mjs';
+import { T, BUILD, buildLab, kernelMode, kernelXdpPassMode, ceilingMode, sleep } from './lib/topo.mjs';
 import { setupXvtep } from './lib/xvtep.mjs';
+import { iperfGbps } from './lib/iperf.mjs';
 import { summary } from './lib/stats.mjs';
 
 if (process.getuid() !== 0) throw new Error('bench/tcp-kernel-gro.mjs needs root');
@@ -29,8 +29,6 @@ try {
   closers.push(() => ceiling.close());
   const xv = await setupXvtep(env);
   closers.push(() => xv.close());
-  const floor = await ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, 'floor').load();
-  closers.push(() => floor.close());
   const spec = ObjectSpec.open(`${BUILD}bench/kgro.bpf.o`, 'kgro');
   spec.setConstant('kgro_ifindex', u32, env.ifx.e0);
   spec.setConstant('kgro_peer', u32, peer ? 1 : 0);
@@ -42,17 +40,8 @@ try {
     for (const l of links) l.close();
     links = [];
   };
-  const kernelPass = {
-    name: 'kernel+xdp-pass',
-    up() {
-      kernel.up();
-      links = lab.in(env.vtep, () => [floor.program('xdp_pass').attachXdp('u0', { mode: 'driver' })]);
-    },
-    down() {
-      drop();
-      kernel.down();
-    },
-  };
+  const kernelPass = await kernelXdpPassMode(env, kernel);
+  closers.push(() => kernelPass.close());
   const proto = {
     name: `kernel-gro-handoff${peer ? '-peer' : ''}`,
     up() {
@@ -74,7 +63,7 @@ try {
       try {
         await sleep(100);
         if (!lab.tryExec(env.gen, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '-q', T.sink.ip).ok) throw new Error(`${m.name}: no connectivity gen -> sink`);
-        res.get(m.name).push(await iperf(secs));
+        res.get(m.name).push(await iperfGbps(env, { addr: T.sink.ip, secs }));
       } finally {
         m.down();
       }
@@ -91,15 +80,3 @@ try {
   lab.destroy();
 }
 
-async function iperf(t) {
-  const server = spawn('ip', ['netns', 'exec', env.sink, 'timeout', String(t + 15), 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' });
-  try {
-    await sleep(300);
-    const r = spawnSync('ip', ['netns', 'exec', env.gen, 'timeout', String(t + 10), 'iperf3', '-c', T.sink.ip, '-p', '5201', '-t', String(t), '-J'], { encoding: 'utf8', timeout: (t + 12) * 1000 });
-    const j = JSON.parse(r.stdout || '{}');
-    if (j.error || !j.end) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
-    return j.end.sum_received.bits_per_second / 1e9;
-  } finally {
-    server.kill('SIGTERM');
-  }
-}

@@ -20,9 +20,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Link, ObjectSpec } from '../dist/bpf/index.js';
-import { T, BUILD, buildLab, kernelMode, ceilingMode, sleep } from './lib/topo.mjs';
+import { Link } from '../dist/bpf/index.js';
+import { T, buildLab, kernelMode, kernelXdpPassMode, ceilingMode, sleep } from './lib/topo.mjs';
 import { setupXvtep } from './lib/xvtep.mjs';
+import { iperfGbps } from './lib/iperf.mjs';
 import { summary } from './lib/stats.mjs';
 
 if (process.getuid() !== 0) throw new Error('bench/tcp-profile.mjs needs root');
@@ -97,22 +98,9 @@ try {
   // the kernel's path with an XDP_PASS program on u0: the veth then copies
   // every arriving skb into an XDP buffer, as with any program (g0 sends
   // without TSO in every mode here)
-  const floor = await ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, 'floor').load();
-  closers.push(() => floor.close());
   const kernel = kernelMode(env);
-  let passLinks = [];
-  const kernelPass = {
-    name: 'kernel+xdp-pass',
-    up() {
-      kernel.up();
-      passLinks = lab.in(env.vtep, () => [floor.program('xdp_pass').attachXdp('u0', { mode: 'driver' })]);
-    },
-    down() {
-      for (const l of passLinks) l.close();
-      passLinks = [];
-      kernel.down();
-    },
-  };
+  const kernelPass = await kernelXdpPassMode(env, kernel);
+  closers.push(() => kernelPass.close());
   const modes = [kernel, kernelPass, xv.profile({ endpointXdp: false }), xvRedirect, xvTc, ceiling.profile({ endpointXdp: false }), ceilRedirect];
   for (const m of modes) {
     m.up();
@@ -122,7 +110,7 @@ try {
       const napi0 = ethtoolStat('rx_queue_0_xdp_packets'), redir0 = ethtoolStat('rx_queue_0_xdp_redirect'), e00 = linkStats(env.vtep, 'e0');
       const data = `${tmp}/${m.name}.data`;
       const perf = spawn('perf', ['record', '-q', '-a', '-g', '-e', 'cpu-clock', '-o', data, '--', 'sleep', String(secs)], { stdio: 'ignore' });
-      const gbps = await iperf(secs);
+      const gbps = await iperfGbps(env, { addr: T.sink.ip, secs, reverse: encap });
       await new Promise((r) => perf.on('exit', r));
       const napi = ethtoolStat('rx_queue_0_xdp_packets') - napi0, redir = ethtoolStat('rx_queue_0_xdp_redirect') - redir0, e0 = linkStats(env.vtep, 'e0');
       const skbs = e0.tx_packets - e00.tx_packets, bytes = e0.tx_bytes - e00.tx_bytes;
@@ -140,7 +128,7 @@ try {
         m.up();
         try {
           await sleep(50);
-          res.get(m.name).push(await iperf(secs));
+          res.get(m.name).push(await iperfGbps(env, { addr: T.sink.ip, secs, reverse: encap }));
         } finally {
           m.down();
         }
@@ -181,16 +169,4 @@ function profile(data) {
   const incl = rows(true), self = rows(false);
   const names = [...SYMS, ...[...incl.keys()].filter((s) => PROG.test(s))].filter((s) => incl.has(s) || self.has(s));
   return names.map((s) => `  ${s.padEnd(34)} incl ${(incl.get(s) ?? '0').padStart(6)} %  self ${(self.get(s) ?? '0').padStart(6)} %`).join('\n');
-}
-async function iperf(t) {
-  const server = spawn('ip', ['netns', 'exec', env.sink, 'timeout', String(t + 15), 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' });
-  try {
-    await sleep(300);
-    const r = spawnSync('ip', ['netns', 'exec', env.gen, 'timeout', String(t + 10), 'iperf3', '-c', T.sink.ip, '-p', '5201', '-t', String(t), ...(encap ? ['-R'] : []), '-J'], { encoding: 'utf8', timeout: (t + 12) * 1000 });
-    const j = JSON.parse(r.stdout || '{}');
-    if (j.error || !j.end) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
-    return j.end.sum_received.bits_per_second / 1e9;
-  } finally {
-    server.kill('SIGTERM');
-  }
 }

@@ -90,6 +90,30 @@ export function kernelMode(env) {
   };
 }
 
+/**
+ * The kernel's path (kernel, a kernelMode) with an XDP_PASS program on u0: with
+ * any XDP program attached a veth copies every arriving skb into an XDP
+ * buffer (veth_convert_skb_to_xdp_buff), which a NIC does not; what that lab
+ * cost alone leaves of the kernel's rate. close() unloads the program.
+ */
+export async function kernelXdpPassMode(env, kernel) {
+  const floor = await ObjectSpec.open(`${BUILD}bench/floor.bpf.o`, 'floor-pass').load();
+  let links = [];
+  return {
+    name: 'kernel+xdp-pass',
+    up() {
+      kernel.up();
+      links = env.lab.in(env.vtep, () => [floor.program('xdp_pass').attachXdp('u0', { mode: 'driver' })]);
+    },
+    down() {
+      for (const l of links) l.close();
+      links = [];
+      kernel.down();
+    },
+    close: () => floor.close(),
+  };
+}
+
 /** Bare underlay: the VTEP host routes between g0 and s0, no overlay. */
 export function bareMode(env) {
   const { lab, vtep, sink } = env;

@@ -3,7 +3,7 @@
 // live frames: through xvtep as the VTEP host, each pass carries the next of
 // flowSpan inner source MACs, so xvtep learns exactly flowSpan of them, and
 // the frames keep circulating.
-import { spawnSync } from 'node:child_process';
+import { destroyBenchLab } from '../helpers/benchlab.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T, buildLab } from '../../bench/lib/topo.mjs';
 import { loopGenerator, MAX_FLOW_SPAN } from '../../bench/lib/loop.mjs';
@@ -30,18 +30,7 @@ beforeAll(async () => {
   loop.attach();
 });
 
-afterAll(() => {
-  for (const x of [loop, xv]) {
-    try {
-      x?.close();
-    } catch {
-      // cleanup: the rest must still run
-    }
-  }
-  env?.lab.destroy();
-  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`${prefix}-`));
-  expect(left).toEqual([]);
-});
+afterAll(() => destroyBenchLab(env, prefix, [loop, xv]));
 
 describe('closed loop, decap through xvtep, a new inner flow every pass', () => {
   it('xvtep learns each of the 1,000 source MACs, and all 32 frames still circulate at the stop', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T, buildLab, ceilingMode } from '../../bench/lib/topo.mjs';
 import { floorMode, loopGenerator, MAX_IN_FLIGHT, napiPipeline } from '../../bench/lib/loop.mjs';
 import { innerFrame, vxlanFrame } from '../../bench/lib/packets.mjs';
+import { destroyBenchLab } from '../helpers/benchlab.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,18 +34,7 @@ beforeAll(async () => {
   decap = await loopGenerator(env, 'decap');
 });
 
-afterAll(() => {
-  for (const x of [pipeline, encap, decap, ceiling]) {
-    try {
-      x?.close();
-    } catch {
-      // cleanup: the rest must still run
-    }
-  }
-  env?.lab.destroy();
-  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`${prefix}-`));
-  expect(left).toEqual([]);
-});
+afterAll(() => destroyBenchLab(env, prefix, [pipeline, encap, decap, ceiling]));
 
 describe('closed-loop generator (XDP ceiling as the VTEP host)', () => {
   it('encap: 32 frames circulate on one CPU, all 32 are still there at the stop, then nothing moves', async () => {

@@ -3,7 +3,7 @@
 // sender (bench/lib/senders.mjs) keeps its pace and its bounds and every frame
 // it sends is counted at the far sink; plainRun (bench/lib/gen.mjs) times one
 // plain test run per frame and returns the XDP actions the program chose.
-import { spawnSync } from 'node:child_process';
+import { destroyBenchLab } from '../helpers/benchlab.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD, T, buildLab, ceilingMode, sinkOn } from '../../bench/lib/topo.mjs';
 import { pacedSender } from '../../bench/lib/senders.mjs';
@@ -33,18 +33,7 @@ beforeAll(async () => {
   floor = await spec.load();
 });
 
-afterAll(() => {
-  for (const c of [...closers, () => floor?.close(), () => sinkG?.close(), () => ceiling?.close()]) {
-    try {
-      c();
-    } catch {
-      // cleanup: the rest must still run
-    }
-  }
-  env?.lab.destroy();
-  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`${prefix}-`));
-  expect(left).toEqual([]);
-});
+afterAll(() => destroyBenchLab(env, prefix, [...closers.map((close) => ({ close })), floor, sinkG, ceiling]));
 
 describe('paced sender', () => {
   it('sends a frame every ~100 µs for its 0.3 s, each one encapsulated and counted at the far sink', async () => {
